@@ -1,0 +1,149 @@
+#include "config/config.h"
+
+#include "config/did_you_mean.h"
+#include "core/error.h"
+
+namespace emotune {
+
+StringListMap default_aspect_questions() {
+  return {
+      {"facial_expression",
+       {"What facial expression does the person in the image show? Answer with one of: angry, disgust, fear, happy, sad, surprise.",
+        "Which expression is on the face in this picture? Choose from: angry, disgust, fear, happy, sad, surprise.",
+        "Describe the facial expression in the image using one of: angry, disgust, fear, happy, sad, surprise."}},
+      {"object",
+       {"What objects appear in the image? Answer briefly.", "List the main objects in this picture.",
+        "Which things can be seen in the image?"}},
+      {"scene",
+       {"What is the background scene of the image? Answer briefly.", "Where was this picture taken?",
+        "Describe the scene of the image in a few words."}},
+      {"human_action",
+       {"What action is the person in the image doing? Answer briefly.", "What is the human in this picture doing?",
+        "Describe the activity of the person in the image."}},
+      {"brightness",
+       {"How bright is the image? Answer with one of: very low, low, moderate, high, very high.",
+        "Rate the brightness of this picture: very low, low, moderate, high or very high.",
+        "What is the brightness level of the image? Choose from: very low, low, moderate, high, very high."}},
+      {"colorfulness",
+       {"How colorful is the image? Answer with one of: very low, low, moderate, high, very high.",
+        "Rate the colorfulness of this picture: very low, low, moderate, high or very high.",
+        "What is the colorfulness level of the image? Choose from: very low, low, moderate, high, very high."}},
+  };
+}
+
+ConfigSchema bind_config(EmotuneConfig& c) {
+  ConfigSchema s;
+  s.add("bundle", &c.bundle, "directory of the frozen VLM bundle (docs/bundle.md)");
+  s.add("run_dir", &c.run_dir, "where checkpoints, metrics.jsonl and reports are written");
+  s.add("seed", &c.seed, "seed of every random choice (data order, templates, initialisation)");
+  s.add("threads", &c.threads, "CPU threads for LibTorch; 0 keeps its default");
+
+  s.add("data.manifest", &c.data.manifest, "JSONL manifest (docs/data.md)");
+  s.add("data.train_split", &c.data.train_split, "split used for training");
+  s.add("data.eval_split", &c.data.eval_split, "split used for evaluation");
+  s.add("data.skip_bad_images", &c.data.skip_bad_images, "skip (and count) missing or undecodable images instead of failing");
+  s.add("data.labels", &c.data.labels, "the emotion label set, in the order listed to the model");
+  s.add("data.max_samples", &c.data.max_samples, "use at most this many manifest rows per split (0: all)");
+  s.add("data.cache_features", &c.data.cache_features, "encode every image once up front and keep V_global (and stage-2 aspect tokens) in memory");
+
+  s.add("masp.aspects", &c.masp.aspects, "aspect names, in the order of Eq. 3");
+  s.add("masp.queries_per_aspect", &c.masp.queries_per_aspect, "learnable query tokens per aspect (paper: 1, reference code: 5)");
+  s.add("masp.soft_prompt_length", &c.masp.soft_prompt_length, "L_p, soft prompt tokens (paper: 32)");
+  s.add_choice("masp.soft_prompt_init", &c.masp.soft_prompt_init, {"random", "text"}, "random (paper) or the embeddings of soft_prompt_init_text");
+  s.add("masp.soft_prompt_init_text", &c.masp.soft_prompt_init_text, "text whose token embeddings initialise the soft prompt (repeated to length)");
+  s.add_choice("masp.prompt_placement", &c.masp.prompt_placement, {"paper", "reference"},
+               "paper: [V_fused; soft; query] (Eq. 4); reference: the code's copy before the image and before the query");
+  s.add("masp.use_aspects", &c.masp.use_aspects, "stage 2 feeds the aspect tokens (V+A+S); false trains V+S");
+  s.add("masp.aspects_checkpoint", &c.masp.aspects_checkpoint, "stage-1 checkpoint whose aspect modules stage 2 uses");
+  s.add("masp.loss_on_end_of_turn", &c.masp.loss_on_end_of_turn, "the answer's end-of-turn token is a target (the reference code leaves it out)");
+  s.add("masp.skip_zero_values", &c.masp.skip_zero_values, "reference-code quirk: drop brightness/colorfulness equal to 0.0");
+  s.add_choice("masp.label_list_style", &c.masp.label_list_style, {"plain", "python"}, "how {labels} is rendered: a, b, c or ['a', 'b', 'c'] (reference code)");
+  s.add("masp.emotion_question", &c.masp.emotion_question, "the emotion query T_user; {labels} is replaced by the label list");
+  s.add("masp.questions", &c.masp.questions, "per aspect, question templates; training draws one per sample, evaluation uses the first");
+  s.add("masp.system_prompt", &c.masp.system_prompt, "system message of the chat template");
+
+  s.add_choice("train.optimizer", &c.train.optimizer, {"adamw", "sgd"}, "optimizer");
+  s.add("train.lr", &c.train.lr, "peak learning rate");
+  s.add("train.weight_decay", &c.train.weight_decay, "decoupled (AdamW) or L2 (SGD) weight decay");
+  s.add("train.momentum", &c.train.momentum, "SGD momentum");
+  s.add("train.beta1", &c.train.beta1, "AdamW beta1");
+  s.add("train.beta2", &c.train.beta2, "AdamW beta2");
+  s.add("train.eps", &c.train.eps, "AdamW epsilon");
+  s.add("train.warmup_ratio", &c.train.warmup_ratio, "fraction of steps with linear warm-up");
+  s.add_choice("train.schedule", &c.train.schedule, {"linear", "constant"}, "after warm-up: linear decay to 0, or constant");
+  s.add("train.batch_size", &c.train.batch_size, "samples per forward pass");
+  s.add("train.grad_accum", &c.train.grad_accum, "forward passes per optimizer step");
+  s.add("train.epochs", &c.train.epochs, "passes over the training samples");
+  s.add("train.max_steps", &c.train.max_steps, "optimizer steps; > 0 overrides epochs");
+  s.add("train.shuffle", &c.train.shuffle, "shuffle samples every epoch (seeded)");
+  s.add("train.checkpoint_every", &c.train.checkpoint_every, "optimizer steps between checkpoints (and at the end)");
+  s.add("train.max_grad_norm", &c.train.max_grad_norm, "clip the gradient norm (0: off)");
+  s.add("train.resume", &c.train.resume, "continue from run_dir's resume checkpoint when there is one");
+  s.add("train.stop_after_steps", &c.train.stop_after_steps, "stop this invocation after N steps, checkpointing first (for time-boxed jobs)");
+
+  s.add_choice("eval.mode", &c.eval.mode, {"rank", "generate"}, "rank: score every label by log-likelihood; generate: greedy decoding, exact match of the first line");
+  s.add("eval.max_new_tokens", &c.eval.max_new_tokens, "generation limit");
+  s.add("eval.batch_size", &c.eval.batch_size, "sequences per forward pass during evaluation");
+  s.add("eval.checkpoint", &c.eval.checkpoint, "checkpoint to evaluate (default: run_dir/checkpoint.safetensors)");
+  s.add("eval.out_dir", &c.eval.out_dir, "where results go (default: run_dir/eval-<split>)");
+  return s;
+}
+
+namespace {
+void validate(const EmotuneConfig& c) {
+  auto positive = [](int64_t v, const char* key) {
+    if (v <= 0) raise("config key '", key, "' must be positive, got ", v);
+  };
+  positive(c.masp.queries_per_aspect, "masp.queries_per_aspect");
+  positive(c.masp.soft_prompt_length, "masp.soft_prompt_length");
+  positive(c.train.batch_size, "train.batch_size");
+  positive(c.train.grad_accum, "train.grad_accum");
+  positive(c.eval.batch_size, "eval.batch_size");
+  positive(c.eval.max_new_tokens, "eval.max_new_tokens");
+  if (c.train.epochs <= 0 && c.train.max_steps <= 0) raise("config: train.epochs or train.max_steps must be positive");
+  if (c.train.lr <= 0) raise("config key 'train.lr' must be positive, got ", c.train.lr);
+  if (c.train.warmup_ratio < 0 || c.train.warmup_ratio >= 1)
+    raise("config key 'train.warmup_ratio' must be in [0, 1), got ", c.train.warmup_ratio);
+  if (c.data.labels.size() < 2) raise("config key 'data.labels' needs at least two labels");
+  if (c.masp.aspects.empty()) raise("config key 'masp.aspects' needs at least one aspect");
+  for (const auto& a : c.masp.aspects)
+    if (!c.masp.questions.count(a) || c.masp.questions.at(a).empty())
+      raise("config: aspect '", a, "' has no question templates (set masp.questions.", a, ")");
+  for (const auto& [name, list] : c.masp.questions) {
+    bool known = false;
+    for (const auto& a : c.masp.aspects) known |= a == name;
+    if (!known)
+      raise("config: masp.questions has templates for '", name, "', which is not in masp.aspects",
+            nearest(name, c.masp.aspects).empty() ? "" : concat(" (did you mean '", nearest(name, c.masp.aspects), "'?)"));
+  }
+  if (c.masp.emotion_question.find("{labels}") == std::string::npos)
+    raise("config key 'masp.emotion_question' must contain {labels}");
+  if (c.masp.soft_prompt_init == "text" && c.masp.soft_prompt_init_text.empty())
+    raise("config: masp.soft_prompt_init is 'text' but masp.soft_prompt_init_text is empty");
+}
+}  // namespace
+
+EmotuneConfig load_config(const std::vector<std::string>& files, const std::vector<std::string>& overrides) {
+  EmotuneConfig c;
+  c.masp.questions = default_aspect_questions();
+  auto schema = bind_config(c);
+  for (const auto& f : files) schema.apply_file(f);
+  for (const auto& o : overrides) schema.apply_override(o);
+  // Built-in templates of aspects the config does not use are dropped; a user's template for an unknown
+  // aspect stays and is reported by validate().
+  auto defaults = default_aspect_questions();
+  for (const auto& [name, list] : defaults) {
+    bool used = false;
+    for (const auto& a : c.masp.aspects) used |= a == name;
+    if (!used && c.masp.questions.count(name) && c.masp.questions[name] == list) c.masp.questions.erase(name);
+  }
+  validate(c);
+  return c;
+}
+
+std::string config_to_yaml(const EmotuneConfig& config) {
+  EmotuneConfig copy = config;
+  return bind_config(copy).to_yaml_string();
+}
+
+}  // namespace emotune

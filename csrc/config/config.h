@@ -1,0 +1,85 @@
+// emotune's run configuration: every key a YAML config (or --set) may name, with its default.
+// The binding of keys to fields lives in one place, bind_config() in config.cpp.
+#pragma once
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "config/schema.h"
+
+namespace emotune {
+
+struct DataConfig {
+  std::string manifest;
+  std::string train_split = "train";
+  std::string eval_split = "test";
+  bool skip_bad_images = false;
+  std::vector<std::string> labels{"amusement", "awe", "contentment", "excitement",
+                                  "anger",     "disgust", "fear",   "sadness"};
+  int64_t max_samples = 0;  // 0: all
+  bool cache_features = true;
+};
+
+struct MaspConfig {
+  std::vector<std::string> aspects{"facial_expression", "object", "scene", "human_action", "brightness", "colorfulness"};
+  int64_t queries_per_aspect = 1;  // paper: one query vector; the reference code uses 5
+  int64_t soft_prompt_length = 32;
+  std::string soft_prompt_init = "random";
+  std::string soft_prompt_init_text;
+  std::string prompt_placement = "paper";  // "reference": the code's two copies
+  bool use_aspects = true;
+  std::string aspects_checkpoint;
+  bool loss_on_end_of_turn = true;   // reference code: false
+  bool skip_zero_values = false;     // reference code quirk: an attribute equal to 0.0 is dropped
+  std::string label_list_style = "plain";  // "python": the reference code's ['a', 'b'] rendering
+  std::string emotion_question = "Which emotion does this image most strongly evoke? Choose from: {labels}.";
+  StringListMap questions;
+  std::string system_prompt = "You are a helpful assistant.";
+};
+
+struct TrainConfig {
+  std::string optimizer = "adamw";
+  double lr = 1e-4;
+  double weight_decay = 0.01;
+  double momentum = 0.9;
+  double beta1 = 0.9, beta2 = 0.999, eps = 1e-8;
+  double warmup_ratio = 0.03;
+  std::string schedule = "linear";
+  int64_t batch_size = 8;
+  int64_t grad_accum = 1;
+  int64_t epochs = 1;
+  int64_t max_steps = 0;  // > 0 overrides epochs
+  bool shuffle = true;
+  int64_t checkpoint_every = 50;
+  double max_grad_norm = 0.0;
+  bool resume = true;
+  int64_t stop_after_steps = 0;  // > 0: stop (with a checkpoint) after this many steps of this invocation
+};
+
+struct EvalConfig {
+  std::string mode = "rank";
+  int64_t max_new_tokens = 8;
+  int64_t batch_size = 16;
+  std::string checkpoint;
+  std::string out_dir;
+};
+
+struct EmotuneConfig {
+  std::string bundle = "models/tiny";
+  std::string run_dir = "runs/default";
+  int64_t seed = 3407;
+  int64_t threads = 0;  // 0: LibTorch's default
+  DataConfig data;
+  MaspConfig masp;
+  TrainConfig train;
+  EvalConfig eval;
+};
+
+ConfigSchema bind_config(EmotuneConfig& config);
+// Defaults, then each file in order, then each --set override; then cross-key validation.
+EmotuneConfig load_config(const std::vector<std::string>& files, const std::vector<std::string>& overrides);
+std::string config_to_yaml(const EmotuneConfig& config);
+// The default question templates per aspect (paper §Stage 1; the reference code's wording style).
+StringListMap default_aspect_questions();
+
+}  // namespace emotune

@@ -1,0 +1,209 @@
+#include "config/schema.h"
+
+#include <sstream>
+
+#include "config/did_you_mean.h"
+#include "core/error.h"
+
+namespace emotune {
+
+std::string where_of(const YAML::Node& node, const std::string& source) {
+  auto mark = node.Mark();
+  if (mark.line < 0) return source;
+  return concat(source, ":", mark.line + 1);
+}
+
+namespace {
+
+template <typename T>
+T scalar_as(const YAML::Node& node, const std::string& key, const std::string& where, const char* type) {
+  if (!node.IsScalar()) raise(where, ": key '", key, "' expects ", type, ", got a ", node.IsSequence() ? "list" : "map");
+  try {
+    return node.as<T>();
+  } catch (const YAML::Exception&) {
+    raise(where, ": key '", key, "' expects ", type, ", got '", node.Scalar(), "'");
+  }
+}
+
+template <typename T>
+std::vector<T> list_as(const YAML::Node& node, const std::string& key, const std::string& where, const char* type) {
+  if (!node.IsSequence()) raise(where, ": key '", key, "' expects a list of ", type);
+  std::vector<T> out;
+  for (const auto& item : node) out.push_back(scalar_as<T>(item, key, where, type));
+  return out;
+}
+
+template <typename T>
+YAML::Node node_of(const T& value) {
+  YAML::Node n;
+  n = value;
+  return n;
+}
+
+}  // namespace
+
+void ConfigSchema::add_entry(Entry e) {
+  if (find(e.key)) raise("internal: config key '", e.key, "' registered twice");
+  entries_.push_back(std::move(e));
+}
+
+void ConfigSchema::add(const std::string& key, std::string* f, const std::string& help) {
+  add_entry({key, "string", help,
+             [f, key](const YAML::Node& n, const std::string& w) { *f = scalar_as<std::string>(n, key, w, "a string"); },
+             [f] { return node_of(*f); }});
+}
+void ConfigSchema::add(const std::string& key, int64_t* f, const std::string& help) {
+  add_entry({key, "integer", help,
+             [f, key](const YAML::Node& n, const std::string& w) { *f = scalar_as<int64_t>(n, key, w, "an integer"); },
+             [f] { return node_of(*f); }});
+}
+void ConfigSchema::add(const std::string& key, double* f, const std::string& help) {
+  add_entry({key, "number", help,
+             [f, key](const YAML::Node& n, const std::string& w) { *f = scalar_as<double>(n, key, w, "a number"); },
+             [f] { return node_of(*f); }});
+}
+void ConfigSchema::add(const std::string& key, bool* f, const std::string& help) {
+  add_entry({key, "bool", help,
+             [f, key](const YAML::Node& n, const std::string& w) { *f = scalar_as<bool>(n, key, w, "true or false"); },
+             [f] { return node_of(*f); }});
+}
+void ConfigSchema::add(const std::string& key, std::vector<std::string>* f, const std::string& help) {
+  add_entry({key, "list of strings", help,
+             [f, key](const YAML::Node& n, const std::string& w) { *f = list_as<std::string>(n, key, w, "strings"); },
+             [f] { return node_of(*f); }});
+}
+void ConfigSchema::add(const std::string& key, std::vector<double>* f, const std::string& help) {
+  add_entry({key, "list of numbers", help,
+             [f, key](const YAML::Node& n, const std::string& w) { *f = list_as<double>(n, key, w, "numbers"); },
+             [f] { return node_of(*f); }});
+}
+void ConfigSchema::add(const std::string& key, std::vector<int64_t>* f, const std::string& help) {
+  add_entry({key, "list of integers", help,
+             [f, key](const YAML::Node& n, const std::string& w) { *f = list_as<int64_t>(n, key, w, "integers"); },
+             [f] { return node_of(*f); }});
+}
+void ConfigSchema::add(const std::string& key, StringListMap* f, const std::string& help) {
+  add_entry({key, "map of string lists", help,
+             [f, key](const YAML::Node& n, const std::string& w) {
+               if (!n.IsMap()) raise(w, ": key '", key, "' expects a map from names to lists of strings");
+               // Entries given here replace those of the same name; others keep their defaults.
+               for (const auto& kv : n) {
+                 auto sub = kv.first.as<std::string>();
+                 (*f)[sub] = list_as<std::string>(kv.second, key + "." + sub, w, "strings");
+               }
+             },
+             [f] { return node_of(*f); }});
+}
+void ConfigSchema::add_choice(const std::string& key, std::string* f, std::vector<std::string> choices,
+                              const std::string& help) {
+  std::string joined;
+  for (const auto& c : choices) joined += (joined.empty() ? "" : "|") + c;
+  add_entry({key, joined, help,
+             [f, key, choices, joined](const YAML::Node& n, const std::string& w) {
+               auto v = scalar_as<std::string>(n, key, w, "a string");
+               for (const auto& c : choices)
+                 if (c == v) return void(*f = v);
+               auto near = nearest(v, choices);
+               raise(w, ": key '", key, "' expects one of ", joined, ", got '", v, "'",
+                     near.empty() ? "" : concat(" (did you mean '", near, "'?)"));
+             },
+             [f] { return node_of(*f); }});
+}
+
+const ConfigSchema::Entry* ConfigSchema::find(const std::string& key) const {
+  for (const auto& e : entries_)
+    if (e.key == key) return &e;
+  return nullptr;
+}
+
+std::vector<std::string> ConfigSchema::keys() const {
+  std::vector<std::string> out;
+  for (const auto& e : entries_) out.push_back(e.key);
+  return out;
+}
+
+void ConfigSchema::unknown_key(const std::string& key, const std::string& where) const {
+  auto near = nearest(key, keys());
+  raise(where, ": unknown config key '", key, "'", near.empty() ? "" : concat(" (did you mean '", near, "'?)"));
+}
+
+void ConfigSchema::apply_at(const YAML::Node& node, const std::string& prefix, const std::string& source) {
+  if (node.IsNull()) return;
+  if (!node.IsMap()) raise(where_of(node, source), ": expected a map of config keys", prefix.empty() ? "" : " under '" + prefix + "'");
+  for (const auto& kv : node) {
+    auto name = kv.first.as<std::string>();
+    auto key = prefix.empty() ? name : prefix + "." + name;
+    auto where = where_of(kv.first, source);
+    if (const Entry* e = find(key)) {
+      e->set(kv.second, where);
+      continue;
+    }
+    bool is_section = false;
+    for (const auto& e : entries_)
+      if (e.key.rfind(key + ".", 0) == 0) is_section = true;
+    if (!is_section) unknown_key(key, where);
+    apply_at(kv.second, key, source);
+  }
+}
+
+void ConfigSchema::apply(const YAML::Node& root, const std::string& source) { apply_at(root, "", source); }
+
+void ConfigSchema::apply_file(const std::string& path) {
+  YAML::Node root;
+  try {
+    root = YAML::LoadFile(path);
+  } catch (const YAML::BadFile&) {
+    raise("cannot read config file '", path, "'");
+  } catch (const YAML::ParserException& e) {
+    raise(path, ":", e.mark.line + 1, ": invalid YAML: ", e.msg);
+  }
+  apply(root, path);
+}
+
+void ConfigSchema::apply_override(const std::string& assignment) {
+  auto eq = assignment.find('=');
+  if (eq == std::string::npos || eq == 0) raise("--set '", assignment, "': expected key=value");
+  std::string key = assignment.substr(0, eq), value = assignment.substr(eq + 1);
+  const Entry* e = find(key);
+  if (!e) unknown_key(key, "--set");
+  YAML::Node node;
+  try {
+    node = YAML::Load(value);
+  } catch (const YAML::ParserException& ex) {
+    raise("--set ", key, ": invalid value '", value, "': ", ex.msg);
+  }
+  if (node.IsNull()) node = YAML::Node(value);  // "--set a.b=" means the empty string
+  e->set(node, "--set");
+}
+
+YAML::Node ConfigSchema::to_yaml() const {
+  YAML::Node root;
+  for (const auto& e : entries_) {
+    // Split the dotted key into nested maps.
+    std::vector<std::string> parts;
+    std::stringstream ss(e.key);
+    for (std::string p; std::getline(ss, p, '.');) parts.push_back(p);
+    std::vector<YAML::Node> path{root};
+    for (size_t i = 0; i + 1 < parts.size(); ++i) path.push_back(path.back()[parts[i]]);
+    path.back()[parts.back()] = e.get();
+  }
+  return root;
+}
+
+std::string ConfigSchema::to_yaml_string() const {
+  YAML::Emitter out;
+  out << to_yaml();
+  return out.c_str();
+}
+
+std::string ConfigSchema::describe() const {
+  std::ostringstream out;
+  for (const auto& e : entries_) {
+    YAML::Emitter v;
+    v << YAML::Flow << e.get();
+    out << "  " << e.key << " (" << e.type << ", default " << v.c_str() << ")\n      " << e.help << "\n";
+  }
+  return out.str();
+}
+
+}  // namespace emotune

@@ -1,0 +1,26 @@
+// A progress bar with loss, samples/s and ETA on a terminal; on a pipe (CI logs) a plain line every few
+// seconds instead, so logs stay readable.
+#pragma once
+#include <chrono>
+#include <string>
+
+namespace emotune {
+
+class ProgressBar {
+ public:
+  ProgressBar(std::string title, int64_t total, int64_t start = 0);
+  // `done` counts units (steps, batches); `samples` counts samples processed since construction.
+  void update(int64_t done, int64_t samples, const std::string& extra = "");
+  void finish();
+
+ private:
+  std::string title_;
+  int64_t total_, start_;
+  bool tty_;
+  std::chrono::steady_clock::time_point begin_, last_print_;
+  std::string last_line_;
+};
+
+std::string format_duration(double seconds);
+
+}  // namespace emotune

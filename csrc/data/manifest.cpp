@@ -1,0 +1,68 @@
+#include "data/manifest.h"
+
+#include <filesystem>
+#include <fstream>
+
+#include "core/error.h"
+
+namespace emotune {
+namespace fs = std::filesystem;
+
+std::string Manifest::where(const ManifestRow& row) const { return concat(path, ":", row.line); }
+
+std::vector<ManifestRow> Manifest::split(const std::string& name, int64_t max_rows) const {
+  std::vector<ManifestRow> out;
+  for (const auto& r : rows)
+    if (r.split == name && (max_rows <= 0 || static_cast<int64_t>(out.size()) < max_rows)) out.push_back(r);
+  return out;
+}
+
+Manifest load_manifest(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) raise("cannot read manifest '", path, "'");
+  Manifest m;
+  m.path = path;
+  fs::path base = fs::path(path).parent_path();
+  std::string text;
+  for (int64_t line = 1; std::getline(in, text); ++line) {
+    if (text.find_first_not_of(" \t\r") == std::string::npos) continue;
+    auto where = concat(path, ":", line);
+    nlohmann::json j;
+    try {
+      j = nlohmann::json::parse(text);
+    } catch (const nlohmann::json::exception& e) {
+      raise(where, ": invalid JSON: ", e.what());
+    }
+    if (!j.is_object()) raise(where, ": expected a JSON object");
+    static const char* kKeys[] = {"image", "label", "split", "user", "aspects"};
+    for (auto it = j.begin(); it != j.end(); ++it) {
+      bool known = false;
+      for (auto k : kKeys) known |= it.key() == k;
+      if (!known) raise(where, ": unknown field '", it.key(), "' (expected image, label, split, user, aspects)");
+    }
+    auto str = [&](const char* key, bool required) -> std::string {
+      if (!j.contains(key) || j[key].is_null()) {
+        if (required) raise(where, ": missing field '", key, "'");
+        return "";
+      }
+      if (!j[key].is_string()) raise(where, ": field '", key, "' must be a string");
+      return j[key].get<std::string>();
+    };
+    ManifestRow row;
+    row.line = line;
+    fs::path image = str("image", true);
+    row.image = (image.is_absolute() ? image : base / image).lexically_normal().string();
+    row.label = str("label", false);
+    row.split = str("split", true);
+    row.user = str("user", false);
+    if (j.contains("aspects") && !j["aspects"].is_null()) {
+      if (!j["aspects"].is_object()) raise(where, ": field 'aspects' must be an object");
+      row.aspects = j["aspects"];
+    }
+    m.rows.push_back(std::move(row));
+  }
+  if (m.rows.empty()) raise(path, ": manifest has no rows");
+  return m;
+}
+
+}  // namespace emotune

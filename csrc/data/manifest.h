@@ -1,0 +1,32 @@
+// The manifest: one JSON object per line (JSONL), documented in docs/data.md.
+//   {"image": "img/0001.jpg", "label": "awe", "split": "train", "user": "u7",
+//    "aspects": {"scene": "beach", "object": ["dog", "ball"], "brightness": 0.7}}
+// Image paths are relative to the manifest's directory unless absolute. Every problem is reported as
+// manifest:line.
+#pragma once
+#include <nlohmann/json.hpp>
+
+#include <string>
+#include <vector>
+
+namespace emotune {
+
+struct ManifestRow {
+  int64_t line = 0;
+  std::string image;  // resolved path
+  std::string label;  // may be empty (aspect-only rows)
+  std::string split;
+  std::string user;
+  nlohmann::json aspects = nlohmann::json::object();
+};
+
+struct Manifest {
+  std::string path;
+  std::vector<ManifestRow> rows;
+  std::string where(const ManifestRow& row) const;  // "path:line"
+  std::vector<ManifestRow> split(const std::string& name, int64_t max_rows = 0) const;
+};
+
+Manifest load_manifest(const std::string& path);
+
+}  // namespace emotune

@@ -1,0 +1,19 @@
+// Log-likelihood of the Label tokens of a batch under the frozen LM: the training loss (causal LM
+// cross-entropy over answer tokens only, paper §Stage 1/2) and the label-ranking score come from here.
+#pragma once
+#include <torch/types.h>
+
+namespace emotune {
+
+class FrozenVLM;
+struct SequenceBatch;
+
+struct AnswerScores {
+  torch::Tensor log_likelihood;  // [B] Σ log p(answer token), differentiable
+  torch::Tensor tokens;          // [B] number of answer tokens
+  torch::Tensor mean_loss() const;  // mean over samples of the per-sample mean token cross-entropy
+};
+
+AnswerScores score_answers(FrozenVLM& vlm, const SequenceBatch& batch);
+
+}  // namespace emotune

@@ -1,0 +1,33 @@
+// The stage-2 predictor (paper Algorithm 1): frozen VLM, optional frozen aspect modules, optional soft prompt,
+// and the emotion query listing the labels. Stage-2 training, evaluation, prediction and the ablations
+// (V, V+A, V+S, V+A+rS, V+A+S) all build their sequences through it.
+#pragma once
+#include <torch/types.h>
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "masp/aspect_modules.h"
+#include "masp/sequence.h"
+
+namespace emotune {
+
+class FrozenVLM;
+
+struct EmotionModel {
+  FrozenVLM* vlm = nullptr;
+  std::unique_ptr<SequenceBuilder> builder;
+  std::unique_ptr<AspectModules> aspects;  // null: no aspect tokens (V, V+S)
+  torch::Tensor soft_prompt;               // undefined: no soft prompt (V, V+A)
+  std::vector<std::string> labels;
+  std::string question;                    // rendered, labels listed
+
+  // Aspect tokens [n, A·Q, D] for V_global [n, T, D], without gradient (frozen in stage 2); undefined
+  // when the model has no aspect modules. Depends on the image only, so callers compute it once per image.
+  torch::Tensor aspect_tokens(const torch::Tensor& visual) const;
+  // Eq. 4 for one image: visual [T, D], aspect_tokens [A·Q, D] or undefined.
+  SequenceSpec spec(const torch::Tensor& visual, const torch::Tensor& aspect_tokens, const std::string* answer) const;
+};
+
+}  // namespace emotune

@@ -1,0 +1,83 @@
+// THE sequence layout of emotune (paper Eq. 2 and Eq. 4). Training, evaluation, explain-batch and every later
+// method ask this file for sequences; nobody else concatenates embeddings.
+//
+// A sequence is a list of parts; each part is token ids (text, label) or continuous embeddings (aspect
+// tokens, visual tokens, soft prompt). A batch is left-padded, so every sequence ends at the last column:
+// generation appends there, and positions (cumsum(mask) - 1) are unaffected by padding.
+//
+//   stage 1 (Eq. 2):  [chat prefix, image_open] [z_i] [image_close, question, end of user turn, assistant] [answer]
+//   stage 2 (Eq. 4), placement "paper":
+//                     [chat prefix, image_open] [z_1..z_A] [V_global] [image_close] [P_soft] [question …] [label]
+//   placement "reference" (the authors' code): P_soft once after the user marker and again before the question.
+#pragma once
+#include <torch/types.h>
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace emotune {
+
+class FrozenVLM;
+
+enum class Segment : uint8_t { Text = 0, Aspect, Visual, SoftPrompt, Label, Pad };
+const char* segment_name(Segment s);
+
+struct SequencePart {
+  Segment segment = Segment::Text;
+  std::vector<int64_t> ids;  // Text and Label parts
+  torch::Tensor embeds;      // Aspect, Visual, SoftPrompt parts: [n, D]
+  bool in_loss = false;      // the part's tokens are prediction targets
+  int64_t length() const { return embeds.defined() ? embeds.size(0) : static_cast<int64_t>(ids.size()); }
+};
+using SequenceSpec = std::vector<SequencePart>;
+
+struct SequenceBatch {
+  torch::Tensor embeds;          // [B,S,D] (VLM dtype, on the VLM device); differentiable w.r.t. continuous parts
+  torch::Tensor attention_mask;  // [B,S] int64
+  torch::Tensor position_ids;    // [B,S] int64, cumsum(mask) - 1 (what the bundle derives itself)
+  torch::Tensor token_ids;       // [B,S] int64, -1 at continuous positions
+  torch::Tensor loss_mask;       // [B,S] bool: the token at this position is a target
+  torch::Tensor segments;        // [B,S] uint8 (Segment)
+  int64_t size() const { return embeds.size(0); }
+};
+
+struct LayoutOptions {
+  std::string system_prompt = "You are a helpful assistant.";
+  std::string placement = "paper";  // or "reference"
+  bool loss_on_end_of_turn = true;
+};
+
+class SequenceBuilder {
+ public:
+  SequenceBuilder(FrozenVLM& vlm, LayoutOptions options);
+
+  // Stage 1 (Eq. 2): only the sampled aspect's tokens stand in the image span.
+  SequenceSpec aspect_question(const torch::Tensor& aspect_tokens, const std::string& question,
+                               const std::string* answer) const;
+  // Stage 2 (Eq. 3-5). Undefined tensors are left out (V, V+A, V+S ablations).
+  SequenceSpec emotion_question(const torch::Tensor& aspect_tokens, const torch::Tensor& visual,
+                                const torch::Tensor& soft_prompt, const std::string& question,
+                                const std::string* answer) const;
+  // The answer as a Label part: its tokens, plus end-of-turn when options.loss_on_end_of_turn.
+  SequencePart answer_part(const std::string& answer) const;
+
+  SequenceBatch assemble(const std::vector<SequenceSpec>& specs) const;
+
+  int64_t end_of_turn_id() const { return end_of_turn_; }
+
+ private:
+  SequencePart text(const std::string& s) const;
+  SequenceSpec layout(const std::vector<SequencePart>& image_span, const torch::Tensor& soft_prompt,
+                      const std::string& question, const std::string* answer) const;
+  FrozenVLM& vlm_;
+  LayoutOptions options_;
+  int64_t end_of_turn_;
+};
+
+// {labels} in `question` replaced by the label list, "a, b, c" (plain) or "['a', 'b', 'c']" (python, the
+// reference code's rendering).
+std::string render_emotion_question(const std::string& question, const std::vector<std::string>& labels,
+                                    const std::string& style);
+
+}  // namespace emotune

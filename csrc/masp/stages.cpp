@@ -1,0 +1,103 @@
+#include "masp/stages.h"
+
+#include <torch/torch.h>
+
+#include "core/error.h"
+#include "core/rng.h"
+#include "io/checkpoint.h"
+#include "masp/soft_prompt.h"
+#include "masp/tasks.h"
+#include "vlm/frozen_vlm.h"
+
+namespace emotune {
+
+std::unique_ptr<FrozenVLM> open_bundle(const EmotuneConfig& config) {
+  init_torch_runtime(static_cast<uint64_t>(config.seed), static_cast<int>(config.threads));
+  return load_frozen_vlm(config.bundle);
+}
+
+LayoutOptions layout_options(const MaspConfig& m) {
+  return {m.system_prompt, m.prompt_placement, m.loss_on_end_of_turn};
+}
+
+std::unique_ptr<ImageFeatures> open_split(FrozenVLM& vlm, const EmotuneConfig& c, const std::string& split) {
+  if (c.data.manifest.empty()) raise("config: data.manifest is not set");
+  auto manifest = load_manifest(c.data.manifest);
+  auto rows = manifest.split(split, c.data.max_samples);
+  if (rows.empty()) raise(c.data.manifest, ": no rows in split '", split, "'");
+  return std::make_unique<ImageFeatures>(vlm, manifest, rows, c.data.skip_bad_images, c.data.cache_features,
+                                         "encoding " + split);
+}
+
+AspectModules load_aspect_modules(const EmotuneConfig& c, int64_t dim, const std::string& checkpoint) {
+  AspectModules modules({c.masp.aspects, dim, c.masp.queries_per_aspect, static_cast<uint64_t>(c.seed)});
+  if (!checkpoint.empty()) modules.load(load_checkpoint(checkpoint).tensors, checkpoint);
+  return modules;
+}
+
+EmotionModel make_emotion_model(FrozenVLM& vlm, const EmotuneConfig& c, const std::string& checkpoint,
+                                const EmotionModelParts& parts) {
+  EmotionModel m;
+  m.vlm = &vlm;
+  m.builder = std::make_unique<SequenceBuilder>(vlm, layout_options(c.masp));
+  m.labels = c.data.labels;
+  m.question = render_emotion_question(c.masp.emotion_question, c.data.labels, c.masp.label_list_style);
+  NamedTensors tensors;
+  if (!checkpoint.empty()) tensors = load_checkpoint(checkpoint).tensors;
+  const int64_t d = vlm.spec().hidden_size;
+  if (parts.aspects) {
+    std::string source = has_tensors_with_prefix(tensors, "aspect.") ? checkpoint : c.masp.aspects_checkpoint;
+    if (source.empty())
+      raise("aspect tokens requested but no checkpoint holds aspect modules (set masp.aspects_checkpoint or masp.use_aspects: false)");
+    m.aspects = std::make_unique<AspectModules>(load_aspect_modules(c, d, source));
+    m.aspects->set_requires_grad(false);
+  }
+  if (parts.soft_prompt) {
+    auto it = tensors.find("soft_prompt");
+    if (parts.random_soft_prompt || it == tensors.end()) {
+      if (!parts.random_soft_prompt && !checkpoint.empty())
+        raise(checkpoint, ": has no tensor 'soft_prompt' (is it a stage-1 checkpoint?)");
+      m.soft_prompt = make_soft_prompt({c.masp.soft_prompt_length, c.masp.soft_prompt_init, c.masp.soft_prompt_init_text,
+                                        static_cast<uint64_t>(c.seed)}, vlm);
+    } else {
+      if (it->second.dim() != 2 || it->second.size(1) != d)
+        raise(checkpoint, ": soft_prompt has shape ", it->second.sizes(), ", expected [L, ", d, "]");
+      m.soft_prompt = it->second.to(torch::kFloat32).clone();
+    }
+  }
+  return m;
+}
+
+namespace {
+TrainerOptions trainer_options(const EmotuneConfig& c, const FrozenVLM& vlm) {
+  return {c.train, c.run_dir, static_cast<uint64_t>(c.seed), vlm.spec().name, config_to_yaml(c)};
+}
+}  // namespace
+
+TrainResult train_aspects(const EmotuneConfig& c) {
+  auto vlm = open_bundle(c);
+  auto images = open_split(*vlm, c, c.data.train_split);
+  auto samples = make_aspect_samples(*images, c.masp.aspects, c.masp.skip_zero_values);
+  if (samples.empty()) raise(c.data.manifest, ": no aspect annotations for ", c.masp.aspects.size(), " configured aspects in split '", c.data.train_split, "'");
+  AspectModules modules = load_aspect_modules(c, vlm->spec().hidden_size, "");
+  std::vector<std::vector<std::string>> questions;
+  for (const auto& a : c.masp.aspects) questions.push_back(c.masp.questions.at(a));
+  SequenceBuilder builder(*vlm, layout_options(c.masp));
+  AspectTask task(*vlm, builder, modules, *images, samples, questions, static_cast<uint64_t>(c.seed));
+  std::fprintf(stderr, "stage 1: %zu image-aspect pairs from %lld images\n", samples.size(), static_cast<long long>(images->size()));
+  return run_training(task, trainer_options(c, *vlm));
+}
+
+TrainResult train_prompt(const EmotuneConfig& c) {
+  auto vlm = open_bundle(c);
+  auto images = open_split(*vlm, c, c.data.train_split);
+  auto samples = make_emotion_samples(*images, c.data.labels);
+  auto model = make_emotion_model(*vlm, c, "", {c.masp.use_aspects, true, false});
+  PromptTask task(model, *images, samples);
+  std::fprintf(stderr, "stage 2: %zu images, soft prompt %lld x %lld, aspects %s\n", samples.size(),
+               static_cast<long long>(model.soft_prompt.size(0)), static_cast<long long>(model.soft_prompt.size(1)),
+               model.aspects ? "on" : "off");
+  return run_training(task, trainer_options(c, *vlm));
+}
+
+}  // namespace emotune

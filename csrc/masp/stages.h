@@ -1,0 +1,34 @@
+// From a config to a trained stage: load the bundle and the split, build the task, run the trainer.
+// The CLI, the ablation runner and the tests all start stages through these functions.
+#pragma once
+#include <memory>
+#include <string>
+
+#include "config/config.h"
+#include "masp/emotion_model.h"
+#include "masp/image_features.h"
+#include "train/trainer.h"
+
+namespace emotune {
+
+class FrozenVLM;
+
+// Sets seed and threads, then loads the bundle named by config.bundle.
+std::unique_ptr<FrozenVLM> open_bundle(const EmotuneConfig& config);
+LayoutOptions layout_options(const MaspConfig& masp);
+std::unique_ptr<ImageFeatures> open_split(FrozenVLM& vlm, const EmotuneConfig& config, const std::string& split);
+AspectModules load_aspect_modules(const EmotuneConfig& config, int64_t dim, const std::string& checkpoint);
+
+struct EmotionModelParts {
+  bool aspects = true;               // use aspect modules (from checkpoint, else masp.aspects_checkpoint)
+  bool soft_prompt = true;           // use a soft prompt
+  bool random_soft_prompt = false;   // a fresh, untrained soft prompt (the V+A+rS ablation)
+};
+// The stage-2 predictor; tensors from `checkpoint` where it holds them.
+EmotionModel make_emotion_model(FrozenVLM& vlm, const EmotuneConfig& config, const std::string& checkpoint,
+                                const EmotionModelParts& parts);
+
+TrainResult train_aspects(const EmotuneConfig& config);
+TrainResult train_prompt(const EmotuneConfig& config);
+
+}  // namespace emotune

@@ -1,0 +1,110 @@
+#include "masp/tasks.h"
+
+#include <torch/torch.h>
+
+#include <map>
+
+#include "core/rng.h"
+#include "masp/answer_scoring.h"
+#include "vlm/frozen_vlm.h"
+
+namespace emotune {
+namespace {
+
+// V_global of the distinct images of a batch, and each sample's row in it.
+struct BatchImages {
+  torch::Tensor visual;
+  std::vector<int64_t> row_of_sample;
+};
+
+template <typename Sample>
+BatchImages gather_images(ImageFeatures& images, const std::vector<Sample>& all, const std::vector<int64_t>& samples) {
+  std::map<int64_t, int64_t> row;
+  std::vector<int64_t> distinct;
+  BatchImages out;
+  for (auto s : samples) {
+    int64_t image = all.at(static_cast<size_t>(s)).image;
+    auto [it, inserted] = row.emplace(image, static_cast<int64_t>(distinct.size()));
+    if (inserted) distinct.push_back(image);
+    out.row_of_sample.push_back(it->second);
+  }
+  out.visual = images.visual(distinct);
+  return out;
+}
+
+}  // namespace
+
+AspectTask::AspectTask(FrozenVLM& vlm, const SequenceBuilder& builder, AspectModules& modules, ImageFeatures& images,
+                       std::vector<AspectSample> samples, std::vector<std::vector<std::string>> questions, uint64_t seed)
+    : vlm_(vlm), builder_(builder), modules_(modules), images_(images), samples_(std::move(samples)),
+      questions_(std::move(questions)), seed_(seed) {}
+
+const std::string& AspectTask::question(int64_t index, int64_t epoch) const {
+  const auto& templates = questions_.at(static_cast<size_t>(samples_.at(static_cast<size_t>(index)).aspect));
+  if (epoch < 0) return templates.front();  // evaluation: the first template (reference protocol)
+  auto draw = mix_seed(seed_, 0x51, static_cast<uint64_t>(epoch), static_cast<uint64_t>(index)) % templates.size();
+  return templates[draw];
+}
+
+SequenceBatch AspectTask::batch(const std::vector<int64_t>& samples, int64_t epoch) {
+  auto images = gather_images(images_, samples_, samples);
+  std::vector<SequenceSpec> specs;
+  for (size_t i = 0; i < samples.size(); ++i) {
+    const auto& s = samples_[static_cast<size_t>(samples[i])];
+    // Eq. 1: z_i from this aspect's module only, so only its parameters enter the graph.
+    auto z = modules_.forward(s.aspect, images.visual.slice(0, images.row_of_sample[i], images.row_of_sample[i] + 1))[0];
+    specs.push_back(builder_.aspect_question(z, question(samples[i], epoch), &s.answer));
+  }
+  return builder_.assemble(specs);
+}
+
+torch::Tensor AspectTask::loss(const std::vector<int64_t>& samples, int64_t epoch) {
+  return score_answers(vlm_, batch(samples, epoch)).mean_loss();
+}
+
+PromptTask::PromptTask(EmotionModel& model, ImageFeatures& images, std::vector<EmotionSample> samples)
+    : model_(model), images_(images), samples_(std::move(samples)) {
+  if (model_.aspects && images_.cached()) {
+    // Aspect tokens depend only on the image: computed once here, in fixed chunks, never per step.
+    std::vector<torch::Tensor> parts;
+    for (int64_t lo = 0; lo < images_.size(); lo += 16) {
+      std::vector<int64_t> chunk;
+      for (int64_t i = lo; i < std::min(images_.size(), lo + 16); ++i) chunk.push_back(i);
+      parts.push_back(model_.aspect_tokens(images_.visual(chunk)));
+    }
+    aspect_cache_ = torch::cat(parts, 0);
+  }
+}
+
+NamedTensors PromptTask::checkpoint_tensors() {
+  NamedTensors out{{"soft_prompt", model_.soft_prompt}};
+  if (model_.aspects) out.merge(model_.aspects->named_tensors());
+  return out;
+}
+
+torch::Tensor PromptTask::aspect_tokens_of(const std::vector<int64_t>& images, const torch::Tensor& visual) {
+  if (!model_.aspects) return torch::Tensor();
+  if (aspect_cache_.defined()) return aspect_cache_.index({torch::tensor(images, torch::kInt64).to(aspect_cache_.device())});
+  return model_.aspect_tokens(visual);
+}
+
+SequenceBatch PromptTask::batch(const std::vector<int64_t>& samples) {
+  auto images = gather_images(images_, samples_, samples);
+  std::vector<int64_t> distinct(static_cast<size_t>(images.visual.size(0)));
+  for (size_t i = 0; i < samples.size(); ++i) distinct[static_cast<size_t>(images.row_of_sample[i])] = samples_[static_cast<size_t>(samples[i])].image;
+  auto aspect_tokens = aspect_tokens_of(distinct, images.visual);
+  std::vector<SequenceSpec> specs;
+  for (size_t i = 0; i < samples.size(); ++i) {
+    const auto& s = samples_[static_cast<size_t>(samples[i])];
+    int64_t r = images.row_of_sample[i];
+    specs.push_back(model_.spec(images.visual[r], aspect_tokens.defined() ? aspect_tokens[r] : torch::Tensor(),
+                                &model_.labels.at(static_cast<size_t>(s.label))));
+  }
+  return model_.builder->assemble(specs);
+}
+
+torch::Tensor PromptTask::loss(const std::vector<int64_t>& samples, int64_t) {
+  return score_answers(*model_.vlm, batch(samples)).mean_loss();
+}
+
+}  // namespace emotune

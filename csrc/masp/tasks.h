@@ -1,0 +1,62 @@
+// The two MASP training stages as trainer tasks.
+#pragma once
+#include <string>
+#include <vector>
+
+#include "masp/aspect_modules.h"
+#include "masp/emotion_model.h"
+#include "masp/image_features.h"
+#include "masp/samples.h"
+#include "train/task.h"
+
+namespace emotune {
+
+class FrozenVLM;
+
+// Stage 1 (Eq. 1-2): each sample puts one aspect's tokens z_i in the image span and asks that aspect's
+// question; the loss is the answer's token cross-entropy. Gradient reaches only the sampled aspect's module.
+class AspectTask final : public TrainTask {
+ public:
+  AspectTask(FrozenVLM& vlm, const SequenceBuilder& builder, AspectModules& modules, ImageFeatures& images,
+             std::vector<AspectSample> samples, std::vector<std::vector<std::string>> questions, uint64_t seed);
+  std::string stage() const override { return "aspects"; }
+  int64_t num_samples() const override { return static_cast<int64_t>(samples_.size()); }
+  NamedTensors trainable() override { return modules_.named_tensors(); }
+  NamedTensors checkpoint_tensors() override { return modules_.named_tensors(); }
+  torch::Tensor loss(const std::vector<int64_t>& samples, int64_t epoch) override;
+
+  const std::vector<AspectSample>& samples() const { return samples_; }
+  // The question of sample `index` in `epoch`: training draws a template per sample and epoch.
+  const std::string& question(int64_t index, int64_t epoch) const;
+  SequenceBatch batch(const std::vector<int64_t>& samples, int64_t epoch);
+
+ private:
+  FrozenVLM& vlm_;
+  const SequenceBuilder& builder_;
+  AspectModules& modules_;
+  ImageFeatures& images_;
+  std::vector<AspectSample> samples_;
+  std::vector<std::vector<std::string>> questions_;
+  uint64_t seed_;
+};
+
+// Stage 2 (Eq. 3-5): only the soft prompt trains; aspect tokens are computed once per image.
+class PromptTask final : public TrainTask {
+ public:
+  PromptTask(EmotionModel& model, ImageFeatures& images, std::vector<EmotionSample> samples);
+  std::string stage() const override { return "prompt"; }
+  int64_t num_samples() const override { return static_cast<int64_t>(samples_.size()); }
+  NamedTensors trainable() override { return {{"soft_prompt", model_.soft_prompt}}; }
+  NamedTensors checkpoint_tensors() override;
+  torch::Tensor loss(const std::vector<int64_t>& samples, int64_t epoch) override;
+  SequenceBatch batch(const std::vector<int64_t>& samples);
+
+ private:
+  torch::Tensor aspect_tokens_of(const std::vector<int64_t>& images, const torch::Tensor& visual);
+  EmotionModel& model_;
+  ImageFeatures& images_;
+  std::vector<EmotionSample> samples_;
+  torch::Tensor aspect_cache_;  // [N, A·Q, D] when images are cached and the model has aspects
+};
+
+}  // namespace emotune

@@ -1,0 +1,26 @@
+// What the trainer needs from a training stage. The trainer knows nothing about MASP: a task says which
+// tensors train, what a checkpoint holds, and how a list of sample indices becomes a loss.
+#pragma once
+#include <torch/types.h>
+
+#include <string>
+#include <vector>
+
+#include "io/safetensors.h"
+
+namespace emotune {
+
+class TrainTask {
+ public:
+  virtual ~TrainTask() = default;
+  virtual std::string stage() const = 0;
+  virtual int64_t num_samples() const = 0;
+  // Leaf tensors the optimizer updates (the same tensor objects on every call).
+  virtual NamedTensors trainable() = 0;
+  // What a checkpoint of this stage holds: the trainable tensors and whatever else evaluation needs.
+  virtual NamedTensors checkpoint_tensors() = 0;
+  // Mean loss over the given samples. `epoch` seeds per-epoch random choices (e.g. question templates).
+  virtual torch::Tensor loss(const std::vector<int64_t>& samples, int64_t epoch) = 0;
+};
+
+}  // namespace emotune

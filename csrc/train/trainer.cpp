@@ -1,0 +1,157 @@
+#include "train/trainer.h"
+
+#include <nlohmann/json.hpp>
+
+#include <chrono>
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+#include <numeric>
+
+#include "core/atomic_file.h"
+#include "core/error.h"
+#include "core/progress.h"
+#include "core/rng.h"
+#include "io/checkpoint.h"
+#include "train/optimizer.h"
+
+namespace emotune {
+namespace fs = std::filesystem;
+
+namespace {
+
+// Keeps the metrics lines of steps <= `step` (those a resumed run will not redo).
+void truncate_metrics(const std::string& path, int64_t step) {
+  if (!fs::exists(path)) return;
+  std::ifstream in(path);
+  std::string kept, line;
+  while (std::getline(in, line)) {
+    auto j = nlohmann::json::parse(line, nullptr, false);
+    if (!j.is_discarded() && j.contains("step") && j["step"].get<int64_t>() <= step) kept += line + "\n";
+  }
+  write_file_atomic(path, kept);
+}
+
+}  // namespace
+
+TrainResult run_training(TrainTask& task, const TrainerOptions& o) {
+  const auto& c = o.train;
+  ensure_directory(o.run_dir);
+  const std::string ckpt_path = (fs::path(o.run_dir) / "checkpoint.safetensors").string();
+  const std::string resume_path = (fs::path(o.run_dir) / "resume.safetensors").string();
+  const std::string metrics_path = (fs::path(o.run_dir) / "metrics.jsonl").string();
+
+  NamedTensors params = task.trainable();
+  for (auto& [name, p] : params) p.set_requires_grad(true);
+  auto optimizer = make_optimizer(c, params);
+
+  const int64_t n = task.num_samples();
+  if (n == 0) raise("stage '", task.stage(), "' has no training samples");
+  const int64_t per_step = c.batch_size * c.grad_accum;
+  const int64_t steps_per_epoch = (n + per_step - 1) / per_step;
+  const int64_t total = c.max_steps > 0 ? c.max_steps : c.epochs * steps_per_epoch;
+
+  int64_t start = 0;
+  if (c.resume && fs::exists(resume_path)) {
+    auto ckpt = load_checkpoint(resume_path);
+    if (ckpt.info.stage != task.stage())
+      raise(resume_path, ": a '", ckpt.info.stage, "' run cannot resume as stage '", task.stage(), "' (use another run_dir)");
+    if (ckpt.info.bundle != o.bundle_name)
+      raise(resume_path, ": trained on bundle '", ckpt.info.bundle, "', now '", o.bundle_name, "'");
+    torch::NoGradGuard no_grad;
+    for (auto& [name, p] : params) {
+      auto it = ckpt.tensors.find(name);
+      if (it == ckpt.tensors.end()) raise(resume_path, ": missing tensor '", name, "'");
+      if (it->second.sizes() != p.sizes()) raise(resume_path, ": tensor '", name, "' has shape ", it->second.sizes(), ", expected ", p.sizes());
+      p.copy_(it->second);
+    }
+    import_optimizer_state(*optimizer, params, ckpt.tensors, resume_path);
+    start = ckpt.info.step;
+    truncate_metrics(metrics_path, start);
+    std::fprintf(stderr, "resuming %s from step %lld of %lld (%s)\n", task.stage().c_str(),
+                 static_cast<long long>(start), static_cast<long long>(total), resume_path.c_str());
+  } else {
+    write_file_atomic(metrics_path, "");
+  }
+
+  auto save = [&](int64_t step) {
+    CheckpointInfo info{task.stage(), o.bundle_name, step, o.config_yaml};
+    NamedTensors resume = params;
+    resume.merge(export_optimizer_state(*optimizer, params));
+    save_checkpoint(resume_path, resume, info);
+    save_checkpoint(ckpt_path, task.checkpoint_tensors(), info);
+  };
+
+  std::ofstream metrics(metrics_path, std::ios::app);
+  ProgressBar bar(task.stage(), total, start);
+  TrainResult result;
+  result.total_steps = total;
+  result.checkpoint = ckpt_path;
+  std::vector<int64_t> order;
+  int64_t order_epoch = -1, samples_seen = 0;
+  const auto begin = std::chrono::steady_clock::now();
+  int64_t step = start;
+  for (; step < total; ++step) {
+    const int64_t epoch = step / steps_per_epoch, k = step % steps_per_epoch;
+    if (epoch != order_epoch) {
+      // The order of an epoch is a function of (seed, epoch): a resumed run sees the same batches.
+      if (c.shuffle) {
+        order = seeded_permutation(n, o.seed, static_cast<uint64_t>(epoch));
+      } else {
+        order.resize(static_cast<size_t>(n));
+        std::iota(order.begin(), order.end(), 0);
+      }
+      order_epoch = epoch;
+    }
+    const int64_t lo = k * per_step, hi = std::min(n, lo + per_step);
+    const auto step_begin = std::chrono::steady_clock::now();
+    double step_loss = 0.0;
+    for (int64_t mb = lo; mb < hi; mb += c.batch_size) {
+      std::vector<int64_t> batch(order.begin() + mb, order.begin() + std::min(hi, mb + c.batch_size));
+      auto loss = task.loss(batch, epoch);
+      double weight = static_cast<double>(batch.size()) / static_cast<double>(hi - lo);
+      (loss * weight).backward();  // accumulation: the step's gradient is that of the mean over its samples
+      step_loss += loss.item<double>() * weight;
+    }
+    if (!std::isfinite(step_loss))
+      raise("stage '", task.stage(), "': the loss became ", step_loss, " at step ", step + 1, " (lower train.lr?)");
+    std::vector<torch::Tensor> with_grad;
+    for (auto& [name, p] : params)
+      if (p.grad().defined()) with_grad.push_back(p);
+    if (c.max_grad_norm > 0 && !with_grad.empty()) torch::nn::utils::clip_grad_norm_(with_grad, c.max_grad_norm);
+    const double lr = learning_rate_at(c, step, total);
+    set_learning_rate(*optimizer, lr);
+    optimizer->step();
+    // Undefined (not zero) gradients: a tensor no sample of the next step reaches is not updated at all,
+    // not even by momentum or weight decay (paper §Stage 1: only the sampled aspect's module is updated).
+    for (auto& [name, p] : params) p.mutable_grad() = torch::Tensor();
+
+    samples_seen += hi - lo;
+    const auto now = std::chrono::steady_clock::now();
+    double step_s = std::chrono::duration<double>(now - step_begin).count();
+    double elapsed = std::chrono::duration<double>(now - begin).count();
+    nlohmann::json line = {{"stage", task.stage()}, {"step", step + 1}, {"epoch", epoch}, {"loss", step_loss},
+                           {"lr", lr}, {"samples", hi - lo}, {"samples_per_s", (hi - lo) / std::max(step_s, 1e-9)},
+                           {"elapsed_s", elapsed}};
+    metrics << line.dump() << "\n" << std::flush;
+    char extra[64];
+    std::snprintf(extra, sizeof extra, "loss %.4f", step_loss);
+    bar.update(step + 1, samples_seen, extra);
+    result.last_loss = step_loss;
+    result.samples_per_second = samples_seen / std::max(elapsed, 1e-9);
+
+    const bool stop_now = c.stop_after_steps > 0 && step + 1 - start >= c.stop_after_steps;
+    if ((step + 1) % std::max<int64_t>(1, c.checkpoint_every) == 0 || step + 1 == total || stop_now) save(step + 1);
+    if (stop_now) {
+      ++step;
+      break;
+    }
+  }
+  if (start == total && !fs::exists(ckpt_path)) save(total);
+  bar.finish();
+  result.step = step;
+  result.finished = step >= total;
+  return result;
+}
+
+}  // namespace emotune

@@ -1,0 +1,35 @@
+// The training loop: seeded data order, micro-batches with gradient accumulation, optimizer + schedule,
+// progress bar, metrics.jsonl, atomic checkpoints and exact resume.
+//
+// Files in run_dir:
+//   checkpoint.safetensors  the trained tensors (what eval/predict load)
+//   resume.safetensors      the same plus optimizer state, step in metadata
+//   metrics.jsonl           one JSON object per optimizer step
+#pragma once
+#include <string>
+
+#include "config/config.h"
+#include "train/task.h"
+
+namespace emotune {
+
+struct TrainerOptions {
+  TrainConfig train;
+  std::string run_dir;
+  uint64_t seed = 0;
+  std::string bundle_name;
+  std::string config_yaml;
+};
+
+struct TrainResult {
+  int64_t step = 0;         // optimizer steps done in total (including resumed ones)
+  int64_t total_steps = 0;
+  double last_loss = 0.0;
+  double samples_per_second = 0.0;
+  bool finished = false;    // false when stopped early by train.stop_after_steps
+  std::string checkpoint;   // path of checkpoint.safetensors
+};
+
+TrainResult run_training(TrainTask& task, const TrainerOptions& options);
+
+}  // namespace emotune

@@ -1,0 +1,30 @@
+// bundle.yaml: everything emotune needs to know about a frozen VLM besides its weights (docs/bundle.md).
+#pragma once
+#include <cstdint>
+#include <string>
+
+#include "data/image.h"
+
+namespace emotune {
+
+struct ChatTemplate {
+  std::string system_start, user_start, assistant_start, end_of_turn, turn_separator, image_open, image_close;
+};
+
+struct BundleSpec {
+  std::string dir;
+  int64_t format_version = 0;
+  std::string name, backend, model_file = "vlm.pt";
+  int64_t hidden_size = 0, vocab_size = 0, visual_tokens = 0;
+  ImageSpec image;
+  std::string tokenizer_kind, tokenizer_file;
+  ChatTemplate chat;
+  int64_t pad_id = -1, eos_id = -1;
+
+  std::string path(const std::string& file) const;  // a file inside the bundle
+};
+
+// Strict: unknown keys, missing keys and wrong types are errors naming bundle.yaml and the line.
+BundleSpec load_bundle_spec(const std::string& dir);
+
+}  // namespace emotune

@@ -1,0 +1,52 @@
+// The frozen VLM as the rest of emotune sees it: four operations on tensors plus a tokenizer and the bundle
+// description. Nothing outside csrc/vlm/ knows which backend (today TorchScript) implements them.
+// No parameter of the VLM ever requires grad; gradients flow *through* it to the inputs (aspect tokens,
+// soft prompt) only.
+#pragma once
+#include <torch/types.h>
+
+#include <memory>
+#include <string>
+
+#include "vlm/bundle_spec.h"
+#include "vlm/tokenizer.h"
+
+namespace emotune {
+
+class FrozenVLM {
+ public:
+  virtual ~FrozenVLM() = default;
+  const BundleSpec& spec() const { return spec_; }
+  const Tokenizer& tokenizer() const { return *tokenizer_; }
+  torch::Device device() const { return device_; }
+  torch::ScalarType dtype() const { return dtype_; }
+
+  // pixels [B,3,H,W] → V_global [B,T,D], already in the LM embedding space (after projector/merger).
+  virtual torch::Tensor encode_image(const torch::Tensor& pixels) = 0;
+  // ids [B,S] int64 → embeddings [B,S,D].
+  virtual torch::Tensor embed_tokens(const torch::Tensor& ids) = 0;
+  // embeds [B,S,D], attention_mask [B,S] int64 (1 = real token) → logits [B,S,V]. Positions are
+  // cumsum(mask) - 1, so left padding does not shift them.
+  virtual torch::Tensor forward(const torch::Tensor& embeds, const torch::Tensor& attention_mask) = 0;
+  // Logits only at the positions where `rows` [B,S] (bool) is true → [N,V], in row-major order. Backends
+  // that can project selected hidden states avoid the full [B,S,V] tensor (large for 150k vocabularies).
+  virtual torch::Tensor forward_rows(const torch::Tensor& embeds, const torch::Tensor& attention_mask,
+                                     const torch::Tensor& rows);
+
+ protected:
+  BundleSpec spec_;
+  std::unique_ptr<Tokenizer> tokenizer_;
+  torch::Device device_{torch::kCPU};
+  torch::ScalarType dtype_ = torch::kFloat32;
+};
+
+struct VlmLoadOptions {
+  torch::Device device{torch::kCPU};
+  torch::ScalarType dtype = torch::kFloat32;
+};
+
+// Loads and validates a bundle directory: bundle.yaml, the tokenizer, the model, its methods and their
+// output shapes. Every mismatch is an error naming the file and what disagrees.
+std::unique_ptr<FrozenVLM> load_frozen_vlm(const std::string& bundle_dir, const VlmLoadOptions& options = {});
+
+}  // namespace emotune

@@ -1,0 +1,103 @@
+// The TorchScript backend of FrozenVLM. TorchScript is deprecated upstream; this file is the only one that
+// includes torch/script.h, so another backend replaces it without touching the rest of emotune.
+#include <torch/script.h>
+#include <torch/csrc/jit/python/update_graph_executor_opt.h>
+
+#include <filesystem>
+
+#include "core/error.h"
+#include "vlm/frozen_vlm.h"
+
+namespace emotune {
+
+torch::Tensor FrozenVLM::forward_rows(const torch::Tensor& embeds, const torch::Tensor& attention_mask,
+                                      const torch::Tensor& rows) {
+  return forward(embeds, attention_mask).index({rows});
+}
+
+namespace {
+
+class TorchScriptVLM final : public FrozenVLM {
+ public:
+  TorchScriptVLM(BundleSpec spec, std::unique_ptr<Tokenizer> tokenizer, const VlmLoadOptions& options) {
+    spec_ = std::move(spec);
+    tokenizer_ = std::move(tokenizer);
+    device_ = options.device;
+    dtype_ = options.dtype;
+    std::string file = spec_.path(spec_.model_file);
+    if (!std::filesystem::exists(file)) raise(file, ": model file not found");
+    // The optimising executor fuses and re-specialises after warm-up runs, which changes floating-point
+    // results between otherwise identical calls; emotune needs calls to be reproducible (padding
+    // invariance, exact resume), and the work is dominated by matrix products anyway.
+    torch::jit::setGraphExecutorOptimize(false);
+    try {
+      module_ = torch::jit::load(file, device_);
+    } catch (const c10::Error& e) {
+      raise(file, ": cannot load TorchScript module: ", e.what_without_backtrace());
+    }
+    module_.eval();
+    module_.to(dtype_);
+    for (auto p : module_.parameters()) p.set_requires_grad(false);
+    for (const char* name : {"encode_image", "embed_tokens", "forward"})
+      if (!module_.find_method(name)) raise(file, ": the TorchScript module has no method '", name, "' (docs/bundle.md)");
+    has_rows_ = module_.find_method("hidden_states").has_value() && module_.find_method("project_logits").has_value();
+  }
+
+  torch::Tensor encode_image(const torch::Tensor& pixels) override {
+    return module_.get_method("encode_image")({pixels.to(device_, dtype_)}).toTensor();
+  }
+  torch::Tensor embed_tokens(const torch::Tensor& ids) override {
+    return module_.get_method("embed_tokens")({ids.to(device_)}).toTensor();
+  }
+  torch::Tensor forward(const torch::Tensor& embeds, const torch::Tensor& mask) override {
+    return module_.get_method("forward")({embeds.to(dtype_), mask.to(device_)}).toTensor();
+  }
+  torch::Tensor forward_rows(const torch::Tensor& embeds, const torch::Tensor& mask, const torch::Tensor& rows) override {
+    if (!has_rows_) return FrozenVLM::forward_rows(embeds, mask, rows);
+    auto hidden = module_.get_method("hidden_states")({embeds.to(dtype_), mask.to(device_)}).toTensor();
+    return module_.get_method("project_logits")({hidden.index({rows.to(device_)})}).toTensor();
+  }
+
+  // One tiny forward of every method, checked against bundle.yaml.
+  void validate() {
+    const auto& s = spec_;
+    std::string file = s.path(s.model_file);
+    auto shape_error = [&](const char* method, const torch::Tensor& t, const std::string& expected) {
+      raise(file, ": ", method, " returned shape ", t.sizes(), ", expected ", expected, " (bundle.yaml: ", s.path("bundle.yaml"), ")");
+    };
+    torch::NoGradGuard no_grad;
+    try {
+      auto v = encode_image(torch::zeros({1, 3, s.image.height, s.image.width}));
+      if (v.dim() != 3 || v.size(1) != s.visual_tokens || v.size(2) != s.hidden_size)
+        shape_error("encode_image", v, concat("[1, ", s.visual_tokens, " (image.visual_tokens), ", s.hidden_size, " (hidden_size)]"));
+      auto e = embed_tokens(torch::tensor({{s.pad_id, s.eos_id}}, torch::kInt64));
+      if (e.dim() != 3 || e.size(1) != 2 || e.size(2) != s.hidden_size)
+        shape_error("embed_tokens", e, concat("[1, 2, ", s.hidden_size, " (hidden_size)]"));
+      auto l = forward(e, torch::ones({1, 2}, torch::kInt64));
+      if (l.dim() != 3 || l.size(1) != 2 || l.size(2) != s.vocab_size)
+        shape_error("forward", l, concat("[1, 2, ", s.vocab_size, " (vocab_size)]"));
+    } catch (const c10::Error& e) {
+      raise(file, ": running the model's methods failed: ", e.what_without_backtrace());
+    }
+  }
+
+ private:
+  torch::jit::script::Module module_;
+  bool has_rows_ = false;
+};
+
+}  // namespace
+
+std::unique_ptr<FrozenVLM> load_frozen_vlm(const std::string& bundle_dir, const VlmLoadOptions& options) {
+  auto spec = load_bundle_spec(bundle_dir);
+  auto tokenizer = load_sentencepiece_tokenizer(spec.path(spec.tokenizer_file));
+  if (tokenizer->size() > spec.vocab_size)
+    raise(spec.path(spec.tokenizer_file), ": tokenizer has ", tokenizer->size(), " pieces but bundle.yaml vocab_size is ", spec.vocab_size);
+  if (tokenizer->encode(spec.chat.end_of_turn).size() != 1)
+    raise(spec.path("bundle.yaml"), ": chat_template.end_of_turn '", spec.chat.end_of_turn, "' is not a single token of ", spec.tokenizer_file);
+  auto vlm = std::make_unique<TorchScriptVLM>(std::move(spec), std::move(tokenizer), options);
+  vlm->validate();
+  return vlm;
+}
+
+}  // namespace emotune

@@ -1,0 +1,179 @@
+"""The tiny VLM architecture, defined once for every emotune bundle built in this repository.
+
+It follows the shape of Qwen2-VL at toy scale so the bundle contract (docs/bundle.md) is exercised by the
+same structure a real model has: a ViT over patches, a 2x2 patch merger projecting into the LM's embedding
+space (so encode_image returns V_global already in LM space), and a pre-norm causal decoder with RMSNorm,
+rotary positions and a SwiGLU MLP. Positions come from the attention mask (cumulative sum - 1), so left
+padding is harmless. The randomly initialised bundle (make_tiny_bundle.py) and the pretrained embedded
+default use this same module.
+"""
+import math
+from typing import List
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+
+class TinyVLMConfig:
+    def __init__(self, vocab_size: int = 512, image_size: int = 64, patch_size: int = 8, merge: int = 2,
+                 vision_dim: int = 64, vision_layers: int = 2, vision_heads: int = 4,
+                 hidden_size: int = 64, lm_layers: int = 2, lm_heads: int = 4, mlp_ratio: int = 4):
+        self.vocab_size = vocab_size
+        self.image_size = image_size
+        self.patch_size = patch_size
+        self.merge = merge
+        self.vision_dim = vision_dim
+        self.vision_layers = vision_layers
+        self.vision_heads = vision_heads
+        self.hidden_size = hidden_size
+        self.lm_layers = lm_layers
+        self.lm_heads = lm_heads
+        self.mlp_ratio = mlp_ratio
+
+    @property
+    def visual_tokens(self) -> int:
+        side = self.image_size // self.patch_size // self.merge
+        return side * side
+
+    def to_dict(self):
+        return dict(self.__dict__)
+
+
+class VisionBlock(nn.Module):
+    def __init__(self, dim: int, heads: int, mlp_ratio: int):
+        super().__init__()
+        self.norm1 = nn.LayerNorm(dim)
+        self.qkv = nn.Linear(dim, 3 * dim)
+        self.proj = nn.Linear(dim, dim)
+        self.norm2 = nn.LayerNorm(dim)
+        self.fc1 = nn.Linear(dim, mlp_ratio * dim)
+        self.fc2 = nn.Linear(mlp_ratio * dim, dim)
+        self.heads = heads
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        b, t, d = x.shape
+        h = self.heads
+        qkv = self.qkv(self.norm1(x)).view(b, t, 3, h, d // h).permute(2, 0, 3, 1, 4)
+        q, k, v = qkv[0], qkv[1], qkv[2]
+        att = torch.softmax(q @ k.transpose(-1, -2) / math.sqrt(d // h), dim=-1)
+        x = x + self.proj((att @ v).transpose(1, 2).reshape(b, t, d))
+        return x + self.fc2(F.gelu(self.fc1(self.norm2(x))))
+
+
+class RMSNorm(nn.Module):
+    def __init__(self, dim: int, eps: float = 1e-6):
+        super().__init__()
+        self.weight = nn.Parameter(torch.ones(dim))
+        self.eps = eps
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x * torch.rsqrt(x.pow(2).mean(-1, keepdim=True) + self.eps) * self.weight
+
+
+def rotate(x: torch.Tensor, cos: torch.Tensor, sin: torch.Tensor) -> torch.Tensor:
+    half = x.shape[-1] // 2
+    x1, x2 = x[..., :half], x[..., half:]
+    return torch.cat([x1 * cos - x2 * sin, x1 * sin + x2 * cos], dim=-1)
+
+
+class DecoderBlock(nn.Module):
+    def __init__(self, dim: int, heads: int, mlp_ratio: int):
+        super().__init__()
+        self.norm1 = RMSNorm(dim)
+        self.q = nn.Linear(dim, dim)
+        self.k = nn.Linear(dim, dim)
+        self.v = nn.Linear(dim, dim)
+        self.o = nn.Linear(dim, dim, bias=False)
+        self.norm2 = RMSNorm(dim)
+        self.gate = nn.Linear(dim, mlp_ratio * dim, bias=False)
+        self.up = nn.Linear(dim, mlp_ratio * dim, bias=False)
+        self.down = nn.Linear(mlp_ratio * dim, dim, bias=False)
+        self.heads = heads
+
+    def forward(self, x: torch.Tensor, bias: torch.Tensor, cos: torch.Tensor, sin: torch.Tensor) -> torch.Tensor:
+        b, s, d = x.shape
+        h = self.heads
+        y = self.norm1(x)
+        q = rotate(self.q(y).view(b, s, h, d // h).transpose(1, 2), cos, sin)
+        k = rotate(self.k(y).view(b, s, h, d // h).transpose(1, 2), cos, sin)
+        v = self.v(y).view(b, s, h, d // h).transpose(1, 2)
+        att = torch.softmax(q @ k.transpose(-1, -2) / math.sqrt(d // h) + bias, dim=-1)
+        x = x + self.o((att @ v).transpose(1, 2).reshape(b, s, d))
+        y = self.norm2(x)
+        return x + self.down(F.silu(self.gate(y)) * self.up(y))
+
+
+class TinyVLM(nn.Module):
+    def __init__(self, cfg: TinyVLMConfig):
+        super().__init__()
+        self.patch = nn.Conv2d(3, cfg.vision_dim, cfg.patch_size, cfg.patch_size)
+        grid = cfg.image_size // cfg.patch_size
+        self.vision_pos = nn.Parameter(torch.randn(1, grid * grid, cfg.vision_dim) * 0.02)
+        self.vision_blocks = nn.ModuleList([VisionBlock(cfg.vision_dim, cfg.vision_heads, cfg.mlp_ratio)
+                                            for _ in range(cfg.vision_layers)])
+        self.vision_norm = nn.LayerNorm(cfg.vision_dim)
+        merged = cfg.vision_dim * cfg.merge * cfg.merge
+        self.merger_fc1 = nn.Linear(merged, merged)
+        self.merger_fc2 = nn.Linear(merged, cfg.hidden_size)
+        self.tok_embed = nn.Embedding(cfg.vocab_size, cfg.hidden_size)
+        nn.init.normal_(self.tok_embed.weight, std=0.02)
+        self.blocks = nn.ModuleList([DecoderBlock(cfg.hidden_size, cfg.lm_heads, cfg.mlp_ratio)
+                                     for _ in range(cfg.lm_layers)])
+        self.norm = RMSNorm(cfg.hidden_size)
+        self.lm_head = nn.Linear(cfg.hidden_size, cfg.vocab_size, bias=False)
+        self.grid = grid
+        self.merge = cfg.merge
+        self.head_dim = cfg.hidden_size // cfg.lm_heads
+        self.rope_base = 10000.0
+
+    @torch.jit.export
+    def encode_image(self, pixels: torch.Tensor) -> torch.Tensor:
+        """pixels [B,3,H,W] (normalised) -> V_global [B,T,D] in the LM embedding space."""
+        x = self.patch(pixels).flatten(2).transpose(1, 2) + self.vision_pos
+        for blk in self.vision_blocks:
+            x = blk(x)
+        x = self.vision_norm(x)
+        b, _, c = x.shape
+        g, m = self.grid, self.merge
+        # 2x2 neighbourhoods become one token, as Qwen2-VL's patch merger does.
+        x = x.view(b, g // m, m, g // m, m, c).permute(0, 1, 3, 2, 4, 5).reshape(b, (g // m) * (g // m), m * m * c)
+        return self.merger_fc2(F.gelu(self.merger_fc1(x)))
+
+    @torch.jit.export
+    def embed_tokens(self, ids: torch.Tensor) -> torch.Tensor:
+        return self.tok_embed(ids)
+
+    @torch.jit.export
+    def hidden_states(self, embeds: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
+        b, s, _ = embeds.shape
+        mask = attention_mask.to(torch.bool)
+        positions = (attention_mask.cumsum(-1) - 1).clamp(min=0).to(embeds.dtype)
+        inv = 1.0 / (self.rope_base ** (torch.arange(0, self.head_dim, 2, device=embeds.device,
+                                                      dtype=embeds.dtype) / self.head_dim))
+        angles = positions.unsqueeze(-1) * inv  # [B,S,hd/2]
+        cos = angles.cos().unsqueeze(1)
+        sin = angles.sin().unsqueeze(1)
+        idx = torch.arange(s, device=embeds.device)
+        causal = idx.view(1, s, 1) >= idx.view(1, 1, s)
+        allowed = causal & mask.view(b, 1, s)
+        # A padded query row would otherwise see no key at all (softmax of nothing): let it see itself.
+        allowed = allowed | (idx.view(1, s, 1) == idx.view(1, 1, s))
+        bias = torch.zeros(b, 1, s, s, dtype=embeds.dtype, device=embeds.device)
+        bias = bias.masked_fill(~allowed.unsqueeze(1), -1e9)
+        x = embeds
+        for blk in self.blocks:
+            x = blk(x, bias, cos, sin)
+        return self.norm(x)
+
+    @torch.jit.export
+    def project_logits(self, hidden: torch.Tensor) -> torch.Tensor:
+        return self.lm_head(hidden)
+
+    def forward(self, embeds: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
+        return self.project_logits(self.hidden_states(embeds, attention_mask))
+
+
+def script(model: TinyVLM) -> torch.jit.ScriptModule:
+    model.eval()
+    return torch.jit.script(model)
