@@ -86,6 +86,11 @@ ConfigSchema bind_config(EmotuneConfig& c) {
   s.add("eval.batch_size", &c.eval.batch_size, "sequences per forward pass during evaluation");
   s.add("eval.checkpoint", &c.eval.checkpoint, "checkpoint to evaluate (default: run_dir/checkpoint.safetensors)");
   s.add("eval.out_dir", &c.eval.out_dir, "where results go (default: run_dir/eval-<split>)");
+
+  s.add("ablation.stage1_set", &c.ablation.stage1_set, "key=value overrides for stage 1 of `emotune ablate` (e.g. train.lr=1e-3)");
+  s.add("ablation.stage2_set", &c.ablation.stage2_set, "key=value overrides for the stage-2 runs of `emotune ablate`");
+  s.add("ablation.reference_accuracy", &c.ablation.reference_accuracy, "an accuracy to print beside the table (e.g. the split's Bayes limit); < 0: none");
+  s.add("ablation.reference_name", &c.ablation.reference_name, "the name of that reference row");
   return s;
 }
 

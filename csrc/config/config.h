@@ -64,6 +64,13 @@ struct EvalConfig {
   std::string out_dir;
 };
 
+struct AblationConfig {
+  std::vector<std::string> stage1_set;  // --set overrides applied to stage 1 only
+  std::vector<std::string> stage2_set;  // --set overrides applied to both stage-2 runs only
+  double reference_accuracy = -1;       // e.g. the Bayes limit of a synthetic split; < 0: none
+  std::string reference_name = "Bayes-optimal";
+};
+
 struct EmotuneConfig {
   std::string bundle = "models/tiny";
   std::string run_dir = "runs/default";
@@ -73,6 +80,7 @@ struct EmotuneConfig {
   MaspConfig masp;
   TrainConfig train;
   EvalConfig eval;
+  AblationConfig ablation;
 };
 
 ConfigSchema bind_config(EmotuneConfig& config);

@@ -34,6 +34,13 @@ void truncate_metrics(const std::string& path, int64_t step) {
 
 }  // namespace
 
+std::vector<int64_t> epoch_order(int64_t samples, bool shuffle, uint64_t seed, int64_t epoch) {
+  if (shuffle) return seeded_permutation(samples, seed, static_cast<uint64_t>(epoch));
+  std::vector<int64_t> order(static_cast<size_t>(samples));
+  std::iota(order.begin(), order.end(), 0);
+  return order;
+}
+
 TrainResult run_training(TrainTask& task, const TrainerOptions& o) {
   const auto& c = o.train;
   ensure_directory(o.run_dir);
@@ -93,16 +100,7 @@ TrainResult run_training(TrainTask& task, const TrainerOptions& o) {
   int64_t step = start;
   for (; step < total; ++step) {
     const int64_t epoch = step / steps_per_epoch, k = step % steps_per_epoch;
-    if (epoch != order_epoch) {
-      // The order of an epoch is a function of (seed, epoch): a resumed run sees the same batches.
-      if (c.shuffle) {
-        order = seeded_permutation(n, o.seed, static_cast<uint64_t>(epoch));
-      } else {
-        order.resize(static_cast<size_t>(n));
-        std::iota(order.begin(), order.end(), 0);
-      }
-      order_epoch = epoch;
-    }
+    if (epoch != order_epoch) order = epoch_order(n, c.shuffle, o.seed, order_epoch = epoch);
     const int64_t lo = k * per_step, hi = std::min(n, lo + per_step);
     const auto step_begin = std::chrono::steady_clock::now();
     double step_loss = 0.0;

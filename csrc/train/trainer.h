@@ -31,5 +31,7 @@ struct TrainResult {
 };
 
 TrainResult run_training(TrainTask& task, const TrainerOptions& options);
+// The sample order of an epoch: a function of (seed, epoch) alone, so a resumed run sees the same batches.
+std::vector<int64_t> epoch_order(int64_t samples, bool shuffle, uint64_t seed, int64_t epoch);
 
 }  // namespace emotune

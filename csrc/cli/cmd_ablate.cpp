@@ -1,0 +1,18 @@
+#include <cstdio>
+
+#include "cli/commands.h"
+#include "eval/ablation.h"
+
+namespace emotune {
+
+void register_ablate_command(CLI::App& app) {
+  auto args = std::make_shared<ConfigArgs>();
+  auto* cmd = app.add_subcommand("ablate", "MASP Table 2 on one split: train what is missing, evaluate V, V+A, V+S, V+A+rS, V+A+S");
+  add_config_options(cmd, *args);
+  cmd->callback([args] {
+    auto result = run_ablation(args->files, args->overrides);
+    std::printf("\n%s", result.table_markdown.c_str());
+  });
+}
+
+}  // namespace emotune

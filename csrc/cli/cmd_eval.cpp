@@ -1,0 +1,74 @@
+#include <cstdio>
+#include <filesystem>
+
+#include "cli/commands.h"
+#include "core/atomic_file.h"
+#include "core/error.h"
+#include "eval/evaluate.h"
+#include "io/checkpoint.h"
+#include "masp/stages.h"
+#include "vlm/frozen_vlm.h"
+
+namespace emotune {
+namespace fs = std::filesystem;
+
+namespace {
+struct EvalArgs {
+  ConfigArgs config;
+  std::string checkpoint, split;
+  bool zero_shot = false;
+};
+
+void run_eval(const EvalArgs& a) {
+  EmotuneConfig c = a.config.load();
+  std::string split = a.split.empty() ? c.data.eval_split : a.split;
+  std::string ckpt = !a.checkpoint.empty() ? a.checkpoint : !c.eval.checkpoint.empty() ? c.eval.checkpoint
+                                                          : (fs::path(c.run_dir) / "checkpoint.safetensors").string();
+  if (a.zero_shot) ckpt.clear();
+  std::string out = !c.eval.out_dir.empty() ? c.eval.out_dir : (fs::path(c.run_dir) / ("eval-" + split)).string();
+  auto vlm = open_bundle(c);
+  auto images = open_split(*vlm, c, split);
+  EvalOptions options{c.eval.mode, c.eval.batch_size, c.eval.max_new_tokens, true};
+  std::string stage = ckpt.empty() ? "zero-shot" : load_checkpoint(ckpt).info.stage;
+  if (stage == "aspects") {
+    auto modules = load_aspect_modules(c, vlm->spec().hidden_size, ckpt);
+    SequenceBuilder builder(*vlm, layout_options(c.masp));
+    std::vector<std::vector<std::string>> questions;
+    for (const auto& asp : c.masp.aspects) questions.push_back(c.masp.questions.at(asp));
+    auto samples = make_aspect_samples(*images, c.masp.aspects, c.masp.skip_zero_values);
+    auto result = evaluate_aspects(*vlm, builder, modules, *images, samples, questions, options);
+    auto j = result.to_json();
+    ensure_directory(out);
+    write_file_atomic((fs::path(out) / "aspects.json").string(), j.dump(2) + "\n");
+    for (size_t i = 0; i < result.aspects.size(); ++i)
+      std::printf("%-20s %6.2f%% (%lld/%lld)\n", result.aspects[i].c_str(), 100.0 * j[result.aspects[i]]["accuracy"].get<double>(),
+                  static_cast<long long>(result.correct[i]), static_cast<long long>(result.total[i]));
+    std::printf("written to %s\n", out.c_str());
+    return;
+  }
+  NamedTensors tensors = ckpt.empty() ? NamedTensors{} : load_checkpoint(ckpt).tensors;
+  EmotionModelParts parts{has_tensors_with_prefix(tensors, "aspect."), tensors.count("soft_prompt") > 0, false};
+  auto model = make_emotion_model(*vlm, c, ckpt, parts);
+  auto samples = make_emotion_samples(*images, c.data.labels);
+  auto result = evaluate_emotions(model, *images, samples, options);
+  write_emotion_evaluation(out, result, model, *images, {{"checkpoint", ckpt}, {"split", split}, {"mode", c.eval.mode},
+                                                         {"skipped_images", images->skipped()}});
+  std::printf("%s accuracy %.2f%% (%lld/%lld, %s mode%s) on split '%s'; written to %s\n", ckpt.empty() ? "zero-shot" : ckpt.c_str(),
+              100.0 * result.metrics.accuracy, static_cast<long long>(result.metrics.correct),
+              static_cast<long long>(result.metrics.total), c.eval.mode.c_str(),
+              result.metrics.unmatched ? concat(", ", result.metrics.unmatched, " answers matched no label").c_str() : "",
+              split.c_str(), out.c_str());
+}
+}  // namespace
+
+void register_eval_command(CLI::App& app) {
+  auto a = std::make_shared<EvalArgs>();
+  auto* cmd = app.add_subcommand("eval", "evaluate a checkpoint on a split (stage 2: emotion accuracy; stage 1: aspect answers)");
+  add_config_options(cmd, a->config);
+  cmd->add_option("--checkpoint", a->checkpoint, "checkpoint (default: eval.checkpoint, else run_dir/checkpoint.safetensors)");
+  cmd->add_option("--split", a->split, "split to evaluate (default: data.eval_split)");
+  cmd->add_flag("--zero-shot", a->zero_shot, "evaluate the frozen VLM alone (the V row of Table 2)");
+  cmd->callback([a] { run_eval(*a); });
+}
+
+}  // namespace emotune

@@ -1,0 +1,52 @@
+#include <cstdio>
+
+#include "cli/commands.h"
+#include "io/checkpoint.h"
+#include "vlm/frozen_vlm.h"
+
+namespace emotune {
+namespace {
+struct InfoArgs {
+  std::string bundle, checkpoint;
+  bool keys = false;
+};
+
+void run_info(const InfoArgs& a) {
+  if (a.keys) {
+    EmotuneConfig c;
+    c.masp.questions = default_aspect_questions();
+    std::printf("config keys (YAML nesting or --set key=value):\n%s", bind_config(c).describe().c_str());
+  }
+  if (!a.bundle.empty()) {
+    auto vlm = load_frozen_vlm(a.bundle);
+    const auto& s = vlm->spec();
+    std::printf("bundle %s (%s): valid\n  hidden size %lld, vocabulary %lld (tokenizer %lld pieces, %s)\n"
+                "  image %lldx%lld -> %lld visual tokens\n",
+                s.name.c_str(), a.bundle.c_str(), static_cast<long long>(s.hidden_size), static_cast<long long>(s.vocab_size),
+                static_cast<long long>(vlm->tokenizer().size()), s.tokenizer_kind.c_str(), static_cast<long long>(s.image.height),
+                static_cast<long long>(s.image.width), static_cast<long long>(s.visual_tokens));
+  }
+  if (!a.checkpoint.empty()) {
+    auto c = load_checkpoint(a.checkpoint);
+    std::printf("checkpoint %s: stage %s, bundle %s, step %lld\n", a.checkpoint.c_str(), c.info.stage.c_str(),
+                c.info.bundle.c_str(), static_cast<long long>(c.info.step));
+    for (const auto& [name, t] : c.tensors) {
+      std::string shape;
+      for (auto d : t.sizes()) shape += (shape.empty() ? "" : "x") + std::to_string(d);
+      std::printf("  %-40s %s %s\n", name.c_str(), c10::toString(t.scalar_type()), shape.c_str());
+    }
+  }
+  if (!a.keys && a.bundle.empty() && a.checkpoint.empty()) std::printf("nothing to show: give --bundle, --checkpoint or --config-keys\n");
+}
+}  // namespace
+
+void register_info_command(CLI::App& app) {
+  auto a = std::make_shared<InfoArgs>();
+  auto* cmd = app.add_subcommand("info", "validate and describe a bundle or a checkpoint; list config keys");
+  cmd->add_option("--bundle", a->bundle, "bundle directory to validate and describe");
+  cmd->add_option("--checkpoint", a->checkpoint, "checkpoint to describe");
+  cmd->add_flag("--config-keys", a->keys, "list every config key with its type, default and meaning");
+  cmd->callback([a] { run_info(*a); });
+}
+
+}  // namespace emotune

@@ -1,0 +1,82 @@
+#include "eval/decode.h"
+
+#include <torch/torch.h>
+
+#include <algorithm>
+#include <cctype>
+
+#include "masp/answer_scoring.h"
+#include "vlm/frozen_vlm.h"
+
+namespace emotune {
+
+std::string normalise_answer(const std::string& text) {
+  auto line = text.substr(0, text.find('\n'));
+  auto begin = line.find_first_not_of(" \t\r");
+  if (begin == std::string::npos) return "";
+  auto end = line.find_last_not_of(" \t\r");
+  line = line.substr(begin, end - begin + 1);
+  std::transform(line.begin(), line.end(), line.begin(), [](unsigned char c) { return std::tolower(c); });
+  return line;
+}
+
+std::vector<std::string> generate_greedy(FrozenVLM& vlm, const SequenceBuilder& builder,
+                                         const std::vector<SequenceSpec>& prompts, int64_t max_new_tokens) {
+  torch::NoGradGuard no_grad;
+  auto batch = builder.assemble(prompts);
+  auto embeds = batch.embeds;
+  auto mask = batch.attention_mask;
+  const int64_t n = batch.size();
+  std::vector<std::vector<int64_t>> tokens(static_cast<size_t>(n));
+  std::vector<bool> done(static_cast<size_t>(n), false);
+  const int64_t eot = builder.end_of_turn_id(), eos = vlm.spec().eos_id;
+  for (int64_t t = 0; t < max_new_tokens; ++t) {
+    // Left padding puts every sequence's last token in the last column.
+    auto logits = vlm.forward(embeds, mask).select(1, embeds.size(1) - 1);
+    auto next = logits.argmax(-1).to(torch::kCPU);
+    bool all_done = true;
+    for (int64_t b = 0; b < n; ++b) {
+      int64_t id = next[b].item<int64_t>();
+      if (!done[b]) {
+        if (id == eot || id == eos) done[b] = true;
+        else tokens[b].push_back(id);
+      }
+      all_done = all_done && done[b];
+    }
+    if (all_done) break;
+    embeds = torch::cat({embeds, vlm.embed_tokens(next.unsqueeze(1).to(vlm.device())).to(embeds.scalar_type())}, 1);
+    mask = torch::cat({mask, torch::ones({n, 1}, mask.options())}, 1);
+  }
+  std::vector<std::string> out;
+  for (const auto& ids : tokens) out.push_back(vlm.tokenizer().decode(ids));
+  return out;
+}
+
+torch::Tensor score_candidates(FrozenVLM& vlm, const SequenceBuilder& builder, const std::vector<SequenceSpec>& prompts,
+                               const std::vector<std::string>& candidates, int64_t batch_size) {
+  torch::NoGradGuard no_grad;
+  std::vector<SequencePart> answers;
+  for (const auto& c : candidates) answers.push_back(builder.answer_part(c));
+  const int64_t n = static_cast<int64_t>(prompts.size()), k = static_cast<int64_t>(candidates.size());
+  auto scores = torch::empty({n * k}, torch::kFloat32);
+  std::vector<SequenceSpec> pending;
+  int64_t written = 0;
+  auto flush = [&] {
+    if (pending.empty()) return;
+    auto ll = score_answers(vlm, builder.assemble(pending)).log_likelihood.to(torch::kCPU);
+    scores.slice(0, written, written + ll.size(0)).copy_(ll);
+    written += ll.size(0);
+    pending.clear();
+  };
+  for (const auto& prompt : prompts)
+    for (const auto& answer : answers) {
+      auto spec = prompt;
+      spec.push_back(answer);
+      pending.push_back(std::move(spec));
+      if (static_cast<int64_t>(pending.size()) == batch_size) flush();
+    }
+  flush();
+  return scores.view({n, k});
+}
+
+}  // namespace emotune

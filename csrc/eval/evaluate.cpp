@@ -1,0 +1,122 @@
+#include "eval/evaluate.h"
+
+#include <torch/torch.h>
+
+#include <filesystem>
+
+#include "core/atomic_file.h"
+#include "core/progress.h"
+#include "eval/decode.h"
+#include "vlm/frozen_vlm.h"
+
+namespace emotune {
+
+EmotionEvaluation evaluate_emotions(EmotionModel& model, ImageFeatures& images, const std::vector<EmotionSample>& samples,
+                                    const EvalOptions& o) {
+  torch::NoGradGuard no_grad;
+  EmotionEvaluation out;
+  std::vector<std::string> normalised;
+  for (const auto& l : model.labels) normalised.push_back(normalise_answer(l));
+  // Ranking scores |labels| sequences per image, so fewer images go into one forward batch.
+  const int64_t images_per_batch = o.mode == "rank" ? std::max<int64_t>(1, o.batch_size / static_cast<int64_t>(model.labels.size())) : o.batch_size;
+  ProgressBar bar("eval", static_cast<int64_t>(samples.size()));
+  std::vector<int64_t> gold, pred;
+  for (size_t lo = 0; lo < samples.size(); lo += static_cast<size_t>(images_per_batch)) {
+    size_t hi = std::min(samples.size(), lo + static_cast<size_t>(images_per_batch));
+    std::vector<int64_t> ids;
+    for (size_t i = lo; i < hi; ++i) ids.push_back(samples[i].image);
+    auto visual = images.visual(ids);
+    auto aspects = model.aspect_tokens(visual);
+    std::vector<SequenceSpec> prompts;
+    for (size_t i = 0; i < ids.size(); ++i)
+      prompts.push_back(model.spec(visual[static_cast<int64_t>(i)], aspects.defined() ? aspects[static_cast<int64_t>(i)] : torch::Tensor(), nullptr));
+    std::vector<EmotionPrediction> batch(ids.size());
+    if (o.mode == "rank") {
+      auto scores = score_candidates(*model.vlm, *model.builder, prompts, model.labels, o.batch_size);
+      auto best = scores.argmax(1);
+      for (size_t i = 0; i < ids.size(); ++i) {
+        batch[i].predicted = best[static_cast<int64_t>(i)].item<int64_t>();
+        batch[i].text = model.labels[static_cast<size_t>(batch[i].predicted)];
+        auto row = scores[static_cast<int64_t>(i)].contiguous();
+        batch[i].scores.assign(row.data_ptr<float>(), row.data_ptr<float>() + row.numel());
+      }
+    } else {
+      auto texts = generate_greedy(*model.vlm, *model.builder, prompts, o.max_new_tokens);
+      for (size_t i = 0; i < ids.size(); ++i) {
+        batch[i].text = texts[i];
+        auto it = std::find(normalised.begin(), normalised.end(), normalise_answer(texts[i]));
+        batch[i].predicted = it == normalised.end() ? -1 : static_cast<int64_t>(it - normalised.begin());
+      }
+    }
+    for (size_t i = 0; i < ids.size(); ++i) {
+      batch[i].image = samples[lo + i].image;
+      batch[i].gold = samples[lo + i].label;
+      gold.push_back(batch[i].gold);
+      pred.push_back(batch[i].predicted);
+      out.predictions.push_back(std::move(batch[i]));
+    }
+    if (o.show_progress) bar.update(static_cast<int64_t>(hi), static_cast<int64_t>(hi));
+  }
+  if (o.show_progress) bar.finish();
+  out.metrics = compute_metrics(gold, pred, static_cast<int64_t>(model.labels.size()));
+  return out;
+}
+
+void write_emotion_evaluation(const std::string& dir, const EmotionEvaluation& e, const EmotionModel& model,
+                              const ImageFeatures& images, const nlohmann::json& context) {
+  namespace fs = std::filesystem;
+  ensure_directory(dir);
+  auto metrics = e.metrics.to_json(model.labels);
+  metrics["context"] = context;
+  write_file_atomic((fs::path(dir) / "metrics.json").string(), metrics.dump(2) + "\n");
+  write_file_atomic((fs::path(dir) / "confusion.csv").string(), e.metrics.confusion_csv(model.labels));
+  std::string lines;
+  for (const auto& p : e.predictions) {
+    const auto& row = images.rows()[static_cast<size_t>(p.image)];
+    nlohmann::json j = {{"image", row.image}, {"line", row.line}, {"gold", model.labels[static_cast<size_t>(p.gold)]},
+                        {"predicted", p.predicted >= 0 ? model.labels[static_cast<size_t>(p.predicted)] : ""},
+                        {"text", p.text}, {"correct", p.predicted == p.gold}};
+    if (!p.scores.empty()) j["scores"] = p.scores;
+    lines += j.dump() + "\n";
+  }
+  write_file_atomic((fs::path(dir) / "predictions.jsonl").string(), lines);
+}
+
+nlohmann::json AspectEvaluation::to_json() const {
+  nlohmann::json j = nlohmann::json::object();
+  for (size_t a = 0; a < aspects.size(); ++a)
+    j[aspects[a]] = {{"total", total[a]}, {"correct", correct[a]},
+                     {"accuracy", total[a] ? static_cast<double>(correct[a]) / static_cast<double>(total[a]) : 0.0}};
+  return j;
+}
+
+AspectEvaluation evaluate_aspects(FrozenVLM& vlm, const SequenceBuilder& builder, const AspectModules& modules,
+                                  ImageFeatures& images, const std::vector<AspectSample>& samples,
+                                  const std::vector<std::vector<std::string>>& questions, const EvalOptions& o) {
+  torch::NoGradGuard no_grad;
+  AspectEvaluation out;
+  out.aspects = modules.aspects();
+  out.total.assign(out.aspects.size(), 0);
+  out.correct.assign(out.aspects.size(), 0);
+  ProgressBar bar("eval aspects", static_cast<int64_t>(samples.size()));
+  for (size_t lo = 0; lo < samples.size(); lo += static_cast<size_t>(o.batch_size)) {
+    size_t hi = std::min(samples.size(), lo + static_cast<size_t>(o.batch_size));
+    std::vector<SequenceSpec> prompts;
+    for (size_t i = lo; i < hi; ++i) {
+      auto visual = images.visual({samples[i].image});
+      auto z = modules.forward(samples[i].aspect, visual)[0];
+      prompts.push_back(builder.aspect_question(z, questions[static_cast<size_t>(samples[i].aspect)].front(), nullptr));
+    }
+    auto texts = generate_greedy(vlm, builder, prompts, o.max_new_tokens);
+    for (size_t i = lo; i < hi; ++i) {
+      auto a = static_cast<size_t>(samples[i].aspect);
+      out.total[a]++;
+      if (normalise_answer(texts[i - lo]) == normalise_answer(samples[i].answer)) out.correct[a]++;
+    }
+    if (o.show_progress) bar.update(static_cast<int64_t>(hi), static_cast<int64_t>(hi));
+  }
+  if (o.show_progress) bar.finish();
+  return out;
+}
+
+}  // namespace emotune

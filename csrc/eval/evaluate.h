@@ -1,0 +1,48 @@
+// Evaluation of a stage-2 predictor on a split (emotion accuracy) and of stage-1 aspect modules (exact match
+// of each aspect's generated answer), with the outputs written to a directory.
+#pragma once
+#include <string>
+#include <vector>
+
+#include "eval/metrics.h"
+#include "masp/emotion_model.h"
+#include "masp/image_features.h"
+#include "masp/samples.h"
+
+namespace emotune {
+
+struct EvalOptions {
+  std::string mode = "rank";  // rank | generate
+  int64_t batch_size = 16;
+  int64_t max_new_tokens = 8;
+  bool show_progress = true;
+};
+
+struct EmotionPrediction {
+  int64_t image = 0, gold = 0, predicted = -1;
+  std::string text;            // generated text (generate mode) or the winning label (rank mode)
+  std::vector<float> scores;   // rank mode: log-likelihood per label
+};
+
+struct EmotionEvaluation {
+  std::vector<EmotionPrediction> predictions;
+  ClassificationMetrics metrics;
+};
+
+EmotionEvaluation evaluate_emotions(EmotionModel& model, ImageFeatures& images, const std::vector<EmotionSample>& samples,
+                                    const EvalOptions& options);
+// metrics.json, confusion.csv, predictions.jsonl.
+void write_emotion_evaluation(const std::string& dir, const EmotionEvaluation& evaluation, const EmotionModel& model,
+                              const ImageFeatures& images, const nlohmann::json& context);
+
+struct AspectEvaluation {
+  std::vector<std::string> aspects;
+  std::vector<int64_t> total, correct;
+  nlohmann::json to_json() const;
+};
+// Generates each sample's aspect answer with the first question template and compares it exactly.
+AspectEvaluation evaluate_aspects(FrozenVLM& vlm, const SequenceBuilder& builder, const AspectModules& modules,
+                                  ImageFeatures& images, const std::vector<AspectSample>& samples,
+                                  const std::vector<std::vector<std::string>>& questions, const EvalOptions& options);
+
+}  // namespace emotune

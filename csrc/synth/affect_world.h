@@ -1,0 +1,46 @@
+// The affect world: a seeded, procedurally drawn image dataset whose emotion labels depend on several visual
+// aspects through a known table p(emotion | aspects), so the Bayes-optimal accuracy of every split is known
+// and MASP's claims can be checked against a known optimum (docs/affect-world.md).
+//
+// Each image: a drawn scene (background), one or two objects, then global lighting and saturation. Brightness
+// and colorfulness are *measured* on the saved pixels (synth/image_stats.h). The label is drawn from
+// softmax(κ · (s_scene + Σ s_object + s_brightness_bin + s_colorfulness_bin)) over the 8 Mikels emotions;
+// every term is comparable in size, so no single aspect decides the label and label noise remains.
+#pragma once
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace emotune {
+
+struct WorldOptions {
+  std::string out_dir;
+  int64_t images = 600;
+  int64_t size = 96;
+  uint64_t seed = 1;
+  double train_fraction = 0.7, val_fraction = 0.1;  // the rest is test
+  double sharpness = 1.6;                           // κ: larger means less label noise
+};
+
+struct SplitSummary {
+  std::string name;
+  int64_t images = 0;
+  double bayes_accuracy = 0;  // E[max_e p(e | aspects)] over the split's images
+};
+
+struct WorldSummary {
+  std::vector<SplitSummary> splits;
+  std::string manifest;
+};
+
+const std::vector<std::string>& world_emotions();
+const std::vector<std::string>& world_scenes();
+const std::vector<std::string>& world_objects();
+// p(emotion | aspects) of the world's table; brightness and colorfulness as annotated (in [0,1]).
+std::vector<double> emotion_distribution(int scene, const std::vector<int>& objects, double brightness,
+                                         double colorfulness, double sharpness);
+
+// Writes images/, manifest.jsonl and world.json (the table, the splits and their Bayes limits).
+WorldSummary synthesize_world(const WorldOptions& options);
+
+}  // namespace emotune
