@@ -33,9 +33,16 @@ std::vector<int64_t> seeded_permutation(int64_t n, uint64_t seed, uint64_t strea
 }
 
 void init_torch_runtime(uint64_t seed, int threads) {
-  if (threads > 0) {
-    torch::set_num_threads(threads);
-    torch::set_num_interop_threads(1);
+  if (threads > 0) torch::set_num_threads(threads);
+  // LibTorch accepts the inter-op pool size once per process, before any parallel work.
+  static bool interop_set = false;
+  if (!interop_set) {
+    interop_set = true;
+    try {
+      torch::set_num_interop_threads(1);
+    } catch (const c10::Error&) {
+      // already started by earlier work in this process: keep LibTorch's choice
+    }
   }
   torch::manual_seed(seed);
 }

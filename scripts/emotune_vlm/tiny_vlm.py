@@ -117,7 +117,9 @@ class TinyVLM(nn.Module):
         self.merger_fc1 = nn.Linear(merged, merged)
         self.merger_fc2 = nn.Linear(merged, cfg.hidden_size)
         self.tok_embed = nn.Embedding(cfg.vocab_size, cfg.hidden_size)
-        nn.init.normal_(self.tok_embed.weight, std=0.02)
+        # Unit-scale embeddings keep a token's own identity comparable in size to the visual features in the
+        # residual stream, as in trained LMs; tiny ones (0.02) would let the image span swamp every position.
+        nn.init.normal_(self.tok_embed.weight, std=1.0)
         self.blocks = nn.ModuleList([DecoderBlock(cfg.hidden_size, cfg.lm_heads, cfg.mlp_ratio)
                                      for _ in range(cfg.lm_layers)])
         self.norm = RMSNorm(cfg.hidden_size)

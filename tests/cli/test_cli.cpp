@@ -1,0 +1,87 @@
+#include <nlohmann/json.hpp>
+
+#include <fstream>
+
+#include "test_support.h"
+
+namespace emotune {
+namespace {
+
+std::string cli(const std::string& args, int* status, bool with_stderr = true) {
+  std::string out;
+  *status = testing::run_command(testing::emotune_binary() + " " + args, &out, with_stderr);
+  return out;
+}
+
+TEST(Cli, EverySubcommandHasHelp) {
+  for (const char* cmd : {"train-aspects", "train-prompt", "eval", "predict", "explain-batch", "info", "ablate", "synth"}) {
+    int status;
+    auto out = cli(std::string(cmd) + " --help", &status);
+    EXPECT_EQ(status, 0) << cmd;
+    EXPECT_NE(out.find("Usage"), std::string::npos) << cmd << ": " << out;
+  }
+}
+
+TEST(Cli, UnknownKeyIsAClearErrorWithSuggestion) {
+  int status;
+  auto out = cli("train-aspects --set train.batchsize=2", &status);
+  EXPECT_EQ(status, 2) << out;
+  EXPECT_NE(out.find("unknown config key 'train.batchsize' (did you mean 'train.batch_size'?)"), std::string::npos) << out;
+}
+
+TEST(Cli, ExplainBatchJsonDescribesEveryPosition) {
+  auto manifest = testing::small_world(24);
+  auto run = testing::scratch_dir("run");
+  std::string common = " --set bundle=" + testing::tiny_bundle() + " --set data.manifest=" + manifest +
+                       " --set run_dir=" + run + " --set 'masp.aspects=[scene, brightness]' --set train.batch_size=2 --set masp.soft_prompt_length=3";
+  int status;
+  auto out = cli("explain-batch --json" + common, &status, false);
+  ASSERT_EQ(status, 0) << out;
+  auto j = nlohmann::json::parse(out);
+  ASSERT_EQ(j.size(), 2u);
+  int targets = 0, aspect = 0;
+  for (const auto& p : j[0]["positions"]) {
+    targets += p["in_loss"].get<bool>();
+    aspect += p["segment"] == "aspect";
+  }
+  EXPECT_GT(targets, 0);
+  EXPECT_EQ(aspect, 1) << "stage 1 feeds the sampled aspect's single query token";
+  out = cli("explain-batch --stage prompt --json" + common, &status, false);
+  ASSERT_EQ(status, 0) << out;
+  j = nlohmann::json::parse(out);
+  int soft = 0, visual = 0;
+  for (const auto& p : j[0]["positions"]) soft += p["segment"] == "soft_prompt", visual += p["segment"] == "visual";
+  EXPECT_EQ(soft, 3);
+  EXPECT_EQ(visual, 16);
+}
+
+TEST(Cli, TrainEvalPredictEndToEnd) {
+  auto manifest = testing::small_world(24);
+  auto run = testing::scratch_dir("run");
+  std::string common = " --set bundle=" + testing::tiny_bundle() + " --set data.manifest=" + manifest +
+                       " --set 'masp.aspects=[scene, brightness]' --set train.max_steps=2 --set masp.soft_prompt_length=3";
+  int status;
+  auto out = cli("train-aspects --set run_dir=" + run + "/a" + common, &status);
+  ASSERT_EQ(status, 0) << out;
+  out = cli("train-prompt --set run_dir=" + run + "/p --set masp.aspects_checkpoint=" + run + "/a/checkpoint.safetensors" + common, &status);
+  ASSERT_EQ(status, 0) << out;
+  out = cli("eval --set run_dir=" + run + "/p" + common, &status);
+  ASSERT_EQ(status, 0) << out;
+  auto metrics = nlohmann::json::parse(std::ifstream(run + "/p/eval-test/metrics.json"));
+  EXPECT_EQ(metrics["confusion"].size(), 8u);
+  EXPECT_GT(metrics["total"].get<int>(), 0);
+  out = cli("eval --set eval.mode=generate --set eval.max_new_tokens=3 --set run_dir=" + run + "/p" + common, &status);
+  ASSERT_EQ(status, 0) << out;
+  std::string image = manifest.substr(0, manifest.rfind('/')) + "/images/000000.jpg";
+  out = cli("predict --checkpoint " + run + "/p/checkpoint.safetensors " + image + common, &status);
+  ASSERT_EQ(status, 0) << out;
+  EXPECT_NE(out.find("label: "), std::string::npos) << out;
+  out = cli("predict --checkpoint " + run + "/a/checkpoint.safetensors " + image + common, &status);
+  ASSERT_EQ(status, 0) << out;
+  EXPECT_NE(out.find("brightness"), std::string::npos) << out;
+  out = cli("info --checkpoint " + run + "/p/checkpoint.safetensors", &status);
+  EXPECT_NE(out.find("soft_prompt"), std::string::npos) << out;
+}
+
+}  // namespace
+}  // namespace emotune

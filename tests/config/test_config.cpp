@@ -1,0 +1,67 @@
+#include <fstream>
+
+#include "config/config.h"
+#include "core/error.h"
+#include "test_support.h"
+
+namespace emotune {
+namespace {
+
+std::string write_yaml(const std::string& text) {
+  auto path = testing::scratch_dir("cfg") + "/config.yaml";
+  std::ofstream(path) << text;
+  return path;
+}
+
+std::string error_of(const std::vector<std::string>& files, const std::vector<std::string>& overrides = {}) {
+  try {
+    load_config(files, overrides);
+  } catch (const Error& e) {
+    return e.what();
+  }
+  return "";
+}
+
+TEST(Config, FileValuesAndOverridesApplyInOrder) {
+  auto path = write_yaml("train:\n  lr: 0.5\n  batch_size: 3\nmasp:\n  aspects: [scene, brightness]\n");
+  auto c = load_config({path}, {"train.lr=0.25", "masp.prompt_placement=reference"});
+  EXPECT_DOUBLE_EQ(c.train.lr, 0.25);
+  EXPECT_EQ(c.train.batch_size, 3);
+  EXPECT_EQ(c.masp.aspects, (std::vector<std::string>{"scene", "brightness"}));
+  EXPECT_EQ(c.masp.prompt_placement, "reference");
+  EXPECT_EQ(c.masp.questions.size(), 2u) << "templates of unused built-in aspects are dropped";
+}
+
+TEST(Config, UnknownKeyNamesFileLineAndSuggestion) {
+  auto path = write_yaml("seed: 1\ntrain:\n  batch_size: 2\n  lerning_rate: 0.1\n");
+  auto msg = error_of({path});
+  EXPECT_NE(msg.find(path + ":4"), std::string::npos) << msg;
+  EXPECT_NE(msg.find("unknown config key 'train.lerning_rate'"), std::string::npos) << msg;
+  auto near = error_of({}, {"train.bach_size=3"});
+  EXPECT_NE(near.find("did you mean 'train.batch_size'"), std::string::npos) << near;
+}
+
+TEST(Config, WrongTypeNamesKeyAndExpectation) {
+  auto path = write_yaml("train:\n  epochs: three\n");
+  auto msg = error_of({path});
+  EXPECT_NE(msg.find(path + ":2"), std::string::npos) << msg;
+  EXPECT_NE(msg.find("'train.epochs' expects an integer, got 'three'"), std::string::npos) << msg;
+  EXPECT_NE(error_of({}, {"masp.aspects=scene"}).find("expects a list of strings"), std::string::npos);
+  EXPECT_NE(error_of({}, {"train.optimizer=adam"}).find("did you mean 'adamw'"), std::string::npos);
+}
+
+TEST(Config, CrossKeyValidation) {
+  EXPECT_NE(error_of({}, {"masp.aspects=[scene, mood]"}).find("aspect 'mood' has no question templates"), std::string::npos);
+  EXPECT_NE(error_of({}, {"masp.emotion_question=Which emotion?"}).find("{labels}"), std::string::npos);
+  EXPECT_NE(error_of({}, {"train.batch_size=0"}).find("must be positive"), std::string::npos);
+}
+
+TEST(Config, ResolvedConfigRoundTripsThroughYaml) {
+  auto c = load_config({}, {"train.lr=0.125", "masp.aspects=[scene]", "data.labels=[a, b]"});
+  auto path = write_yaml(config_to_yaml(c));
+  auto again = load_config({path}, {});
+  EXPECT_EQ(config_to_yaml(again), config_to_yaml(c));
+}
+
+}  // namespace
+}  // namespace emotune

@@ -1,0 +1,122 @@
+#include <opencv2/imgcodecs.hpp>
+#include <torch/torch.h>
+
+#include <fstream>
+
+#include "core/atomic_file.h"
+#include "core/error.h"
+#include "data/aspect_answer.h"
+#include "data/image.h"
+#include "data/manifest.h"
+#include "masp/samples.h"
+#include "masp/stages.h"
+#include "test_support.h"
+#include "vlm/frozen_vlm.h"
+
+namespace emotune {
+namespace {
+
+TEST(Image, GrayscaleSixteenBitAndAlphaDecodeToTheSameRgb) {
+  auto dir = testing::scratch_dir("img");
+  ImageSpec spec{8, 8, {0, 0, 0}, {1, 1, 1}};
+  cv::Mat gray8(8, 8, CV_8UC1, cv::Scalar(128));
+  cv::Mat gray16(8, 8, CV_16UC1, cv::Scalar(128 * 257));
+  cv::Mat bgra(8, 8, CV_8UC4, cv::Scalar(128, 128, 128, 255));
+  cv::imwrite(dir + "/g8.png", gray8);
+  cv::imwrite(dir + "/g16.png", gray16);
+  cv::imwrite(dir + "/a.png", bgra);
+  auto a = load_image(dir + "/g8.png", spec), b = load_image(dir + "/g16.png", spec), c = load_image(dir + "/a.png", spec);
+  EXPECT_EQ(a.sizes(), (std::vector<int64_t>{3, 8, 8}));
+  EXPECT_TRUE(torch::allclose(a, b, 0, 1e-6));
+  EXPECT_TRUE(torch::allclose(a, c, 0, 1e-6));
+  EXPECT_NEAR(a.mean().item<double>(), 128.0 / 255.0, 1e-6);
+}
+
+TEST(Image, ChannelsAreRgbAndResized) {
+  auto dir = testing::scratch_dir("img");
+  cv::Mat red(20, 30, CV_8UC3, cv::Scalar(0, 0, 255));  // BGR
+  cv::imwrite(dir + "/r.png", red);
+  auto t = load_image(dir + "/r.png", {16, 16, {0, 0, 0}, {1, 1, 1}});
+  EXPECT_EQ(t.sizes(), (std::vector<int64_t>{3, 16, 16}));
+  EXPECT_NEAR(t[0].mean().item<double>(), 1.0, 1e-6);
+  EXPECT_NEAR(t[2].mean().item<double>(), 0.0, 1e-6);
+}
+
+TEST(AspectAnswer, BinsAndNormalisation) {
+  EXPECT_EQ(brightness_bin(0.0), "very low");
+  EXPECT_EQ(brightness_bin(0.2), "low");
+  EXPECT_EQ(brightness_bin(0.5), "moderate");
+  EXPECT_EQ(brightness_bin(0.79), "high");
+  EXPECT_EQ(brightness_bin(1.0), "very high");
+  EXPECT_EQ(*aspect_answer("Amusement_Park", false, "m:1", "scene"), "amusement park");
+  EXPECT_EQ(*aspect_answer(nlohmann::json::array({"Dog", "ball"}), false, "m:1", "object"), "dog, ball");
+  EXPECT_FALSE(aspect_answer(0.0, true, "m:1", "brightness")) << "reference-code quirk when enabled";
+  EXPECT_EQ(*aspect_answer(0.0, false, "m:1", "brightness"), "very low");
+  EXPECT_FALSE(aspect_answer("", false, "m:1", "scene"));
+  EXPECT_THROW(aspect_answer(1.5, false, "m:1", "brightness"), Error);
+}
+
+class ManifestErrors : public ::testing::Test {
+ protected:
+  std::string write(const std::string& text) {
+    auto path = testing::scratch_dir("m") + "/manifest.jsonl";
+    std::ofstream(path) << text;
+    return path;
+  }
+  std::string error_of(const std::function<void()>& f) {
+    try {
+      f();
+    } catch (const Error& e) {
+      return e.what();
+    }
+    return "";
+  }
+};
+
+TEST_F(ManifestErrors, BadLinesAreNamed) {
+  auto p = write("{\"image\": \"a.jpg\", \"split\": \"train\"}\n{\"image\": \"b.jpg\", \"split\": \n");
+  EXPECT_NE(error_of([&] { load_manifest(p); }).find(p + ":2: invalid JSON"), std::string::npos);
+  p = write("{\"image\": \"a.jpg\", \"split\": \"train\", \"lable\": \"awe\"}\n");
+  EXPECT_NE(error_of([&] { load_manifest(p); }).find(p + ":1: unknown field 'lable'"), std::string::npos);
+  p = write("{\"split\": \"train\"}\n");
+  EXPECT_NE(error_of([&] { load_manifest(p); }).find(p + ":1: missing field 'image'"), std::string::npos);
+}
+
+TEST_F(ManifestErrors, MissingAndCorruptImagesNameTheLineOrAreCountedWhenSkipping) {
+  auto dir = testing::scratch_dir("m");
+  cv::imwrite(dir + "/good.png", cv::Mat(8, 8, CV_8UC3, cv::Scalar(1, 2, 3)));
+  std::string jpeg_bytes = "\xFF\xD8\xFF\xE0 this is not really a jpeg";
+  write_file_atomic(dir + "/corrupt.jpg", jpeg_bytes);
+  auto path = dir + "/manifest.jsonl";
+  std::ofstream(path) << "{\"image\": \"good.png\", \"split\": \"train\", \"label\": \"awe\"}\n"
+                      << "{\"image\": \"missing.png\", \"split\": \"train\", \"label\": \"awe\"}\n"
+                      << "{\"image\": \"corrupt.jpg\", \"split\": \"test\", \"label\": \"awe\"}\n";
+  EmotuneConfig c = testing::small_config(path, dir + "/run");
+  auto vlm = open_bundle(c);
+  auto msg = error_of([&] { open_split(*vlm, c, "train"); });
+  EXPECT_NE(msg.find(path + ":2"), std::string::npos) << msg;
+  EXPECT_NE(msg.find("missing.png: image file not found"), std::string::npos) << msg;
+  msg = error_of([&] { open_split(*vlm, c, "test"); });
+  EXPECT_NE(msg.find(path + ":3"), std::string::npos) << msg;
+  EXPECT_NE(msg.find("cannot decode image"), std::string::npos) << msg;
+  c.data.skip_bad_images = true;
+  auto kept = open_split(*vlm, c, "train");
+  EXPECT_EQ(kept->size(), 1);
+  EXPECT_EQ(kept->skipped(), 1);
+  EXPECT_NE(kept->skip_messages().front().find(path + ":2"), std::string::npos);
+}
+
+TEST_F(ManifestErrors, UnknownLabelIsNamed) {
+  auto dir = testing::scratch_dir("m");
+  cv::imwrite(dir + "/good.png", cv::Mat(8, 8, CV_8UC3, cv::Scalar(1, 2, 3)));
+  auto path = dir + "/manifest.jsonl";
+  std::ofstream(path) << "{\"image\": \"good.png\", \"split\": \"train\", \"label\": \"sadnes\"}\n";
+  EmotuneConfig c = testing::small_config(path, dir + "/run");
+  auto vlm = open_bundle(c);
+  auto images = open_split(*vlm, c, "train");
+  auto msg = error_of([&] { make_emotion_samples(*images, c.data.labels); });
+  EXPECT_NE(msg.find(path + ":1: label 'sadnes' is not in data.labels (did you mean 'sadness'?)"), std::string::npos) << msg;
+}
+
+}  // namespace
+}  // namespace emotune

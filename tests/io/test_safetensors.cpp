@@ -1,0 +1,77 @@
+#include <torch/torch.h>
+
+#include "core/atomic_file.h"
+#include "core/error.h"
+#include "io/checkpoint.h"
+#include "io/safetensors.h"
+#include "test_support.h"
+
+namespace emotune {
+namespace {
+
+TEST(Safetensors, RoundTripIsExactForEveryDtype) {
+  NamedTensors in{{"a.f32", torch::randn({3, 5})},
+                  {"b.bf16", torch::randn({7}).to(torch::kBFloat16)},
+                  {"c.f16", torch::randn({2, 2}).to(torch::kFloat16)},
+                  {"d.i64", torch::arange(10, torch::kInt64).view({2, 5})},
+                  {"e.u8", torch::randint(0, 255, {4}, torch::kUInt8)},
+                  {"f.empty", torch::empty({0, 3})},
+                  {"g.scalar", torch::tensor(3.5)}};
+  auto path = testing::scratch_dir("st") + "/x.safetensors";
+  save_safetensors(path, in, {{"note", "hello"}});
+  auto out = load_safetensors(path);
+  EXPECT_EQ(out.metadata.at("note"), "hello");
+  ASSERT_EQ(out.tensors.size(), in.size());
+  for (const auto& [name, t] : in) {
+    EXPECT_EQ(out.tensors.at(name).scalar_type(), t.scalar_type()) << name;
+    EXPECT_TRUE(torch::equal(out.tensors.at(name), t)) << name;
+  }
+}
+
+TEST(Safetensors, HeaderIsStandard) {
+  auto bytes = serialize_safetensors({{"w", torch::ones({2})}}, {});
+  uint64_t n = 0;
+  for (int i = 0; i < 8; ++i) n |= static_cast<uint64_t>(static_cast<unsigned char>(bytes[i])) << (8 * i);
+  EXPECT_EQ((8 + n) % 8, 0u);
+  std::string header = bytes.substr(8, n);
+  EXPECT_NE(header.find("\"w\":{\"data_offsets\":[0,8],\"dtype\":\"F32\",\"shape\":[2]}"), std::string::npos) << header;
+}
+
+TEST(Safetensors, TruncatedFileIsAClearError) {
+  auto dir = testing::scratch_dir("st");
+  auto bytes = serialize_safetensors({{"w", torch::randn({64})}}, {});
+  for (size_t keep : {size_t{3}, size_t{20}, bytes.size() - 10}) {
+    auto path = dir + "/t" + std::to_string(keep) + ".safetensors";
+    write_file_atomic(path, bytes.substr(0, keep));
+    try {
+      load_safetensors(path);
+      ADD_FAILURE() << "no error for a file truncated to " << keep << " bytes";
+    } catch (const Error& e) {
+      std::string msg = e.what();
+      EXPECT_NE(msg.find(path), std::string::npos) << msg;
+      EXPECT_TRUE(msg.find("truncated") != std::string::npos || msg.find("not a safetensors") != std::string::npos) << msg;
+    }
+  }
+}
+
+TEST(Safetensors, CorruptHeaderIsAClearError) {
+  auto path = testing::scratch_dir("st") + "/c.safetensors";
+  std::string bytes(8, '\0');
+  bytes[0] = 5;
+  bytes += "{oops";
+  write_file_atomic(path, bytes);
+  EXPECT_THROW(load_safetensors(path), Error);
+}
+
+TEST(Checkpoint, MetadataRecordsStageBundleStepAndConfig) {
+  auto path = testing::scratch_dir("ck") + "/c.safetensors";
+  save_checkpoint(path, {{"soft_prompt", torch::randn({4, 8})}}, {"prompt", "tiny", 42, "seed: 1\n"});
+  auto c = load_checkpoint(path);
+  EXPECT_EQ(c.info.stage, "prompt");
+  EXPECT_EQ(c.info.bundle, "tiny");
+  EXPECT_EQ(c.info.step, 42);
+  EXPECT_EQ(c.info.config_yaml, "seed: 1\n");
+}
+
+}  // namespace
+}  // namespace emotune

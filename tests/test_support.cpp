@@ -1,0 +1,79 @@
+#include "test_support.h"
+
+#include <cstdio>
+#include <filesystem>
+#include <map>
+
+#include "io/safetensors.h"
+#include "synth/affect_world.h"
+
+namespace emotune::testing {
+namespace fs = std::filesystem;
+
+std::string tiny_bundle() { return EMOTUNE_TINY_BUNDLE; }
+std::string source_dir() { return EMOTUNE_SOURCE_DIR; }
+std::string emotune_binary() { return EMOTUNE_BINARY; }
+
+std::string scratch_dir(const std::string& name) {
+  const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
+  std::string id = info ? std::string(info->test_suite_name()) + "." + info->name() : "global";
+  auto dir = fs::temp_directory_path() / ("emotune-test-" + std::to_string(::getpid())) / id / name;
+  fs::remove_all(dir);
+  fs::create_directories(dir);
+  return dir.string();
+}
+
+std::string small_world(int64_t images, uint64_t seed) {
+  static std::map<std::pair<int64_t, uint64_t>, std::string> cache;
+  auto key = std::make_pair(images, seed);
+  if (auto it = cache.find(key); it != cache.end()) return it->second;
+  auto dir = fs::temp_directory_path() / ("emotune-test-" + std::to_string(::getpid())) /
+             ("world-" + std::to_string(images) + "-" + std::to_string(seed));
+  fs::remove_all(dir);
+  WorldOptions o;
+  o.out_dir = dir.string();
+  o.images = images;
+  o.seed = seed;
+  o.size = 64;
+  return cache[key] = synthesize_world(o).manifest;
+}
+
+EmotuneConfig small_config(const std::string& manifest, const std::string& run_dir) {
+  EmotuneConfig c = load_config({}, {});
+  c.bundle = tiny_bundle();
+  c.run_dir = run_dir;
+  c.seed = 11;
+  c.threads = 2;
+  c.data.manifest = manifest;
+  c.masp.aspects = {"object", "scene", "brightness", "colorfulness"};
+  for (auto it = c.masp.questions.begin(); it != c.masp.questions.end();)
+    it = std::find(c.masp.aspects.begin(), c.masp.aspects.end(), it->first) == c.masp.aspects.end() ? c.masp.questions.erase(it) : std::next(it);
+  c.masp.soft_prompt_length = 4;
+  c.train.batch_size = 4;
+  c.train.lr = 3e-3;
+  c.train.weight_decay = 0.0;
+  c.train.max_steps = 6;
+  c.train.checkpoint_every = 2;
+  return c;
+}
+
+int run_command(const std::string& command, std::string* output, bool with_stderr) {
+  output->clear();
+  FILE* pipe = ::popen((command + (with_stderr ? " 2>&1" : " 2>/dev/null")).c_str(), "r");
+  if (!pipe) return -1;
+  char buf[4096];
+  while (size_t n = std::fread(buf, 1, sizeof buf, pipe)) output->append(buf, n);
+  int status = ::pclose(pipe);
+  return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+void expect_same_tensors(const std::string& a, const std::string& b) {
+  auto x = load_safetensors(a).tensors, y = load_safetensors(b).tensors;
+  ASSERT_EQ(x.size(), y.size());
+  for (const auto& [name, t] : x) {
+    ASSERT_TRUE(y.count(name)) << name;
+    EXPECT_TRUE(torch::equal(t, y.at(name))) << name << " differs between " << a << " and " << b;
+  }
+}
+
+}  // namespace emotune::testing

@@ -1,0 +1,26 @@
+// Helpers shared by the tests: the tiny bundle, scratch directories, small datasets written to disk.
+#pragma once
+#include <gtest/gtest.h>
+
+#include <string>
+#include <vector>
+
+#include "config/config.h"
+
+namespace emotune::testing {
+
+std::string tiny_bundle();
+std::string source_dir();
+std::string emotune_binary();
+// A fresh empty directory under the system temp dir, unique per test.
+std::string scratch_dir(const std::string& name);
+// A small affect world (synth) in `dir`; returns the manifest path. Cached per (images, seed) within a process.
+std::string small_world(int64_t images, uint64_t seed = 5);
+// A config on the tiny bundle and the given manifest, with small, fast training settings.
+EmotuneConfig small_config(const std::string& manifest, const std::string& run_dir);
+// Runs a shell command, returns its exit status; stdout+stderr go to *output.
+int run_command(const std::string& command, std::string* output, bool with_stderr = true);
+// Every tensor of two safetensors files equal bit for bit.
+void expect_same_tensors(const std::string& a, const std::string& b);
+
+}  // namespace emotune::testing
