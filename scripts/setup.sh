@@ -1,5 +1,7 @@
 #!/usr/bin/env bash
 # Installs emotune's build and runtime dependencies from Debian 12 packages.
+# libopenblas0-pthread matters: Debian's LibTorch calls the system libblas.so.3, which otherwise is the
+# reference BLAS (about 30x slower matrix products on this project's CPUs; docs/benchmarks.md).
 # Idempotent: packages already present are not reinstalled and apt is not touched when nothing is missing.
 set -euo pipefail
 
@@ -7,7 +9,8 @@ packages=(
   build-essential cmake ninja-build pkg-config ccache
   libtorch-dev libopencv-dev libsentencepiece-dev sentencepiece libyaml-cpp-dev
   libgtest-dev libbenchmark-dev libcli11-dev nlohmann-json3-dev
-  python3-torch python3-yaml python3-numpy
+  libopenblas0-pthread
+  python3-torch python3-yaml python3-numpy python3-opencv
 )
 
 missing=()

@@ -9,9 +9,12 @@ namespace {
 struct InfoArgs {
   std::string bundle, checkpoint;
   bool keys = false;
+  ConfigArgs config;
+  bool print_config = false;
 };
 
 void run_info(const InfoArgs& a) {
+  if (a.print_config) std::printf("%s\n", config_to_yaml(a.config.load()).c_str());
   if (a.keys) {
     EmotuneConfig c;
     c.masp.questions = default_aspect_questions();
@@ -36,7 +39,7 @@ void run_info(const InfoArgs& a) {
       std::printf("  %-40s %s %s\n", name.c_str(), c10::toString(t.scalar_type()), shape.c_str());
     }
   }
-  if (!a.keys && a.bundle.empty() && a.checkpoint.empty()) std::printf("nothing to show: give --bundle, --checkpoint or --config-keys\n");
+  if (!a.keys && !a.print_config && a.bundle.empty() && a.checkpoint.empty()) std::printf("nothing to show: give --bundle, --checkpoint or --config-keys\n");
 }
 }  // namespace
 
@@ -46,6 +49,8 @@ void register_info_command(CLI::App& app) {
   cmd->add_option("--bundle", a->bundle, "bundle directory to validate and describe");
   cmd->add_option("--checkpoint", a->checkpoint, "checkpoint to describe");
   cmd->add_flag("--config-keys", a->keys, "list every config key with its type, default and meaning");
+  cmd->add_flag("--print-config", a->print_config, "print the resolved config (defaults, --config files, --set) as YAML");
+  add_config_options(cmd, a->config);
   cmd->callback([a] { run_info(*a); });
 }
 

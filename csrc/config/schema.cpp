@@ -176,18 +176,36 @@ void ConfigSchema::apply_override(const std::string& assignment) {
   e->set(node, "--set");
 }
 
-YAML::Node ConfigSchema::to_yaml() const {
-  YAML::Node root;
-  for (const auto& e : entries_) {
-    // Split the dotted key into nested maps.
-    std::vector<std::string> parts;
-    std::stringstream ss(e.key);
-    for (std::string p; std::getline(ss, p, '.');) parts.push_back(p);
-    std::vector<YAML::Node> path{root};
-    for (size_t i = 0; i + 1 < parts.size(); ++i) path.push_back(path.back()[parts[i]]);
-    path.back()[parts.back()] = e.get();
+namespace {
+// Dotted keys as a tree that keeps registration order, turned into YAML maps bottom-up (assigning into
+// not-yet-existing yaml-cpp children would only create detached "zombie" nodes).
+struct KeyTree {
+  std::vector<std::pair<std::string, KeyTree>> children;
+  YAML::Node value;
+  KeyTree& child(const std::string& name) {
+    for (auto& [n, t] : children)
+      if (n == name) return t;
+    children.emplace_back(name, KeyTree{});
+    return children.back().second;
   }
-  return root;
+  YAML::Node build() const {
+    if (children.empty()) return value;
+    YAML::Node map(YAML::NodeType::Map);
+    for (const auto& [n, t] : children) map[n] = t.build();
+    return map;
+  }
+};
+}  // namespace
+
+YAML::Node ConfigSchema::to_yaml() const {
+  KeyTree root;
+  for (const auto& e : entries_) {
+    KeyTree* at = &root;
+    std::stringstream ss(e.key);
+    for (std::string part; std::getline(ss, part, '.');) at = &at->child(part);
+    at->value = e.get();
+  }
+  return root.build();
 }
 
 std::string ConfigSchema::to_yaml_string() const {

@@ -203,10 +203,11 @@ WorldSummary synthesize_world(const WorldOptions& o) {
   if (o.images <= 0 || o.size < 32) raise("synth: need images > 0 and size >= 32");
   if (o.train_fraction < 0 || o.val_fraction < 0 || o.train_fraction + o.val_fraction > 1) raise("synth: invalid split fractions");
   const fs::path root(o.out_dir);
-  ensure_directory((root / "images").string());
   std::vector<SplitSummary> splits{{"train"}, {"val"}, {"test"}};
   std::string manifest;
-  nlohmann::json per_image = nlohmann::json::array();
+  // EmoSet's layout beside the manifest: image/<emotion>/<id>.jpg, annotation/<emotion>/<id>.json,
+  // {train,val,test}.json lists of [emotion, id, image path, annotation path], info.json label indices.
+  std::vector<nlohmann::json> split_lists(3, nlohmann::json::array());
   const int s = static_cast<int>(o.size);
   for (int64_t i = 0; i < o.images; ++i) {
     std::mt19937_64 rng(mix_seed(o.seed, 0x574f524c44ull, static_cast<uint64_t>(i)));
@@ -237,14 +238,24 @@ WorldSummary synthesize_world(const WorldOptions& o) {
     size_t split = split_draw < o.train_fraction ? 0 : split_draw < o.train_fraction + o.val_fraction ? 1 : 2;
     splits[split].images++;
     splits[split].bayes_accuracy += *std::max_element(p.begin(), p.end());
-    char name[32];
-    std::snprintf(name, sizeof name, "%06lld.jpg", static_cast<long long>(i));
-    write_file_atomic((root / "images" / name).string(), std::string(jpg.begin(), jpg.end()));
+    char id[32];
+    std::snprintf(id, sizeof id, "%s_%06lld", world_emotions()[label].c_str(), static_cast<long long>(i));
+    const std::string emotion = world_emotions()[label];
+    const std::string image_path = "image/" + emotion + "/" + id + ".jpg";
+    const std::string annotation_path = "annotation/" + emotion + "/" + id + ".json";
+    ensure_directory((root / "image" / emotion).string());
+    ensure_directory((root / "annotation" / emotion).string());
+    write_file_atomic((root / image_path).string(), std::string(jpg.begin(), jpg.end()));
     nlohmann::json objs = nlohmann::json::array();
     for (int obj : objects) objs.push_back(world_objects()[static_cast<size_t>(obj)]);
-    nlohmann::json row = {{"image", std::string("images/") + name}, {"label", world_emotions()[label]}, {"split", splits[split].name},
-                          {"aspects", {{"scene", world_scenes()[static_cast<size_t>(scene)]}, {"object", objs},
-                                       {"brightness", brightness}, {"colorfulness", colorfulness}}}};
+    nlohmann::json aspects = {{"scene", world_scenes()[static_cast<size_t>(scene)]}, {"object", objs},
+                              {"brightness", brightness}, {"colorfulness", colorfulness}};
+    nlohmann::json annotation = aspects;
+    annotation["emotion"] = emotion;
+    annotation["image_id"] = id;
+    write_file_atomic((root / annotation_path).string(), annotation.dump(2) + "\n");
+    split_lists[split].push_back({emotion, id, image_path, annotation_path});
+    nlohmann::json row = {{"image", image_path}, {"label", emotion}, {"split", splits[split].name}, {"aspects", aspects}};
     manifest += row.dump() + "\n";
   }
   for (auto& sp : splits)
@@ -253,6 +264,15 @@ WorldSummary synthesize_world(const WorldOptions& o) {
                          {"emotions", world_emotions()}, {"scenes", world_scenes()}, {"objects", world_objects()}};
   for (const auto& sp : splits) info["splits"][sp.name] = {{"images", sp.images}, {"bayes_accuracy", sp.bayes_accuracy}};
   write_file_atomic((root / "world.json").string(), info.dump(2) + "\n");
+  for (size_t k = 0; k < 3; ++k) write_file_atomic((root / (splits[k].name + ".json")).string(), split_lists[k].dump() + "\n");
+  auto index_of = [](const std::vector<std::string>& names) {
+    nlohmann::json m = nlohmann::json::object();
+    for (size_t k = 0; k < names.size(); ++k) m[names[k]] = k;
+    return m;
+  };
+  nlohmann::json emoset_info = {{"label2idx", index_of(world_emotions())}, {"scene2idx", index_of(world_scenes())},
+                                {"object2idx", index_of(world_objects())}};
+  write_file_atomic((root / "info.json").string(), emoset_info.dump(2) + "\n");
   write_file_atomic((root / "manifest.jsonl").string(), manifest);
   return {splits, (root / "manifest.jsonl").string()};
 }

@@ -16,7 +16,7 @@ namespace emotune {
 struct WorldOptions {
   std::string out_dir;
   int64_t images = 600;
-  int64_t size = 96;
+  int64_t size = 64;
   uint64_t seed = 1;
   double train_fraction = 0.7, val_fraction = 0.1;  // the rest is test
   double sharpness = 1.6;                           // κ: larger means less label noise

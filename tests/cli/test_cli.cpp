@@ -72,7 +72,11 @@ TEST(Cli, TrainEvalPredictEndToEnd) {
   EXPECT_GT(metrics["total"].get<int>(), 0);
   out = cli("eval --set eval.mode=generate --set eval.max_new_tokens=3 --set run_dir=" + run + "/p" + common, &status);
   ASSERT_EQ(status, 0) << out;
-  std::string image = manifest.substr(0, manifest.rfind('/')) + "/images/000000.jpg";
+  std::ifstream manifest_in(manifest);
+  std::string first_line;
+  std::getline(manifest_in, first_line);
+  auto first_row = nlohmann::json::parse(first_line);
+  std::string image = manifest.substr(0, manifest.rfind('/')) + "/" + first_row["image"].get<std::string>();
   out = cli("predict --checkpoint " + run + "/p/checkpoint.safetensors " + image + common, &status);
   ASSERT_EQ(status, 0) << out;
   EXPECT_NE(out.find("label: "), std::string::npos) << out;

@@ -58,9 +58,15 @@ TEST(Config, CrossKeyValidation) {
 
 TEST(Config, ResolvedConfigRoundTripsThroughYaml) {
   auto c = load_config({}, {"train.lr=0.125", "masp.aspects=[scene]", "data.labels=[a, b]"});
-  auto path = write_yaml(config_to_yaml(c));
+  auto text = config_to_yaml(c);
+  EXPECT_NE(text.find("lr: 0.125"), std::string::npos) << text;
+  EXPECT_NE(text.find("masp:"), std::string::npos) << text;
+  auto path = write_yaml(text);
   auto again = load_config({path}, {});
-  EXPECT_EQ(config_to_yaml(again), config_to_yaml(c));
+  EXPECT_DOUBLE_EQ(again.train.lr, 0.125);
+  EXPECT_EQ(again.data.labels, (std::vector<std::string>{"a", "b"}));
+  EXPECT_EQ(again.masp.questions.at("scene"), c.masp.questions.at("scene"));
+  EXPECT_EQ(config_to_yaml(again), text);
 }
 
 }  // namespace

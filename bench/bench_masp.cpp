@@ -1,0 +1,130 @@
+// Throughput of MASP's hot paths on a bundle (default: the embedded pretrained tiny VLM), with Google
+// Benchmark. Each measurement that makes a claim has its reference in the same run:
+//   - stage-2 step with cached features vs encoding images every step (what caching saves);
+//   - scoring logits only at answer rows (forward_rows) vs the full [B,S,V] logits.
+// Results and the command: docs/benchmarks.md. Items are samples (images or image-aspect pairs).
+#include <benchmark/benchmark.h>
+#include <torch/torch.h>
+
+#include <cstdlib>
+#include <filesystem>
+
+#include "core/rng.h"
+#include "eval/decode.h"
+#include "masp/answer_scoring.h"
+#include "masp/stages.h"
+#include "masp/tasks.h"
+#include "synth/affect_world.h"
+#include "vlm/frozen_vlm.h"
+
+namespace emotune {
+namespace {
+namespace fs = std::filesystem;
+
+struct Fixture {
+  EmotuneConfig config;
+  std::unique_ptr<FrozenVLM> vlm;
+  std::unique_ptr<ImageFeatures> cached, uncached;
+
+  static Fixture& get() {
+    static Fixture f;
+    return f;
+  }
+
+ private:
+  Fixture() {
+    auto dir = fs::temp_directory_path() / "emotune-bench-world";
+    if (!fs::exists(dir / "manifest.jsonl")) {
+      WorldOptions o;
+      o.out_dir = dir.string();
+      o.images = 256;
+      synthesize_world(o);
+    }
+    const char* bundle = std::getenv("EMOTUNE_BENCH_BUNDLE");
+    config = load_config({}, {"bundle=" + std::string(bundle ? bundle : EMOTUNE_DEFAULT_BUNDLE), "threads=2",
+                              "data.manifest=" + (dir / "manifest.jsonl").string(), "masp.aspects=[object, scene, brightness, colorfulness]"});
+    vlm = open_bundle(config);
+    cached = open_split(*vlm, config, "train");
+    config.data.cache_features = false;
+    uncached = open_split(*vlm, config, "train");
+  }
+};
+
+std::vector<int64_t> batch_of(int64_t size, int64_t n, int64_t step) {
+  std::vector<int64_t> out;
+  for (int64_t i = 0; i < size; ++i) out.push_back((step * size + i) % n);
+  return out;
+}
+
+void BM_Stage1TrainStep(benchmark::State& state) {
+  auto& f = Fixture::get();
+  const auto& c = f.config;
+  auto modules = load_aspect_modules(c, f.vlm->spec().hidden_size, "");
+  modules.set_requires_grad(true);
+  std::vector<std::vector<std::string>> questions;
+  for (const auto& a : c.masp.aspects) questions.push_back(c.masp.questions.at(a));
+  SequenceBuilder builder(*f.vlm, layout_options(c.masp));
+  AspectTask task(*f.vlm, builder, modules, *f.cached, make_aspect_samples(*f.cached, c.masp.aspects, false), questions, 1);
+  int64_t step = 0;
+  for (auto _ : state) {
+    auto loss = task.loss(batch_of(state.range(0), task.num_samples(), step++), 0);
+    loss.backward();
+  }
+  state.SetItemsProcessed(state.iterations() * state.range(0));
+}
+
+void stage2_step(benchmark::State& state, ImageFeatures& images) {
+  auto& f = Fixture::get();
+  auto model = make_emotion_model(*f.vlm, f.config, "", {false, true, false});
+  model.soft_prompt.set_requires_grad(true);
+  PromptTask task(model, images, make_emotion_samples(images, f.config.data.labels));
+  int64_t step = 0;
+  for (auto _ : state) task.loss(batch_of(state.range(0), task.num_samples(), step++), 0).backward();
+  state.SetItemsProcessed(state.iterations() * state.range(0));
+}
+void BM_Stage2TrainStep(benchmark::State& state) { stage2_step(state, *Fixture::get().cached); }
+void BM_Stage2TrainStepEncodingEveryStep(benchmark::State& state) { stage2_step(state, *Fixture::get().uncached); }
+
+void BM_EvalRankLabels(benchmark::State& state) {
+  auto& f = Fixture::get();
+  auto model = make_emotion_model(*f.vlm, f.config, "", {false, true, false});
+  torch::NoGradGuard ng;
+  int64_t step = 0;
+  for (auto _ : state) {
+    auto ids = batch_of(state.range(0), f.cached->size(), step++);
+    auto visual = f.cached->visual(ids);
+    std::vector<SequenceSpec> prompts;
+    for (int64_t i = 0; i < visual.size(0); ++i) prompts.push_back(model.spec(visual[i], torch::Tensor(), nullptr));
+    benchmark::DoNotOptimize(score_candidates(*f.vlm, *model.builder, prompts, model.labels, 64));
+  }
+  state.SetItemsProcessed(state.iterations() * state.range(0));
+}
+
+void logits(benchmark::State& state, bool rows_only) {
+  auto& f = Fixture::get();
+  auto model = make_emotion_model(*f.vlm, f.config, "", {false, true, false});
+  torch::NoGradGuard ng;
+  auto visual = f.cached->visual(batch_of(16, f.cached->size(), 0));
+  std::vector<SequenceSpec> specs;
+  for (int64_t i = 0; i < 16; ++i) specs.push_back(model.spec(visual[i], torch::Tensor(), &model.labels[static_cast<size_t>(i % 8)]));
+  auto batch = model.builder->assemble(specs);
+  for (auto _ : state) {
+    if (rows_only) benchmark::DoNotOptimize(score_answers(*f.vlm, batch));
+    else benchmark::DoNotOptimize(torch::log_softmax(f.vlm->forward(batch.embeds, batch.attention_mask), -1));
+  }
+  state.SetItemsProcessed(state.iterations() * 16);
+}
+void BM_ScoreAnswersRowsOnly(benchmark::State& state) { logits(state, true); }
+void BM_FullLogitsReference(benchmark::State& state) { logits(state, false); }
+
+BENCHMARK(BM_Stage1TrainStep)->Arg(16)->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_Stage2TrainStep)->Arg(16)->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_Stage2TrainStepEncodingEveryStep)->Arg(16)->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_EvalRankLabels)->Arg(16)->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_ScoreAnswersRowsOnly)->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_FullLogitsReference)->Unit(benchmark::kMillisecond);
+
+}  // namespace
+}  // namespace emotune
+
+BENCHMARK_MAIN();

@@ -1,0 +1,94 @@
+// Learning happens, on the embedded pretrained default (models/tiny) and a small affect world:
+// stage 1 — the aspect modules learn to make the frozen LM answer aspect questions from z_i alone;
+// stage 2 — the soft prompt learns emotion recognition the LM was never trained on.
+#include <nlohmann/json.hpp>
+#include <torch/torch.h>
+
+#include <fstream>
+
+#include "eval/evaluate.h"
+#include "masp/stages.h"
+#include "masp/tasks.h"
+#include "test_support.h"
+#include "vlm/frozen_vlm.h"
+
+namespace emotune {
+namespace {
+
+std::vector<double> losses(const std::string& run_dir) {
+  std::ifstream in(run_dir + "/metrics.jsonl");
+  std::vector<double> out;
+  for (std::string line; std::getline(in, line);) out.push_back(nlohmann::json::parse(line)["loss"].get<double>());
+  return out;
+}
+
+double mean(const std::vector<double>& v, size_t from, size_t to) {
+  double s = 0;
+  for (size_t i = from; i < to; ++i) s += v[i];
+  return s / static_cast<double>(to - from);
+}
+
+EmotuneConfig learning_config(const std::string& run_dir) {
+  auto c = testing::small_config(testing::small_world(240, 31), run_dir);
+  c.bundle = testing::source_dir() + "/models/tiny";
+  c.train.batch_size = 8;
+  c.train.warmup_ratio = 0.05;
+  c.train.checkpoint_every = 1000;
+  return c;
+}
+
+TEST(Learning, StageOneAspectModulesLearnToAnswer) {
+  auto c = learning_config(testing::scratch_dir("run"));
+  c.masp.aspects = {"scene", "brightness"};
+  c.masp.questions.erase("object");
+  c.masp.questions.erase("colorfulness");
+  c.train.lr = 3e-3;
+  c.train.max_steps = 60;
+  train_aspects(c);
+  auto l = losses(c.run_dir);
+  ASSERT_EQ(l.size(), 60u);
+  EXPECT_LT(mean(l, 50, 60), 0.5 * mean(l, 0, 10)) << "stage-1 loss did not fall";
+
+  auto vlm = open_bundle(c);
+  auto images = open_split(*vlm, c, "test");
+  auto modules = load_aspect_modules(c, vlm->spec().hidden_size, c.run_dir + "/checkpoint.safetensors");
+  SequenceBuilder builder(*vlm, layout_options(c.masp));
+  auto result = evaluate_aspects(*vlm, builder, modules, *images, make_aspect_samples(*images, c.masp.aspects, false),
+                                 {c.masp.questions.at("scene"), c.masp.questions.at("brightness")}, {"generate", 16, 8, false});
+  // Chance: 1/6 scenes, 1/5 brightness bins (and generation could produce anything at all).
+  for (size_t a = 0; a < 2; ++a) {
+    double acc = static_cast<double>(result.correct[a]) / static_cast<double>(result.total[a]);
+    EXPECT_GT(acc, 0.6) << c.masp.aspects[a] << ": " << result.correct[a] << "/" << result.total[a];
+  }
+}
+
+TEST(Learning, StageTwoSoftPromptLearnsEmotions) {
+  auto c = learning_config(testing::scratch_dir("run"));
+  c.masp.use_aspects = false;
+  c.masp.soft_prompt_length = 8;
+  c.train.lr = 1e-2;
+  c.train.max_steps = 60;
+  auto vlm = open_bundle(c);
+  auto test = open_split(*vlm, c, "test");
+  auto samples = make_emotion_samples(*test, c.data.labels);
+  auto zero_shot_model = make_emotion_model(*vlm, c, "", {false, false, false});
+  double zero_shot = evaluate_emotions(zero_shot_model, *test, samples, {"rank", 64, 8, false}).metrics.accuracy;
+
+  train_prompt(c);
+  auto l = losses(c.run_dir);
+  EXPECT_LT(mean(l, 50, 60), 0.7 * mean(l, 0, 10)) << "stage-2 loss did not fall";
+  auto model = make_emotion_model(*vlm, c, c.run_dir + "/checkpoint.safetensors", {false, true, false});
+  double trained = evaluate_emotions(model, *test, samples, {"rank", 64, 8, false}).metrics.accuracy;
+  EXPECT_GT(trained, 0.125 + 0.15) << "chance is 1/8";
+  EXPECT_GT(trained, zero_shot + 0.1) << "zero-shot " << zero_shot;
+}
+
+TEST(EmbeddedDefault, CommittedBundleLoadsAndPassesValidation) {
+  auto vlm = load_frozen_vlm(testing::source_dir() + "/models/tiny");
+  EXPECT_EQ(vlm->spec().name, "tiny-affect-world");
+  for (const auto& label : std::vector<std::string>{"amusement", "awe", "contentment", "excitement", "anger", "disgust", "fear", "sadness"})
+    EXPECT_LE(vlm->tokenizer().encode(label).size(), 3u) << label << " should be (nearly) a word of the vocabulary";
+}
+
+}  // namespace
+}  // namespace emotune
