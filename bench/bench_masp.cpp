@@ -61,10 +61,8 @@ void BM_Stage1TrainStep(benchmark::State& state) {
   const auto& c = f.config;
   auto modules = load_aspect_modules(c, f.vlm->spec().hidden_size, "");
   modules.set_requires_grad(true);
-  std::vector<std::vector<std::string>> questions;
-  for (const auto& a : c.masp.aspects) questions.push_back(c.masp.questions.at(a));
   SequenceBuilder builder(*f.vlm, layout_options(c.masp));
-  AspectTask task(*f.vlm, builder, modules, *f.cached, make_aspect_samples(*f.cached, c.masp.aspects, false), questions, 1);
+  AspectTask task(*f.vlm, builder, modules, *f.cached, make_aspect_samples(*f.cached, c.masp.aspects, false), aspect_question_lists(c.masp), 1);
   int64_t step = 0;
   for (auto _ : state) {
     auto loss = task.loss(batch_of(state.range(0), task.num_samples(), step++), 0);

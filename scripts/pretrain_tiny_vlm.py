@@ -11,6 +11,12 @@ Recipe (seeded, logged to <out>/pretrain.log):
      emotune's chat template. It never sees an emotion label as an answer.
      Augmentation: with probability `pool_prob` the image span holds 1, 2 or 4 mean-pooled visual tokens
      instead of all T, so the LM also learns to read a few summary tokens (what MASP's aspect modules feed it).
+     In-context mapping tasks: "<rules> Which word does the scene of the image mean?" where the rules assign
+     every value of one aspect a random word of the vocabulary ("beach means stone. forest means awe. ...").
+     The assignment is drawn afresh for every example, so it carries no information about the world's
+     emotions; it teaches the LM to produce any word and to follow rules placed in its context, the role a
+     soft prompt takes in MASP stage 2 (prompt tuning needs a steerable LM, which large VLMs are by pretraining
+     and a 4-layer model trained on aspect answers alone is not).
   4. The scripted model, tokenizer and bundle.yaml are written to <out>.
 Run with Debian's /usr/bin/python3 (python3-torch, python3-opencv, python3-yaml)."""
 import argparse
@@ -35,6 +41,7 @@ from make_tiny_bundle import bundle_yaml, piece_ids, train_tokenizer  # noqa: E4
 SYSTEM = "You are a helpful assistant."
 MEAN, STD = [0.5, 0.5, 0.5], [0.25, 0.25, 0.25]
 CAPTION_QUESTIONS = ["Describe the image.", "What does this picture show?", "Give a short caption for the image."]
+MAPPED_ASPECTS = {"scene": "scene", "brightness": "brightness", "colorfulness": "colorfulness", "object": "first object"}
 
 
 def bin_name(v):
@@ -122,6 +129,7 @@ def main():
     ap.add_argument("--batch", type=int, default=48)
     ap.add_argument("--lr", type=float, default=2e-3)
     ap.add_argument("--pool-prob", type=float, default=0.35)
+    ap.add_argument("--mapping-per-image", type=int, default=6, help="in-context mapping examples per image")
     ap.add_argument("--threads", type=int, default=2)
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
@@ -149,8 +157,23 @@ def main():
                 examples.append((i, q, aspect_answer(value)))
         for q in CAPTION_QUESTIONS:
             examples.append((i, q, caption(r["aspects"])))
-    lines = corpus_lines() + [q for qs in questions.values() for q in qs] + CAPTION_QUESTIONS
-    lines += sorted({a for _, _, a in examples})
+    values = {a: sorted({aspect_answer(r["aspects"][a][:1] if a == "object" else r["aspects"][a]) for r in rows})
+              for a in MAPPED_ASPECTS}
+    words = sorted({w for line in corpus_lines() for w in line.replace(",", " ").replace(".", " ").replace("?", " ").split()
+                    if w.isalpha() and len(w) > 2} | {a for _, _, a in examples if " " not in a and "," not in a})
+    rng = random.Random(args.seed + 1)
+    for i, r in enumerate(rows):
+        for _ in range(args.mapping_per_image):
+            aspect = rng.choice(sorted(MAPPED_ASPECTS))
+            vals = values[aspect][:]
+            targets = rng.sample(words, len(vals))
+            rng.shuffle(vals)
+            mapping = dict(zip(vals, targets))
+            rules = " ".join(f"{v} means {mapping[v]}." for v in vals)
+            truth = aspect_answer(r["aspects"][aspect][:1] if aspect == "object" else r["aspects"][aspect])
+            examples.append((i, f"{rules} Which word does the {MAPPED_ASPECTS[aspect]} of the image mean?", mapping[truth]))
+    lines = corpus_lines() + [q for qs in questions.values() for q in qs] + CAPTION_QUESTIONS + words
+    lines += sorted({a for _, _, a in examples}) + [f"{v} means {w}." for a in MAPPED_ASPECTS for v in values[a] for w in words[:3]]
     vocab = train_tokenizer(args.out, lines, 1024)
     say(f"tokenizer: {vocab} pieces, {len(examples)} examples")
     ids = piece_ids(args.out)

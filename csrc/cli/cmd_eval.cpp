@@ -16,7 +16,7 @@ namespace {
 struct EvalArgs {
   ConfigArgs config;
   std::string checkpoint, split;
-  bool zero_shot = false;
+  bool zero_shot = false, aspects_plain = false;
 };
 
 void run_eval(const EvalArgs& a) {
@@ -29,14 +29,15 @@ void run_eval(const EvalArgs& a) {
   auto vlm = open_bundle(c);
   auto images = open_split(*vlm, c, split);
   EvalOptions options{c.eval.mode, c.eval.batch_size, c.eval.max_new_tokens, true};
-  std::string stage = ckpt.empty() ? "zero-shot" : load_checkpoint(ckpt).info.stage;
+  if (a.aspects_plain) ckpt.clear();
+  std::string stage = a.aspects_plain ? "aspects" : ckpt.empty() ? "zero-shot" : load_checkpoint(ckpt).info.stage;
   if (stage == "aspects") {
-    auto modules = load_aspect_modules(c, vlm->spec().hidden_size, ckpt);
+    std::unique_ptr<AspectModules> modules;
+    if (!a.aspects_plain) modules = std::make_unique<AspectModules>(load_aspect_modules(c, vlm->spec().hidden_size, ckpt));
     SequenceBuilder builder(*vlm, layout_options(c.masp));
-    std::vector<std::vector<std::string>> questions;
-    for (const auto& asp : c.masp.aspects) questions.push_back(c.masp.questions.at(asp));
     auto samples = make_aspect_samples(*images, c.masp.aspects, c.masp.skip_zero_values);
-    auto result = evaluate_aspects(*vlm, builder, modules, *images, samples, questions, options);
+    auto result = evaluate_aspects(*vlm, builder, modules.get(), *images, samples, aspect_question_lists(c.masp), options, c.masp.aspects);
+    if (a.aspects_plain) out += "-plain";
     auto j = result.to_json();
     ensure_directory(out);
     write_file_atomic((fs::path(out) / "aspects.json").string(), j.dump(2) + "\n");
@@ -46,9 +47,7 @@ void run_eval(const EvalArgs& a) {
     std::printf("written to %s\n", out.c_str());
     return;
   }
-  NamedTensors tensors = ckpt.empty() ? NamedTensors{} : load_checkpoint(ckpt).tensors;
-  EmotionModelParts parts{has_tensors_with_prefix(tensors, "aspect."), tensors.count("soft_prompt") > 0, false};
-  auto model = make_emotion_model(*vlm, c, ckpt, parts);
+  auto model = make_emotion_model(*vlm, c, ckpt, parts_in_checkpoint(ckpt));
   auto samples = make_emotion_samples(*images, c.data.labels);
   auto result = evaluate_emotions(model, *images, samples, options);
   write_emotion_evaluation(out, result, model, *images, {{"checkpoint", ckpt}, {"split", split}, {"mode", c.eval.mode},
@@ -68,6 +67,7 @@ void register_eval_command(CLI::App& app) {
   cmd->add_option("--checkpoint", a->checkpoint, "checkpoint (default: eval.checkpoint, else run_dir/checkpoint.safetensors)");
   cmd->add_option("--split", a->split, "split to evaluate (default: data.eval_split)");
   cmd->add_flag("--zero-shot", a->zero_shot, "evaluate the frozen VLM alone (the V row of Table 2)");
+  cmd->add_flag("--aspects-plain", a->aspects_plain, "the bundle's own aspect answers: V_global and each aspect's first question, no modules");
   cmd->callback([a] { run_eval(*a); });
 }
 

@@ -62,10 +62,8 @@ void run_explain(const ExplainArgs& a) {
   };
   if (a.stage == "aspects") {
     auto modules = load_aspect_modules(c, vlm->spec().hidden_size, "");
-    std::vector<std::vector<std::string>> questions;
-    for (const auto& asp : c.masp.aspects) questions.push_back(c.masp.questions.at(asp));
     AspectTask task(*vlm, builder, modules, *images, make_aspect_samples(*images, c.masp.aspects, c.masp.skip_zero_values),
-                    questions, static_cast<uint64_t>(c.seed));
+                    aspect_question_lists(c.masp), static_cast<uint64_t>(c.seed));
     torch::NoGradGuard no_grad;
     print_batch(task.batch(first(task.num_samples()), 0), vlm->tokenizer(), a.json);
     return;

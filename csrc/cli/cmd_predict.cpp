@@ -34,8 +34,7 @@ void run_predict(const PredictArgs& a) {
     for (size_t i = 0; i < answers.size(); ++i) std::printf("  %-18s %s\n", modules.aspects()[i].c_str(), normalise_answer(answers[i]).c_str());
     return;
   }
-  NamedTensors tensors = a.checkpoint.empty() ? NamedTensors{} : load_checkpoint(a.checkpoint).tensors;
-  auto model = make_emotion_model(*vlm, c, a.checkpoint, {has_tensors_with_prefix(tensors, "aspect."), tensors.count("soft_prompt") > 0, false});
+  auto model = make_emotion_model(*vlm, c, a.checkpoint, parts_in_checkpoint(a.checkpoint));
   auto aspects = model.aspect_tokens(visual);
   auto prompt = model.spec(visual[0], aspects.defined() ? aspects[0] : torch::Tensor(), nullptr);
   auto scores = score_candidates(*vlm, *model.builder, {prompt}, model.labels, c.eval.batch_size)[0];

@@ -90,12 +90,13 @@ nlohmann::json AspectEvaluation::to_json() const {
   return j;
 }
 
-AspectEvaluation evaluate_aspects(FrozenVLM& vlm, const SequenceBuilder& builder, const AspectModules& modules,
+AspectEvaluation evaluate_aspects(FrozenVLM& vlm, const SequenceBuilder& builder, const AspectModules* modules,
                                   ImageFeatures& images, const std::vector<AspectSample>& samples,
-                                  const std::vector<std::vector<std::string>>& questions, const EvalOptions& o) {
+                                  const std::vector<std::vector<std::string>>& questions, const EvalOptions& o,
+                                  const std::vector<std::string>& aspect_names) {
   torch::NoGradGuard no_grad;
   AspectEvaluation out;
-  out.aspects = modules.aspects();
+  out.aspects = aspect_names;
   out.total.assign(out.aspects.size(), 0);
   out.correct.assign(out.aspects.size(), 0);
   ProgressBar bar("eval aspects", static_cast<int64_t>(samples.size()));
@@ -104,8 +105,9 @@ AspectEvaluation evaluate_aspects(FrozenVLM& vlm, const SequenceBuilder& builder
     std::vector<SequenceSpec> prompts;
     for (size_t i = lo; i < hi; ++i) {
       auto visual = images.visual({samples[i].image});
-      auto z = modules.forward(samples[i].aspect, visual)[0];
-      prompts.push_back(builder.aspect_question(z, questions[static_cast<size_t>(samples[i].aspect)].front(), nullptr));
+      const auto& question = questions[static_cast<size_t>(samples[i].aspect)].front();
+      prompts.push_back(modules ? builder.aspect_question(modules->forward(samples[i].aspect, visual)[0], question, nullptr)
+                                : builder.image_question(torch::Tensor(), visual[0], torch::Tensor(), question, nullptr));
     }
     auto texts = generate_greedy(vlm, builder, prompts, o.max_new_tokens);
     for (size_t i = lo; i < hi; ++i) {

@@ -36,13 +36,16 @@ void write_emotion_evaluation(const std::string& dir, const EmotionEvaluation& e
                               const ImageFeatures& images, const nlohmann::json& context);
 
 struct AspectEvaluation {
-  std::vector<std::string> aspects;
+  std::vector<std::string> aspects;  // as in the config's masp.aspects
   std::vector<int64_t> total, correct;
   nlohmann::json to_json() const;
 };
-// Generates each sample's aspect answer with the first question template and compares it exactly.
-AspectEvaluation evaluate_aspects(FrozenVLM& vlm, const SequenceBuilder& builder, const AspectModules& modules,
+// Generates each sample's aspect answer with the first question template and compares it exactly. With
+// aspect modules, the image span holds z_i (stage 1's layout); with none (nullptr), it holds V_global: the
+// bundle's own plain-prompting accuracy.
+AspectEvaluation evaluate_aspects(FrozenVLM& vlm, const SequenceBuilder& builder, const AspectModules* modules,
                                   ImageFeatures& images, const std::vector<AspectSample>& samples,
-                                  const std::vector<std::vector<std::string>>& questions, const EvalOptions& options);
+                                  const std::vector<std::vector<std::string>>& questions, const EvalOptions& options,
+                                  const std::vector<std::string>& aspect_names);
 
 }  // namespace emotune

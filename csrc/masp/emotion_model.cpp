@@ -12,7 +12,7 @@ torch::Tensor EmotionModel::aspect_tokens(const torch::Tensor& visual) const {
 
 SequenceSpec EmotionModel::spec(const torch::Tensor& visual, const torch::Tensor& aspect_tokens,
                                 const std::string* answer) const {
-  return builder->emotion_question(aspect_tokens, visual, soft_prompt, question, answer);
+  return builder->image_question(aspect_tokens, visual, soft_prompt, question, answer);
 }
 
 }  // namespace emotune

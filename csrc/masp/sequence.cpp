@@ -82,7 +82,7 @@ SequenceSpec SequenceBuilder::aspect_question(const torch::Tensor& aspect_tokens
   return layout({{Segment::Aspect, {}, aspect_tokens, false}}, torch::Tensor(), question, answer);
 }
 
-SequenceSpec SequenceBuilder::emotion_question(const torch::Tensor& aspect_tokens, const torch::Tensor& visual,
+SequenceSpec SequenceBuilder::image_question(const torch::Tensor& aspect_tokens, const torch::Tensor& visual,
                                                const torch::Tensor& soft_prompt, const std::string& question,
                                                const std::string* answer) const {
   std::vector<SequencePart> span;  // V_fused = concat(z_1..z_A, V_global), Eq. 3

@@ -56,7 +56,7 @@ class SequenceBuilder {
   SequenceSpec aspect_question(const torch::Tensor& aspect_tokens, const std::string& question,
                                const std::string* answer) const;
   // Stage 2 (Eq. 3-5). Undefined tensors are left out (V, V+A, V+S ablations).
-  SequenceSpec emotion_question(const torch::Tensor& aspect_tokens, const torch::Tensor& visual,
+  SequenceSpec image_question(const torch::Tensor& aspect_tokens, const torch::Tensor& visual,
                                 const torch::Tensor& soft_prompt, const std::string& question,
                                 const std::string* answer) const;
   // The answer as a Label part: its tokens, plus end-of-turn when options.loss_on_end_of_turn.

@@ -20,6 +20,18 @@ LayoutOptions layout_options(const MaspConfig& m) {
   return {m.system_prompt, m.prompt_placement, m.loss_on_end_of_turn};
 }
 
+std::vector<std::vector<std::string>> aspect_question_lists(const MaspConfig& m) {
+  std::vector<std::vector<std::string>> out;
+  for (const auto& a : m.aspects) out.push_back(m.questions.at(a));
+  return out;
+}
+
+EmotionModelParts parts_in_checkpoint(const std::string& checkpoint) {
+  if (checkpoint.empty()) return {false, false, false};
+  auto tensors = load_checkpoint(checkpoint).tensors;
+  return {has_tensors_with_prefix(tensors, "aspect."), tensors.count("soft_prompt") > 0, false};
+}
+
 std::unique_ptr<ImageFeatures> open_split(FrozenVLM& vlm, const EmotuneConfig& c, const std::string& split) {
   if (c.data.manifest.empty()) raise("config: data.manifest is not set");
   auto manifest = load_manifest(c.data.manifest);
@@ -80,10 +92,8 @@ TrainResult train_aspects(const EmotuneConfig& c) {
   auto samples = make_aspect_samples(*images, c.masp.aspects, c.masp.skip_zero_values);
   if (samples.empty()) raise(c.data.manifest, ": no aspect annotations for ", c.masp.aspects.size(), " configured aspects in split '", c.data.train_split, "'");
   AspectModules modules = load_aspect_modules(c, vlm->spec().hidden_size, "");
-  std::vector<std::vector<std::string>> questions;
-  for (const auto& a : c.masp.aspects) questions.push_back(c.masp.questions.at(a));
   SequenceBuilder builder(*vlm, layout_options(c.masp));
-  AspectTask task(*vlm, builder, modules, *images, samples, questions, static_cast<uint64_t>(c.seed));
+  AspectTask task(*vlm, builder, modules, *images, samples, aspect_question_lists(c.masp), static_cast<uint64_t>(c.seed));
   std::fprintf(stderr, "stage 1: %zu image-aspect pairs from %lld images\n", samples.size(), static_cast<long long>(images->size()));
   return run_training(task, trainer_options(c, *vlm));
 }

@@ -16,6 +16,8 @@ class FrozenVLM;
 // Sets seed and threads, then loads the bundle named by config.bundle.
 std::unique_ptr<FrozenVLM> open_bundle(const EmotuneConfig& config);
 LayoutOptions layout_options(const MaspConfig& masp);
+// masp.questions as one template list per aspect, in masp.aspects order.
+std::vector<std::vector<std::string>> aspect_question_lists(const MaspConfig& masp);
 std::unique_ptr<ImageFeatures> open_split(FrozenVLM& vlm, const EmotuneConfig& config, const std::string& split);
 AspectModules load_aspect_modules(const EmotuneConfig& config, int64_t dim, const std::string& checkpoint);
 
@@ -24,6 +26,8 @@ struct EmotionModelParts {
   bool soft_prompt = true;           // use a soft prompt
   bool random_soft_prompt = false;   // a fresh, untrained soft prompt (the V+A+rS ablation)
 };
+// The parts a checkpoint holds (none for ""): aspect modules and/or a soft prompt.
+EmotionModelParts parts_in_checkpoint(const std::string& checkpoint);
 // The stage-2 predictor; tensors from `checkpoint` where it holds them.
 EmotionModel make_emotion_model(FrozenVLM& vlm, const EmotuneConfig& config, const std::string& checkpoint,
                                 const EmotionModelParts& parts);

@@ -31,8 +31,6 @@ TEST(GradientIsolation, StageOneUpdatesOnlyTheSampledAspect) {
   auto vlm = open_bundle(c);
   auto images = open_split(*vlm, c, "train");
   AspectModules modules = load_aspect_modules(c, vlm->spec().hidden_size, "");
-  std::vector<std::vector<std::string>> questions;
-  for (const auto& a : c.masp.aspects) questions.push_back(c.masp.questions.at(a));
   SequenceBuilder builder(*vlm, layout_options(c.masp));
   auto all = make_aspect_samples(*images, c.masp.aspects, false);
   // Keep only "scene" samples, so every step must leave the other aspects bit-identical.
@@ -40,7 +38,7 @@ TEST(GradientIsolation, StageOneUpdatesOnlyTheSampledAspect) {
   for (const auto& s : all)
     if (c.masp.aspects[static_cast<size_t>(s.aspect)] == "scene") scene.push_back(s);
   ASSERT_GE(scene.size(), 8u);
-  AspectTask task(*vlm, builder, modules, *images, scene, questions, 1);
+  AspectTask task(*vlm, builder, modules, *images, scene, aspect_question_lists(c.masp), 1);
   auto before = snapshot(modules.named_tensors());
   auto vlm_before = probe(*vlm);
   c.train.max_steps = 3;

@@ -28,7 +28,7 @@ TEST_F(SequenceTest, PaperPlacementFollowsEquation4) {
   SequenceBuilder b(*vlm, {"sys", "paper", true});
   const int64_t d = vlm->spec().hidden_size;
   std::string label = "awe";
-  auto spec = b.emotion_question(torch::randn({3, d}), torch::randn({16, d}), torch::randn({4, d}), "Which emotion?", &label);
+  auto spec = b.image_question(torch::randn({3, d}), torch::randn({16, d}), torch::randn({4, d}), "Which emotion?", &label);
   auto batch = b.assemble({spec});
   using S = Segment;
   EXPECT_EQ(segments_of(batch, 0), (std::vector<S>{S::Text, S::Aspect, S::Visual, S::Text, S::SoftPrompt, S::Text, S::Label}));
@@ -40,7 +40,7 @@ TEST_F(SequenceTest, ReferencePlacementHasTwoSoftPromptCopies) {
   SequenceBuilder b(*vlm, {"sys", "reference", false});
   const int64_t d = vlm->spec().hidden_size;
   std::string label = "awe";
-  auto batch = b.assemble({b.emotion_question(torch::randn({3, d}), torch::randn({16, d}), torch::randn({4, d}), "Which?", &label)});
+  auto batch = b.assemble({b.image_question(torch::randn({3, d}), torch::randn({16, d}), torch::randn({4, d}), "Which?", &label)});
   using S = Segment;
   EXPECT_EQ(segments_of(batch, 0), (std::vector<S>{S::Text, S::SoftPrompt, S::Text, S::Aspect, S::Visual, S::Text, S::SoftPrompt, S::Text, S::Label}));
   EXPECT_EQ(batch.loss_mask.sum().item<int64_t>(), static_cast<int64_t>(vlm->tokenizer().encode(label).size()))
@@ -70,7 +70,7 @@ TEST_F(SequenceTest, PaddingInvariance) {
                                      "What objects appear in the image?", "Rate it."};
   std::vector<SequenceSpec> specs;
   for (size_t i = 0; i < answers.size(); ++i)
-    specs.push_back(b.emotion_question(torch::randn({2, d}), torch::randn({16, d}), torch::randn({3, d}), questions[i], &answers[i]));
+    specs.push_back(b.image_question(torch::randn({2, d}), torch::randn({16, d}), torch::randn({3, d}), questions[i], &answers[i]));
   torch::NoGradGuard ng;
   auto together = score_answers(*vlm, b.assemble(specs));
   for (size_t i = 0; i < specs.size(); ++i) {

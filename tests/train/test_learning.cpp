@@ -53,8 +53,8 @@ TEST(Learning, StageOneAspectModulesLearnToAnswer) {
   auto images = open_split(*vlm, c, "test");
   auto modules = load_aspect_modules(c, vlm->spec().hidden_size, c.run_dir + "/checkpoint.safetensors");
   SequenceBuilder builder(*vlm, layout_options(c.masp));
-  auto result = evaluate_aspects(*vlm, builder, modules, *images, make_aspect_samples(*images, c.masp.aspects, false),
-                                 {c.masp.questions.at("scene"), c.masp.questions.at("brightness")}, {"generate", 16, 8, false});
+  auto result = evaluate_aspects(*vlm, builder, &modules, *images, make_aspect_samples(*images, c.masp.aspects, false),
+                                 aspect_question_lists(c.masp), {"generate", 16, 8, false}, c.masp.aspects);
   // Chance: 1/6 scenes, 1/5 brightness bins (and generation could produce anything at all).
   for (size_t a = 0; a < 2; ++a) {
     double acc = static_cast<double>(result.correct[a]) / static_cast<double>(result.total[a]);
