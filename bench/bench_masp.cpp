@@ -115,12 +115,12 @@ void logits(benchmark::State& state, bool rows_only) {
 void BM_ScoreAnswersRowsOnly(benchmark::State& state) { logits(state, true); }
 void BM_FullLogitsReference(benchmark::State& state) { logits(state, false); }
 
-BENCHMARK(BM_Stage1TrainStep)->Arg(16)->Unit(benchmark::kMillisecond);
-BENCHMARK(BM_Stage2TrainStep)->Arg(16)->Unit(benchmark::kMillisecond);
-BENCHMARK(BM_Stage2TrainStepEncodingEveryStep)->Arg(16)->Unit(benchmark::kMillisecond);
-BENCHMARK(BM_EvalRankLabels)->Arg(16)->Unit(benchmark::kMillisecond);
-BENCHMARK(BM_ScoreAnswersRowsOnly)->Unit(benchmark::kMillisecond);
-BENCHMARK(BM_FullLogitsReference)->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_Stage1TrainStep)->Arg(16)->Unit(benchmark::kMillisecond)->UseRealTime();
+BENCHMARK(BM_Stage2TrainStep)->Arg(16)->Unit(benchmark::kMillisecond)->UseRealTime();
+BENCHMARK(BM_Stage2TrainStepEncodingEveryStep)->Arg(16)->Unit(benchmark::kMillisecond)->UseRealTime();
+BENCHMARK(BM_EvalRankLabels)->Arg(16)->Unit(benchmark::kMillisecond)->UseRealTime();
+BENCHMARK(BM_ScoreAnswersRowsOnly)->Unit(benchmark::kMillisecond)->UseRealTime();
+BENCHMARK(BM_FullLogitsReference)->Unit(benchmark::kMillisecond)->UseRealTime();
 
 }  // namespace
 }  // namespace emotune

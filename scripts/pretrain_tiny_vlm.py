@@ -129,7 +129,10 @@ def main():
     ap.add_argument("--batch", type=int, default=48)
     ap.add_argument("--lr", type=float, default=2e-3)
     ap.add_argument("--pool-prob", type=float, default=0.35)
-    ap.add_argument("--mapping-per-image", type=int, default=6, help="in-context mapping examples per image")
+    ap.add_argument("--mapping-per-image", type=int, default=0,
+                    help="in-context mapping examples per image (0: off, the committed models/tiny recipe)")
+    ap.add_argument("--steps", type=int, default=0,
+                    help="a step budget instead of --minutes (the schedule then follows steps; reproducible on any CPU)")
     ap.add_argument("--threads", type=int, default=2)
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
@@ -172,8 +175,10 @@ def main():
             rules = " ".join(f"{v} means {mapping[v]}." for v in vals)
             truth = aspect_answer(r["aspects"][aspect][:1] if aspect == "object" else r["aspects"][aspect])
             examples.append((i, f"{rules} Which word does the {MAPPED_ASPECTS[aspect]} of the image mean?", mapping[truth]))
-    lines = corpus_lines() + [q for qs in questions.values() for q in qs] + CAPTION_QUESTIONS + words
-    lines += sorted({a for _, _, a in examples}) + [f"{v} means {w}." for a in MAPPED_ASPECTS for v in values[a] for w in words[:3]]
+    lines = corpus_lines() + [q for qs in questions.values() for q in qs] + CAPTION_QUESTIONS
+    lines += sorted({a for _, _, a in examples})
+    if args.mapping_per_image:
+        lines += words + [f"{v} means {w}." for a in MAPPED_ASPECTS for v in values[a] for w in words[:3]]
     vocab = train_tokenizer(args.out, lines, 1024)
     say(f"tokenizer: {vocab} pieces, {len(examples)} examples")
     ids = piece_ids(args.out)
@@ -190,7 +195,6 @@ def main():
     opt = torch.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=0.01, betas=(0.9, 0.98))
     say(f"model: {sum(p.numel() for p in model.parameters())} parameters, config {cfg.to_dict()}")
     prefix_t = torch.tensor(prefix)
-    steps_est = int(args.minutes * 60 * 3)  # refined after the first steps
     start = time.time()
     step = 0
     order = list(range(len(examples)))
@@ -199,7 +203,7 @@ def main():
     avg = None
     while True:
         elapsed = time.time() - start
-        if elapsed > args.minutes * 60:
+        if (args.steps and step >= args.steps) or (not args.steps and elapsed > args.minutes * 60):
             break
         if cursor + args.batch > len(order):
             random.shuffle(order)
@@ -231,7 +235,7 @@ def main():
         logits = model.project_logits(hidden[:, :-1][sel])
         loss = F.cross_entropy(logits, full_target[:, 1:][sel])
         # Cosine decay over the time budget (the step count is only known approximately in advance).
-        frac = min(1.0, elapsed / (args.minutes * 60))
+        frac = step / args.steps if args.steps else min(1.0, elapsed / (args.minutes * 60))
         lr = args.lr * min(1.0, (step + 1) / 200) * (0.05 + 0.95 * 0.5 * (1 + math.cos(math.pi * frac)))
         for g in opt.param_groups:
             g["lr"] = lr

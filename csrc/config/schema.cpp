@@ -166,13 +166,15 @@ void ConfigSchema::apply_override(const std::string& assignment) {
   std::string key = assignment.substr(0, eq), value = assignment.substr(eq + 1);
   const Entry* e = find(key);
   if (!e) unknown_key(key, "--set");
+  // A string key takes the text verbatim (a question may well contain ": "); other keys parse it as YAML,
+  // so lists ("[a, b]") and numbers work.
+  if (e->type == "string" || e->type.find('|') != std::string::npos) return e->set(YAML::Node(value), "--set");
   YAML::Node node;
   try {
     node = YAML::Load(value);
   } catch (const YAML::ParserException& ex) {
     raise("--set ", key, ": invalid value '", value, "': ", ex.msg);
   }
-  if (node.IsNull()) node = YAML::Node(value);  // "--set a.b=" means the empty string
   e->set(node, "--set");
 }
 

@@ -30,6 +30,9 @@ TEST(Config, FileValuesAndOverridesApplyInOrder) {
   EXPECT_EQ(c.masp.aspects, (std::vector<std::string>{"scene", "brightness"}));
   EXPECT_EQ(c.masp.prompt_placement, "reference");
   EXPECT_EQ(c.masp.questions.size(), 2u) << "templates of unused built-in aspects are dropped";
+  auto q = load_config({}, {"masp.emotion_question=Choose from: {labels}. Which one?", "run_dir="});
+  EXPECT_EQ(q.masp.emotion_question, "Choose from: {labels}. Which one?") << "string values are taken verbatim";
+  EXPECT_EQ(q.run_dir, "");
 }
 
 TEST(Config, UnknownKeyNamesFileLineAndSuggestion) {
