@@ -97,11 +97,11 @@ class Encoder:
         self.cache = {}
 
     def _encode_lines(self, lines):
-        todo = sorted({t for t in lines if t not in self.cache})
-        if todo:
+        pending = sorted({t for t in lines if t not in self.cache})
+        if pending:
             res = subprocess.run(["spm_encode", f"--model={self.model_path}", "--output_format=id"],
-                                 input=("\n".join(todo) + "\n").encode(), stdout=subprocess.PIPE, check=True)
-            for t, line in zip(todo, res.stdout.decode().split("\n")):
+                                 input=("\n".join(pending) + "\n").encode(), stdout=subprocess.PIPE, check=True)
+            for t, line in zip(pending, res.stdout.decode().split("\n")):
                 self.cache[t] = [int(x) for x in line.split()]
 
     def encode_many(self, texts):

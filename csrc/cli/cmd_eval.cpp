@@ -30,7 +30,7 @@ void run_eval(const EvalArgs& a) {
   auto images = open_split(*vlm, c, split);
   EvalOptions options{c.eval.mode, c.eval.batch_size, c.eval.max_new_tokens, true};
   if (a.aspects_plain) ckpt.clear();
-  std::string stage = a.aspects_plain ? "aspects" : ckpt.empty() ? "zero-shot" : load_checkpoint(ckpt).info.stage;
+  std::string stage = a.aspects_plain ? "aspects" : ckpt.empty() ? "zero-shot" : summarize_checkpoint(ckpt).info.stage;
   if (stage == "aspects") {
     std::unique_ptr<AspectModules> modules;
     if (!a.aspects_plain) modules = std::make_unique<AspectModules>(load_aspect_modules(c, vlm->spec().hidden_size, ckpt));

@@ -22,7 +22,7 @@ void run_predict(const PredictArgs& a) {
   auto vlm = open_bundle(c);
   torch::NoGradGuard no_grad;
   auto visual = vlm->encode_image(load_image(a.image, vlm->spec().image).unsqueeze(0));
-  std::string stage = a.checkpoint.empty() ? "zero-shot" : load_checkpoint(a.checkpoint).info.stage;
+  std::string stage = a.checkpoint.empty() ? "zero-shot" : summarize_checkpoint(a.checkpoint).info.stage;
   std::printf("image: %s\n", a.image.c_str());
   if (stage == "aspects") {
     auto modules = load_aspect_modules(c, vlm->spec().hidden_size, a.checkpoint);

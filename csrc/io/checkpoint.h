@@ -23,6 +23,14 @@ struct Checkpoint {
 void save_checkpoint(const std::string& path, const NamedTensors& tensors, const CheckpointInfo& info,
                      Metadata extra = {});
 Checkpoint load_checkpoint(const std::string& path);
+// Stage and tensor names from the header alone (no tensor data is read).
+struct CheckpointSummary {
+  CheckpointInfo info;
+  std::vector<std::string> tensor_names;
+  bool has(const std::string& name) const;
+  bool has_prefix(const std::string& prefix) const;
+};
+CheckpointSummary summarize_checkpoint(const std::string& path);
 // The tensors under `prefix` ("aspect." …), as a convenience for loaders.
 bool has_tensors_with_prefix(const NamedTensors& tensors, const std::string& prefix);
 

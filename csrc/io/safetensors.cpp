@@ -3,6 +3,7 @@
 #include <nlohmann/json.hpp>
 
 #include <cstring>
+#include <fstream>
 
 #include "core/atomic_file.h"
 #include "core/error.h"
@@ -115,5 +116,33 @@ void save_safetensors(const std::string& path, const NamedTensors& tensors, cons
 }
 
 SafetensorsContent load_safetensors(const std::string& path) { return parse_safetensors(read_file(path), path); }
+
+SafetensorsIndex read_safetensors_index(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) raise("cannot read '", path, "'");
+  unsigned char len[8];
+  if (!in.read(reinterpret_cast<char*>(len), 8)) raise(path, ": not a safetensors file (shorter than 8 bytes)");
+  uint64_t n = 0;
+  for (int i = 0; i < 8; ++i) n |= static_cast<uint64_t>(len[i]) << (8 * i);
+  in.seekg(0, std::ios::end);
+  if (n > static_cast<uint64_t>(in.tellg()) - 8) raise(path, ": truncated safetensors file (header claims ", n, " bytes)");
+  std::string header(n, '\0');
+  in.seekg(8);
+  in.read(header.data(), static_cast<std::streamsize>(n));
+  SafetensorsIndex out;
+  try {
+    auto j = nlohmann::json::parse(header);
+    for (auto it = j.begin(); it != j.end(); ++it) {
+      if (it.key() == "__metadata__") {
+        for (auto m = it.value().begin(); m != it.value().end(); ++m) out.metadata[m.key()] = m.value().get<std::string>();
+      } else {
+        out.shapes[it.key()] = it.value().at("shape").get<std::vector<int64_t>>();
+      }
+    }
+  } catch (const nlohmann::json::exception& e) {
+    raise(path, ": corrupt safetensors header: ", e.what());
+  }
+  return out;
+}
 
 }  // namespace emotune

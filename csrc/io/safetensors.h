@@ -24,4 +24,11 @@ SafetensorsContent parse_safetensors(const std::string& bytes, const std::string
 void save_safetensors(const std::string& path, const NamedTensors& tensors, const Metadata& metadata = {});
 SafetensorsContent load_safetensors(const std::string& path);
 
+// What a file holds without reading its tensor data: names → shapes, and the metadata.
+struct SafetensorsIndex {
+  std::map<std::string, std::vector<int64_t>> shapes;
+  Metadata metadata;
+};
+SafetensorsIndex read_safetensors_index(const std::string& path);
+
 }  // namespace emotune

@@ -28,8 +28,8 @@ std::vector<std::vector<std::string>> aspect_question_lists(const MaspConfig& m)
 
 EmotionModelParts parts_in_checkpoint(const std::string& checkpoint) {
   if (checkpoint.empty()) return {false, false, false};
-  auto tensors = load_checkpoint(checkpoint).tensors;
-  return {has_tensors_with_prefix(tensors, "aspect."), tensors.count("soft_prompt") > 0, false};
+  auto summary = summarize_checkpoint(checkpoint);
+  return {summary.has_prefix("aspect."), summary.has("soft_prompt"), false};
 }
 
 std::unique_ptr<ImageFeatures> open_split(FrozenVLM& vlm, const EmotuneConfig& c, const std::string& split) {
@@ -58,10 +58,14 @@ EmotionModel make_emotion_model(FrozenVLM& vlm, const EmotuneConfig& c, const st
   if (!checkpoint.empty()) tensors = load_checkpoint(checkpoint).tensors;
   const int64_t d = vlm.spec().hidden_size;
   if (parts.aspects) {
-    std::string source = has_tensors_with_prefix(tensors, "aspect.") ? checkpoint : c.masp.aspects_checkpoint;
-    if (source.empty())
+    if (has_tensors_with_prefix(tensors, "aspect.")) {
+      m.aspects = std::make_unique<AspectModules>(load_aspect_modules(c, d, ""));
+      m.aspects->load(tensors, checkpoint);
+    } else if (!c.masp.aspects_checkpoint.empty()) {
+      m.aspects = std::make_unique<AspectModules>(load_aspect_modules(c, d, c.masp.aspects_checkpoint));
+    } else {
       raise("aspect tokens requested but no checkpoint holds aspect modules (set masp.aspects_checkpoint or masp.use_aspects: false)");
-    m.aspects = std::make_unique<AspectModules>(load_aspect_modules(c, d, source));
+    }
     m.aspects->set_requires_grad(false);
   }
   if (parts.soft_prompt) {

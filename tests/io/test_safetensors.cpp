@@ -67,6 +67,10 @@ TEST(Checkpoint, MetadataRecordsStageBundleStepAndConfig) {
   auto path = testing::scratch_dir("ck") + "/c.safetensors";
   save_checkpoint(path, {{"soft_prompt", torch::randn({4, 8})}}, {"prompt", "tiny", 42, "seed: 1\n"});
   auto c = load_checkpoint(path);
+  auto summary = summarize_checkpoint(path);
+  EXPECT_EQ(summary.info.step, 42);
+  EXPECT_TRUE(summary.has("soft_prompt"));
+  EXPECT_FALSE(summary.has_prefix("aspect."));
   EXPECT_EQ(c.info.stage, "prompt");
   EXPECT_EQ(c.info.bundle, "tiny");
   EXPECT_EQ(c.info.step, 42);
