@@ -102,12 +102,15 @@ AspectEvaluation evaluate_aspects(FrozenVLM& vlm, const SequenceBuilder& builder
   ProgressBar bar("eval aspects", static_cast<int64_t>(samples.size()));
   for (size_t lo = 0; lo < samples.size(); lo += static_cast<size_t>(o.batch_size)) {
     size_t hi = std::min(samples.size(), lo + static_cast<size_t>(o.batch_size));
+    std::vector<int64_t> ids;
+    for (size_t i = lo; i < hi; ++i) ids.push_back(samples[i].image);
+    auto visual = images.visual(ids);  // one fetch (or one encoding pass) per batch
     std::vector<SequenceSpec> prompts;
     for (size_t i = lo; i < hi; ++i) {
-      auto visual = images.visual({samples[i].image});
+      auto v = visual.slice(0, static_cast<int64_t>(i - lo), static_cast<int64_t>(i - lo) + 1);
       const auto& question = questions[static_cast<size_t>(samples[i].aspect)].front();
-      prompts.push_back(modules ? builder.aspect_question(modules->forward(samples[i].aspect, visual)[0], question, nullptr)
-                                : builder.image_question(torch::Tensor(), visual[0], torch::Tensor(), question, nullptr));
+      prompts.push_back(modules ? builder.aspect_question(modules->forward(samples[i].aspect, v)[0], question, nullptr)
+                                : builder.image_question(torch::Tensor(), v[0], torch::Tensor(), question, nullptr));
     }
     auto texts = generate_greedy(vlm, builder, prompts, o.max_new_tokens);
     for (size_t i = lo; i < hi; ++i) {

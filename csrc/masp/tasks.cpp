@@ -11,8 +11,9 @@
 namespace emotune {
 namespace {
 
-// V_global of the distinct images of a batch, and each sample's row in it.
+// V_global of the distinct images of a batch (in order of first use), and each sample's row in it.
 struct BatchImages {
+  std::vector<int64_t> images;
   torch::Tensor visual;
   std::vector<int64_t> row_of_sample;
 };
@@ -20,15 +21,14 @@ struct BatchImages {
 template <typename Sample>
 BatchImages gather_images(ImageFeatures& images, const std::vector<Sample>& all, const std::vector<int64_t>& samples) {
   std::map<int64_t, int64_t> row;
-  std::vector<int64_t> distinct;
   BatchImages out;
   for (auto s : samples) {
     int64_t image = all.at(static_cast<size_t>(s)).image;
-    auto [it, inserted] = row.emplace(image, static_cast<int64_t>(distinct.size()));
-    if (inserted) distinct.push_back(image);
+    auto [it, inserted] = row.emplace(image, static_cast<int64_t>(out.images.size()));
+    if (inserted) out.images.push_back(image);
     out.row_of_sample.push_back(it->second);
   }
-  out.visual = images.visual(distinct);
+  out.visual = images.visual(out.images);
   return out;
 }
 
@@ -90,9 +90,7 @@ torch::Tensor PromptTask::aspect_tokens_of(const std::vector<int64_t>& images, c
 
 SequenceBatch PromptTask::batch(const std::vector<int64_t>& samples) {
   auto images = gather_images(images_, samples_, samples);
-  std::vector<int64_t> distinct(static_cast<size_t>(images.visual.size(0)));
-  for (size_t i = 0; i < samples.size(); ++i) distinct[static_cast<size_t>(images.row_of_sample[i])] = samples_[static_cast<size_t>(samples[i])].image;
-  auto aspect_tokens = aspect_tokens_of(distinct, images.visual);
+  auto aspect_tokens = aspect_tokens_of(images.images, images.visual);
   std::vector<SequenceSpec> specs;
   for (size_t i = 0; i < samples.size(); ++i) {
     const auto& s = samples_[static_cast<size_t>(samples[i])];
