@@ -87,6 +87,25 @@ ConfigSchema bind_config(EmotuneConfig& c) {
   s.add("eval.checkpoint", &c.eval.checkpoint, "checkpoint to evaluate (default: run_dir/checkpoint.safetensors)");
   s.add("eval.out_dir", &c.eval.out_dir, "where results go (default: run_dir/eval-<split>)");
 
+  s.add("eval.checkpoints", &c.eval.checkpoints, "rows of the evaluation table: name=checkpoint (name= alone: zero-shot)");
+  s.add("eval.datasets", &c.eval.datasets, "columns of the evaluation table: name=dataset.yaml (from emotune prepare)");
+
+  s.add("sweep.key", &c.sweep.key, "config key that differs between the stage-2 runs of `emotune sweep` (e.g. masp.soft_prompt_length)");
+  s.add("sweep.values", &c.sweep.values, "its values, one run each");
+  s.add("sweep.single_aspect", &c.sweep.single_aspect, "one run per aspect of masp.aspects using only that aspect (MASP Figure 3)");
+
+  s.add("prepare.seed", &c.prepare.seed, "seed of computed splits (independent of the training seed)");
+  s.add("prepare.split_ratios", &c.prepare.split_ratios, "[train, val, test] fractions of computed splits (empty: the dataset's custom)");
+  s.add("prepare.csv", &c.prepare.csv, "the vote / ground-truth table, when not at its usual place");
+  s.add("prepare.image_pattern", &c.prepare.image_pattern, "where images lie, relative to the dataset root, with {placeholders} (WEBEmo, Affection, Flickr, Instagram)");
+  s.add("prepare.webemo_classes", &c.prepare.webemo_classes, "WEBEmo label set: 25, 7 or 2 classes");
+  s.add("prepare.label_map", &c.prepare.label_map, "YAML file mapping source labels to target labels (WEBEmo 7/2, image folders)");
+  s.add("prepare.user_train_fraction", &c.prepare.user_train_fraction, "per-user split: share of each user's images for training (paper 000: 0.3)");
+  s.add("prepare.user_val_fraction", &c.prepare.user_val_fraction, "per-user split: share for validation");
+  s.add("prepare.labels", &c.prepare.labels, "image folders: the label set (empty: the class folder names)");
+  s.add_choice("prepare.missing_images", &c.prepare.missing_images, {"error", "drop"}, "a listed image that does not exist: an error, or dropped and counted");
+  s.add("prepare.resplit", &c.prepare.resplit, "replace an existing splits.json whose input or settings changed (kept as splits.json.bak)");
+
   s.add("ablation.stage1_set", &c.ablation.stage1_set, "key=value overrides for stage 1 of `emotune ablate` (e.g. train.lr=1e-3)");
   s.add("ablation.stage2_set", &c.ablation.stage2_set, "key=value overrides for the stage-2 runs of `emotune ablate`");
   s.add("ablation.reference_accuracy", &c.ablation.reference_accuracy, "an accuracy to print beside the table (e.g. the split's Bayes limit); < 0: none");

@@ -62,6 +62,32 @@ struct EvalConfig {
   int64_t batch_size = 16;
   std::string checkpoint;
   std::string out_dir;
+  // The Table-1 grid of `emotune eval`: rows "name=checkpoint" ("name=" for zero-shot), columns
+  // "name=dataset.yaml" (written by `emotune prepare`: manifest, labels, splits).
+  std::vector<std::string> checkpoints;
+  std::vector<std::string> datasets;
+};
+
+// `emotune sweep`: stage-2 runs that differ in one setting, evaluated as one table (MASP Table 3, Figure 3).
+struct SweepConfig {
+  std::string key;                  // e.g. masp.soft_prompt_length
+  std::vector<std::string> values;  // e.g. [8, 16, 32, 64, 128]
+  bool single_aspect = false;       // one run per aspect of masp.aspects, with only that aspect (Figure 3)
+};
+
+// `emotune prepare`: converting a benchmark's original layout into a manifest with splits (docs/datasets.md).
+struct PrepareConfig {
+  int64_t seed = 3407;
+  std::vector<double> split_ratios;  // [train, val, test]; empty: the dataset's customary split
+  std::string csv;
+  std::string image_pattern;
+  int64_t webemo_classes = 25;
+  std::string label_map;
+  double user_train_fraction = 0.3;
+  double user_val_fraction = 0.0;
+  std::vector<std::string> labels;
+  std::string missing_images = "error";  // error | drop
+  bool resplit = false;
 };
 
 struct AblationConfig {
@@ -81,6 +107,8 @@ struct EmotuneConfig {
   TrainConfig train;
   EvalConfig eval;
   AblationConfig ablation;
+  SweepConfig sweep;
+  PrepareConfig prepare;
 };
 
 ConfigSchema bind_config(EmotuneConfig& config);

@@ -34,11 +34,11 @@ Manifest load_manifest(const std::string& path) {
       raise(where, ": invalid JSON: ", e.what());
     }
     if (!j.is_object()) raise(where, ": expected a JSON object");
-    static const char* kKeys[] = {"image", "label", "split", "user", "aspects"};
+    static const char* kKeys[] = {"image", "label", "split", "user", "aspects", "distribution", "meta"};
     for (auto it = j.begin(); it != j.end(); ++it) {
       bool known = false;
       for (auto k : kKeys) known |= it.key() == k;
-      if (!known) raise(where, ": unknown field '", it.key(), "' (expected image, label, split, user, aspects)");
+      if (!known) raise(where, ": unknown field '", it.key(), "' (expected image, label, split, user, aspects, distribution, meta)");
     }
     auto str = [&](const char* key, bool required) -> std::string {
       if (!j.contains(key) || j[key].is_null()) {
@@ -59,6 +59,8 @@ Manifest load_manifest(const std::string& path) {
       if (!j["aspects"].is_object()) raise(where, ": field 'aspects' must be an object");
       row.aspects = j["aspects"];
     }
+    if (j.contains("distribution")) row.distribution = j["distribution"];
+    if (j.contains("meta")) row.meta = j["meta"];
     m.rows.push_back(std::move(row));
   }
   if (m.rows.empty()) raise(path, ": manifest has no rows");

@@ -18,6 +18,8 @@ struct ManifestRow {
   std::string split;
   std::string user;
   nlohmann::json aspects = nlohmann::json::object();
+  nlohmann::json distribution;  // optional: label -> votes or probability (Emotion6, Abstract, Flickr...)
+  nlohmann::json meta;          // optional: other facts of the source dataset, carried along unread
 };
 
 struct Manifest {

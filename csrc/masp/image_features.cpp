@@ -36,7 +36,8 @@ ImageFeatures::ImageFeatures(FrozenVLM& vlm, const Manifest& manifest, const std
       if (!skip_bad) raise(msg, " (set data.skip_bad_images: true to skip such images)");
       skipped_.push_back(msg);
     }
-    bar.update(++done, done);
+    ++done;
+    bar.update(done, done);
   }
   flush();
   bar.finish();
