@@ -2,6 +2,7 @@
 
 #include "cli/commands.h"
 #include "eval/ablation.h"
+#include "eval/sweep.h"
 
 namespace emotune {
 
@@ -12,6 +13,16 @@ void register_ablate_command(CLI::App& app) {
   cmd->callback([args] {
     auto result = run_ablation(args->files, args->overrides);
     std::printf("\n%s", result.table_markdown.c_str());
+  });
+}
+
+void register_sweep_command(CLI::App& app) {
+  auto args = std::make_shared<ConfigArgs>();
+  auto* cmd = app.add_subcommand("sweep", "stage-2 runs that differ in one setting (sweep.key/values, or sweep.single_aspect), evaluated as one table");
+  add_config_options(cmd, *args);
+  cmd->callback([args] {
+    auto table = run_sweep(args->files, args->overrides);
+    std::printf("\n%s", table.markdown().c_str());
   });
 }
 

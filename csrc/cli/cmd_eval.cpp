@@ -4,6 +4,7 @@
 #include "cli/commands.h"
 #include "core/atomic_file.h"
 #include "core/error.h"
+#include "eval/eval_table.h"
 #include "eval/evaluate.h"
 #include "io/checkpoint.h"
 #include "masp/stages.h"
@@ -17,7 +18,20 @@ struct EvalArgs {
   ConfigArgs config;
   std::string checkpoint, split;
   bool zero_shot = false, aspects_plain = false;
+  std::vector<std::string> rows, datasets;
 };
+
+// Checkpoints x datasets (MASP Table 1): rows from eval.checkpoints/--row (else the one checkpoint this
+// command would evaluate), columns from eval.datasets/--dataset (else the config's own eval split).
+void run_eval_table_command(const EvalArgs& a, const EmotuneConfig& c, const std::string& single_checkpoint) {
+  auto rows = parse_table_rows(with_entries(c.eval.checkpoints, a.rows));
+  if (rows.empty()) rows.push_back({single_checkpoint.empty() ? "zero-shot" : fs::path(single_checkpoint).parent_path().filename().string(), single_checkpoint, {}});
+  auto columns = parse_table_columns(with_entries(c.eval.datasets, a.datasets));
+  if (columns.empty()) columns.push_back({c.data.eval_split, ""});
+  std::string out = !c.eval.out_dir.empty() ? c.eval.out_dir : (fs::path(c.run_dir) / "eval-table").string();
+  auto table = run_eval_table(a.config.files, a.config.overrides, rows, columns, out);
+  std::printf("\n%s\nwritten to %s (table.md, table.csv, table-macro-f1.csv, table.json)\n", table.markdown().c_str(), out.c_str());
+}
 
 void run_eval(const EvalArgs& a) {
   EmotuneConfig c = a.config.load();
@@ -25,6 +39,8 @@ void run_eval(const EvalArgs& a) {
   std::string ckpt = !a.checkpoint.empty() ? a.checkpoint : !c.eval.checkpoint.empty() ? c.eval.checkpoint
                                                           : (fs::path(c.run_dir) / "checkpoint.safetensors").string();
   if (a.zero_shot) ckpt.clear();
+  if (!c.eval.checkpoints.empty() || !c.eval.datasets.empty() || !a.rows.empty() || !a.datasets.empty())
+    return run_eval_table_command(a, c, ckpt);
   std::string out = !c.eval.out_dir.empty() ? c.eval.out_dir : (fs::path(c.run_dir) / ("eval-" + split)).string();
   auto vlm = open_bundle(c);
   auto images = open_split(*vlm, c, split);
@@ -68,6 +84,8 @@ void register_eval_command(CLI::App& app) {
   cmd->add_option("--split", a->split, "split to evaluate (default: data.eval_split)");
   cmd->add_flag("--zero-shot", a->zero_shot, "evaluate the frozen VLM alone (the V row of Table 2)");
   cmd->add_flag("--aspects-plain", a->aspects_plain, "the bundle's own aspect answers: V_global and each aspect's first question, no modules");
+  cmd->add_option("--row", a->rows, "a table row NAME=CHECKPOINT (repeatable; NAME= alone: zero-shot); adds to eval.checkpoints");
+  cmd->add_option("--dataset", a->datasets, "a table column NAME=dataset.yaml from emotune prepare (repeatable); adds to eval.datasets");
   cmd->callback([a] { run_eval(*a); });
 }
 

@@ -165,6 +165,11 @@ EmotuneConfig load_config(const std::vector<std::string>& files, const std::vect
   return c;
 }
 
+std::vector<std::string> with_entries(std::vector<std::string> base, const std::vector<std::string>& more) {
+  base.insert(base.end(), more.begin(), more.end());
+  return base;
+}
+
 std::string config_to_yaml(const EmotuneConfig& config) {
   EmotuneConfig copy = config;
   return bind_config(copy).to_yaml_string();

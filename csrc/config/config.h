@@ -115,6 +115,8 @@ ConfigSchema bind_config(EmotuneConfig& config);
 // Defaults, then each file in order, then each --set override; then cross-key validation.
 EmotuneConfig load_config(const std::vector<std::string>& files, const std::vector<std::string>& overrides);
 std::string config_to_yaml(const EmotuneConfig& config);
+// `base` followed by `more`: for composing config files and --set overrides.
+std::vector<std::string> with_entries(std::vector<std::string> base, const std::vector<std::string>& more);
 // The default question templates per aspect (paper §Stage 1; the reference code's wording style).
 StringListMap default_aspect_questions();
 

@@ -13,11 +13,6 @@ namespace emotune {
 namespace fs = std::filesystem;
 
 namespace {
-std::vector<std::string> with(std::vector<std::string> base, const std::vector<std::string>& more) {
-  base.insert(base.end(), more.begin(), more.end());
-  return base;
-}
-
 std::string percent(double v) {
   char buf[32];
   std::snprintf(buf, sizeof buf, "%.2f", 100.0 * v);
@@ -34,12 +29,12 @@ AblationResult run_ablation(const std::vector<std::string>& files, const std::ve
   const std::string aspects_ckpt = (fs::path(aspects_dir) / "checkpoint.safetensors").string();
 
   std::fprintf(stderr, "== ablation stage 1: aspect modules -> %s\n", aspects_dir.c_str());
-  train_aspects(load_config(files, with(with(overrides, base.ablation.stage1_set), {"run_dir=" + aspects_dir})));
+  train_aspects(load_config(files, with_entries(with_entries(overrides, base.ablation.stage1_set), {"run_dir=" + aspects_dir})));
   std::fprintf(stderr, "== ablation stage 2 with aspects (V+A+S) -> %s\n", prompt_dir.c_str());
-  train_prompt(load_config(files, with(with(overrides, base.ablation.stage2_set),
+  train_prompt(load_config(files, with_entries(with_entries(overrides, base.ablation.stage2_set),
                                        {"run_dir=" + prompt_dir, "masp.use_aspects=true", "masp.aspects_checkpoint=" + aspects_ckpt})));
   std::fprintf(stderr, "== ablation stage 2 without aspects (V+S) -> %s\n", prompt_v_dir.c_str());
-  train_prompt(load_config(files, with(with(overrides, base.ablation.stage2_set), {"run_dir=" + prompt_v_dir, "masp.use_aspects=false"})));
+  train_prompt(load_config(files, with_entries(with_entries(overrides, base.ablation.stage2_set), {"run_dir=" + prompt_v_dir, "masp.use_aspects=false"})));
 
   EmotuneConfig c = base;
   c.masp.aspects_checkpoint = aspects_ckpt;

@@ -58,7 +58,7 @@ EmotionEvaluation evaluate_emotions(EmotionModel& model, ImageFeatures& images, 
     if (o.show_progress) bar.update(static_cast<int64_t>(hi), static_cast<int64_t>(hi));
   }
   if (o.show_progress) bar.finish();
-  out.metrics = compute_metrics(gold, pred, static_cast<int64_t>(model.labels.size()));
+  out.metrics = compute_metrics(gold, pred, static_cast<int64_t>(model.labels.size()), model.labels);
   return out;
 }
 
