@@ -10,6 +10,7 @@ import tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import torch  # noqa: E402
+import yaml  # noqa: E402
 
 from emotune_vlm.corpus import corpus_lines  # noqa: E402
 from emotune_vlm.tiny_vlm import TinyVLM, TinyVLMConfig, script  # noqa: E402
@@ -82,6 +83,8 @@ def main():
     torch.manual_seed(args.seed)
     cfg = TinyVLMConfig(vocab_size=vocab)
     model = TinyVLM(cfg)
+    with open(os.path.join(args.out, "architecture.yaml"), "w") as f:
+        yaml.safe_dump(cfg.to_dict(), f, sort_keys=False)
     script(model).save(os.path.join(args.out, "vlm.pt"))
     with open(os.path.join(args.out, "bundle.yaml"), "w") as f:
         f.write(bundle_yaml(args.name, cfg, piece_ids(args.out)))

@@ -250,6 +250,8 @@ def main():
                 f"({step * args.batch / max(elapsed, 1e-9):.0f} examples/s)")
     say(f"done: {step} steps, {step * args.batch} examples, final loss {avg:.4f}, {(time.time() - start) / 60:.1f} min")
     model.eval()
+    with open(os.path.join(args.out, "architecture.yaml"), "w") as f:
+        yaml.safe_dump(cfg.to_dict(), f, sort_keys=False)
     script(model).save(os.path.join(args.out, "vlm.pt"))
     with open(os.path.join(args.out, "bundle.yaml"), "w") as f:
         f.write(bundle_yaml("tiny-affect-world", cfg, ids))

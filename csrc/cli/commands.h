@@ -25,5 +25,6 @@ void register_ablate_command(CLI::App& app);
 void register_synth_command(CLI::App& app);
 void register_prepare_command(CLI::App& app);
 void register_sweep_command(CLI::App& app);
+void register_report_command(CLI::App& app);
 
 }  // namespace emotune

@@ -32,6 +32,10 @@ class FrozenVLM {
   // that can project selected hidden states avoid the full [B,S,V] tensor (large for 150k vocabularies).
   virtual torch::Tensor forward_rows(const torch::Tensor& embeds, const torch::Tensor& attention_mask,
                                      const torch::Tensor& rows);
+  // Optional: the last decoder layer's attention probabilities [B,H,S,S] (query, key), for the soft-prompt ->
+  // aspect attention of MASP's Figure 4. Bundles without it raise a clear error.
+  virtual bool has_last_attention() const { return false; }
+  virtual torch::Tensor last_attention(const torch::Tensor& embeds, const torch::Tensor& attention_mask);
 
  protected:
   BundleSpec spec_;

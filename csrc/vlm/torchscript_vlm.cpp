@@ -15,6 +15,11 @@ torch::Tensor FrozenVLM::forward_rows(const torch::Tensor& embeds, const torch::
   return forward(embeds, attention_mask).index({rows});
 }
 
+torch::Tensor FrozenVLM::last_attention(const torch::Tensor&, const torch::Tensor&) {
+  raise(spec_.path(spec_.model_file), ": the bundle has no 'last_attention' method (optional; docs/bundle.md), "
+        "which the soft-prompt -> aspect attention plot needs");
+}
+
 namespace {
 
 class TorchScriptVLM final : public FrozenVLM {
@@ -41,6 +46,13 @@ class TorchScriptVLM final : public FrozenVLM {
     for (const char* name : {"encode_image", "embed_tokens", "forward"})
       if (!module_.find_method(name)) raise(file, ": the TorchScript module has no method '", name, "' (docs/bundle.md)");
     has_rows_ = module_.find_method("hidden_states").has_value() && module_.find_method("project_logits").has_value();
+    has_attention_ = module_.find_method("last_attention").has_value();
+  }
+
+  bool has_last_attention() const override { return has_attention_; }
+  torch::Tensor last_attention(const torch::Tensor& embeds, const torch::Tensor& mask) override {
+    if (!has_attention_) return FrozenVLM::last_attention(embeds, mask);
+    return module_.get_method("last_attention")({embeds.to(dtype_), mask.to(device_)}).toTensor();
   }
 
   torch::Tensor encode_image(const torch::Tensor& pixels) override {
@@ -83,6 +95,7 @@ class TorchScriptVLM final : public FrozenVLM {
 
  private:
   torch::jit::script::Module module_;
+  bool has_attention_ = false;
   bool has_rows_ = false;
 };
 

@@ -91,14 +91,20 @@ class DecoderBlock(nn.Module):
         self.down = nn.Linear(mlp_ratio * dim, dim, bias=False)
         self.heads = heads
 
-    def forward(self, x: torch.Tensor, bias: torch.Tensor, cos: torch.Tensor, sin: torch.Tensor) -> torch.Tensor:
+    def attention(self, x: torch.Tensor, bias: torch.Tensor, cos: torch.Tensor, sin: torch.Tensor) -> torch.Tensor:
+        """The attention probabilities [B,H,S,S] (query row, key column)."""
         b, s, d = x.shape
         h = self.heads
         y = self.norm1(x)
         q = rotate(self.q(y).view(b, s, h, d // h).transpose(1, 2), cos, sin)
         k = rotate(self.k(y).view(b, s, h, d // h).transpose(1, 2), cos, sin)
-        v = self.v(y).view(b, s, h, d // h).transpose(1, 2)
-        att = torch.softmax(q @ k.transpose(-1, -2) / math.sqrt(d // h) + bias, dim=-1)
+        return torch.softmax(q @ k.transpose(-1, -2) / math.sqrt(d // h) + bias, dim=-1)
+
+    def forward(self, x: torch.Tensor, bias: torch.Tensor, cos: torch.Tensor, sin: torch.Tensor) -> torch.Tensor:
+        b, s, d = x.shape
+        h = self.heads
+        att = self.attention(x, bias, cos, sin)
+        v = self.v(self.norm1(x)).view(b, s, h, d // h).transpose(1, 2)
         x = x + self.o((att @ v).transpose(1, 2).reshape(b, s, d))
         y = self.norm2(x)
         return x + self.down(F.silu(self.gate(y)) * self.up(y))
@@ -146,8 +152,8 @@ class TinyVLM(nn.Module):
     def embed_tokens(self, ids: torch.Tensor) -> torch.Tensor:
         return self.tok_embed(ids)
 
-    @torch.jit.export
-    def hidden_states(self, embeds: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
+    def attention_inputs(self, embeds: torch.Tensor, attention_mask: torch.Tensor) -> List[torch.Tensor]:
+        """The additive attention bias and rotary cos/sin every decoder block uses."""
         b, s, _ = embeds.shape
         mask = attention_mask.to(torch.bool)
         positions = (attention_mask.cumsum(-1) - 1).clamp(min=0).to(embeds.dtype)
@@ -163,10 +169,29 @@ class TinyVLM(nn.Module):
         allowed = allowed | (idx.view(1, s, 1) == idx.view(1, 1, s))
         bias = torch.zeros(b, 1, s, s, dtype=embeds.dtype, device=embeds.device)
         bias = bias.masked_fill(~allowed.unsqueeze(1), -1e9)
+        return [bias, cos, sin]
+
+    @torch.jit.export
+    def hidden_states(self, embeds: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
+        bias, cos, sin = self.attention_inputs(embeds, attention_mask)
         x = embeds
         for blk in self.blocks:
             x = blk(x, bias, cos, sin)
         return self.norm(x)
+
+    @torch.jit.export
+    def last_attention(self, embeds: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
+        """The last decoder layer's attention probabilities [B,H,S,S] (optional bundle method)."""
+        bias, cos, sin = self.attention_inputs(embeds, attention_mask)
+        x = embeds
+        n = len(self.blocks)
+        out = torch.zeros(0)
+        for i, blk in enumerate(self.blocks):
+            if i == n - 1:
+                out = blk.attention(x, bias, cos, sin)
+            else:
+                x = blk(x, bias, cos, sin)
+        return out
 
     @torch.jit.export
     def project_logits(self, hidden: torch.Tensor) -> torch.Tensor:

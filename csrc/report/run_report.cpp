@@ -1,0 +1,203 @@
+#include "report/run_report.h"
+
+#include <torch/torch.h>
+
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+
+#include "config/config.h"
+#include "core/atomic_file.h"
+#include "core/error.h"
+#include "io/checkpoint.h"
+#include "masp/stages.h"
+#include "report/chart.h"
+#include "vlm/frozen_vlm.h"
+
+namespace emotune {
+namespace fs = std::filesystem;
+
+namespace {
+// Files named `name` below `root`, sorted, skipping the report's own folder.
+std::vector<fs::path> find_files(const fs::path& root, const std::string& name, const fs::path& skip) {
+  std::vector<fs::path> out;
+  for (auto it = fs::recursive_directory_iterator(root); it != fs::recursive_directory_iterator(); ++it) {
+    if (it->is_directory() && fs::equivalent(it->path(), skip)) {
+      it.disable_recursion_pending();
+      continue;
+    }
+    if (it->is_regular_file() && it->path().filename() == name) out.push_back(it->path());
+  }
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+std::string slug(const fs::path& dir, const fs::path& root) {
+  auto s = dir.lexically_relative(root).generic_string();
+  if (s.empty() || s == ".") s = "run";
+  std::replace(s.begin(), s.end(), '/', '_');
+  return s;
+}
+
+std::string fixed(double v, int digits = 2) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.*f", digits, v);
+  return buf;
+}
+
+// Loss per step of one metrics.jsonl, and its exponential moving average.
+std::vector<Series> loss_curves(const fs::path& file, const std::string& name) {
+  Series raw{name + " loss", {}, {}}, smooth{name + " (EMA 0.9)", {}, {}};
+  std::ifstream in(file);
+  std::string line;
+  double ema = 0;
+  for (int64_t n = 1; std::getline(in, line); ++n) {
+    auto j = nlohmann::json::parse(line, nullptr, false);
+    if (j.is_discarded() || !j.contains("loss") || !j.contains("step")) raise(file.string(), ":", n, ": expected a JSON line with step and loss");
+    double step = j["step"].get<double>(), loss = j["loss"].get<double>();
+    ema = raw.x.empty() ? loss : 0.9 * ema + 0.1 * loss;
+    raw.x.push_back(step), raw.y.push_back(loss), smooth.x.push_back(step), smooth.y.push_back(ema);
+  }
+  return {raw, smooth};
+}
+
+struct AttentionFigure {
+  std::vector<std::string> aspects;
+  std::vector<std::vector<double>> prompt_by_aspect;  // [soft prompt token][aspect]: attention mass
+  double aspect_mass = 0, visual_mass = 0;            // mean per soft-prompt row
+  int64_t images = 0;
+};
+
+// MASP Figure 4: last-layer attention from every soft-prompt position to each aspect's tokens, averaged
+// over heads and images.
+AttentionFigure soft_prompt_attention(const std::string& checkpoint, const std::string& config_file, int64_t max_images) {
+  auto c = load_config({config_file}, {"data.max_samples=" + std::to_string(max_images)});
+  auto vlm = open_bundle(c);
+  if (!vlm->has_last_attention()) raise(c.bundle, ": the bundle has no last_attention method (optional; docs/bundle.md)");
+  auto images = open_split(*vlm, c, c.data.eval_split);
+  auto model = make_emotion_model(*vlm, c, checkpoint, parts_in_checkpoint(checkpoint));
+  torch::NoGradGuard no_grad;
+  std::vector<int64_t> ids(static_cast<size_t>(images->size()));
+  std::iota(ids.begin(), ids.end(), 0);
+  auto visual = images->visual(ids);
+  auto aspect_tokens = model.aspect_tokens(visual);
+  std::vector<SequenceSpec> specs;
+  for (int64_t i = 0; i < visual.size(0); ++i) specs.push_back(model.spec(visual[i], aspect_tokens[i], nullptr));
+  auto batch = model.builder->assemble(specs);
+  auto att = vlm->last_attention(batch.embeds, batch.attention_mask).to(torch::kFloat32).mean(1);  // [B,S,S]
+  const int64_t q = c.masp.queries_per_aspect, a_count = static_cast<int64_t>(c.masp.aspects.size());
+  AttentionFigure f;
+  f.aspects = c.masp.aspects;
+  f.images = visual.size(0);
+  f.prompt_by_aspect.assign(static_cast<size_t>(model.soft_prompt.size(0)), std::vector<double>(static_cast<size_t>(a_count), 0.0));
+  auto seg = batch.segments.to(torch::kInt64);
+  for (int64_t b = 0; b < batch.size(); ++b) {
+    auto prompt_rows = torch::nonzero(seg[b] == static_cast<int64_t>(Segment::SoftPrompt)).flatten();
+    auto aspect_cols = torch::nonzero(seg[b] == static_cast<int64_t>(Segment::Aspect)).flatten();
+    auto visual_cols = torch::nonzero(seg[b] == static_cast<int64_t>(Segment::Visual)).flatten();
+    auto rows = att[b].index_select(0, prompt_rows);  // [Lp (or 2 Lp with the reference placement), S]
+    auto to_aspects = rows.index_select(1, aspect_cols).view({rows.size(0), a_count, q}).sum(2);  // [rows, A]
+    for (int64_t r = 0; r < rows.size(0); ++r)
+      for (int64_t a = 0; a < a_count; ++a)
+        f.prompt_by_aspect[static_cast<size_t>(r % model.soft_prompt.size(0))][static_cast<size_t>(a)] += to_aspects[r][a].item<double>();
+    f.aspect_mass += to_aspects.sum(1).mean().item<double>();
+    f.visual_mass += rows.index_select(1, visual_cols).sum(1).mean().item<double>();
+  }
+  const double per_row = static_cast<double>(batch.size()) * (static_cast<double>(seg.eq(static_cast<int64_t>(Segment::SoftPrompt)).sum().item<int64_t>()) /
+                                                               static_cast<double>(batch.size() * model.soft_prompt.size(0)));
+  for (auto& row : f.prompt_by_aspect)
+    for (auto& v : row) v /= per_row;
+  f.aspect_mass /= static_cast<double>(batch.size());
+  f.visual_mass /= static_cast<double>(batch.size());
+  return f;
+}
+}  // namespace
+
+ReportResult write_run_report(const ReportOptions& o) {
+  const fs::path root(o.run_dir);
+  if (!fs::is_directory(root)) raise("report: run directory '", o.run_dir, "' does not exist");
+  const fs::path out = o.out_dir.empty() ? root / "report" : fs::path(o.out_dir);
+  ensure_directory(out.string());
+  ReportResult result;
+  std::string md = "# Report of " + fs::absolute(root).lexically_normal().string() + "\n\n";
+  auto figure = [&](const std::string& name, const cv::Mat& img, const std::string& caption) {
+    write_png((out / name).string(), img);
+    result.figures.push_back((out / name).string());
+    md += "![" + caption + "](" + name + ")\n\n";
+  };
+
+  for (const char* table : {"ablation.md", "table.md"})
+    for (const auto& f : find_files(root, table, out)) md += "## " + f.lexically_relative(root).generic_string() + "\n\n" + read_file(f.string()) + "\n";
+
+  auto curves = find_files(root, "metrics.jsonl", out);
+  if (!curves.empty()) md += "## Training curves\n\n";
+  for (const auto& f : curves) {
+    auto name = slug(f.parent_path(), root);
+    figure("curve-" + name + ".png", draw_line_chart("Training loss: " + name, "optimizer step", "loss", loss_curves(f, name)), "training loss of " + name);
+  }
+
+  auto evaluations = find_files(root, "metrics.json", out);
+  if (!evaluations.empty()) md += "## Evaluations\n\n| evaluation | accuracy (%) | macro-F1 (%) | ECC | EMC | images |\n|---|---|---|---|---|---|\n";
+  std::string eval_figures;
+  for (const auto& f : evaluations) {
+    auto j = nlohmann::json::parse(read_file(f.string()), nullptr, false);
+    if (j.is_discarded() || !j.contains("confusion") || !j.contains("labels")) continue;  // aspect evaluations
+    auto name = slug(f.parent_path(), root);
+    auto labels = j["labels"].get<std::vector<std::string>>();
+    auto confusion = j["confusion"].get<std::vector<std::vector<int64_t>>>();
+    bool wheel = j.contains("emotion_wheel");
+    md += "| " + name + " | " + fixed(100 * j["accuracy"].get<double>()) + " | " + fixed(100 * j.value("macro_f1", 0.0)) + " | " +
+          (wheel ? fixed(j["emotion_wheel"]["ecc"].get<double>(), 3) : "-") + " | " +
+          (wheel ? fixed(j["emotion_wheel"]["emc"].get<double>(), 3) : "-") + " | " + std::to_string(j["total"].get<int64_t>()) + " |\n";
+    std::vector<std::vector<double>> share(labels.size());
+    std::vector<std::vector<std::string>> counts(labels.size());
+    std::vector<double> recall;
+    auto columns = labels;
+    columns.push_back("(no label)");
+    for (size_t g = 0; g < labels.size(); ++g) {
+      double total = 0;
+      for (auto v : confusion[g]) total += static_cast<double>(v);
+      for (auto v : confusion[g]) share[g].push_back(total > 0 ? static_cast<double>(v) / total : 0), counts[g].push_back(std::to_string(v));
+      recall.push_back(j["per_class"][labels[g]]["accuracy"].get<double>());
+    }
+    std::string before = md;
+    figure("confusion-" + name + ".png",
+           draw_heatmap("Confusion (row-normalised colour, counts): " + name, "gold label", "predicted label", labels, columns, share, counts),
+           "confusion matrix of " + name);
+    figure("per-class-" + name + ".png", draw_bar_chart("Per-class accuracy (recall): " + name, "accuracy", labels, recall, 1.0),
+           "per-class accuracy of " + name);
+    eval_figures += md.substr(before.size());
+    md = before;
+  }
+  md += "\n" + eval_figures;
+
+  for (const auto& f : find_files(root, "checkpoint.safetensors", out)) {
+    auto summary = summarize_checkpoint(f.string());
+    if (summary.info.stage != "prompt" || summary.info.config_yaml.empty()) continue;
+    auto name = slug(f.parent_path(), root);
+    auto config_file = (out / ("config-" + name + ".yaml")).string();
+    write_file_atomic(config_file, summary.info.config_yaml);
+    auto c = load_config({config_file}, {});
+    if (!c.masp.use_aspects) continue;
+    auto fig = soft_prompt_attention(f.string(), config_file, o.attention_images);
+    std::vector<std::string> rows;
+    std::vector<std::vector<std::string>> notes;
+    for (size_t r = 0; r < fig.prompt_by_aspect.size(); ++r) {
+      rows.push_back("prompt " + std::to_string(r));
+      notes.emplace_back();
+      for (double v : fig.prompt_by_aspect[r]) notes.back().push_back(fixed(v, 3));
+    }
+    md += "## Soft prompt -> aspect attention (MASP Figure 4): " + name + "\n\nLast layer, mean over heads and " + std::to_string(fig.images) +
+          " images of split '" + c.data.eval_split + "'. Mean attention mass of a soft-prompt token: " + fixed(fig.aspect_mass, 3) +
+          " on all aspect tokens, " + fixed(fig.visual_mass, 3) + " on all visual tokens.\n\n";
+    figure("attention-" + name + ".png",
+           draw_heatmap("Soft prompt -> aspect attention (last layer): " + name, "soft prompt token", "aspect", rows, fig.aspects,
+                        fig.prompt_by_aspect, notes),
+           "soft prompt to aspect attention of " + name);
+  }
+  result.summary_path = (out / "summary.md").string();
+  write_file_atomic(result.summary_path, md);
+  return result;
+}
+
+}  // namespace emotune
