@@ -90,6 +90,7 @@ AttentionFigure soft_prompt_attention(const std::string& checkpoint, const std::
   f.aspects = c.masp.aspects;
   f.images = visual.size(0);
   f.prompt_by_aspect.assign(static_cast<size_t>(model.soft_prompt.size(0)), std::vector<double>(static_cast<size_t>(a_count), 0.0));
+  std::vector<int64_t> rows_seen(f.prompt_by_aspect.size(), 0);  // per soft-prompt token, over images and copies
   auto seg = batch.segments.to(torch::kInt64);
   for (int64_t b = 0; b < batch.size(); ++b) {
     auto prompt_rows = torch::nonzero(seg[b] == static_cast<int64_t>(Segment::SoftPrompt)).flatten();
@@ -97,16 +98,16 @@ AttentionFigure soft_prompt_attention(const std::string& checkpoint, const std::
     auto visual_cols = torch::nonzero(seg[b] == static_cast<int64_t>(Segment::Visual)).flatten();
     auto rows = att[b].index_select(0, prompt_rows);  // [Lp (or 2 Lp with the reference placement), S]
     auto to_aspects = rows.index_select(1, aspect_cols).view({rows.size(0), a_count, q}).sum(2);  // [rows, A]
-    for (int64_t r = 0; r < rows.size(0); ++r)
-      for (int64_t a = 0; a < a_count; ++a)
-        f.prompt_by_aspect[static_cast<size_t>(r % model.soft_prompt.size(0))][static_cast<size_t>(a)] += to_aspects[r][a].item<double>();
+    for (int64_t r = 0; r < rows.size(0); ++r) {
+      auto token = static_cast<size_t>(r % model.soft_prompt.size(0));
+      rows_seen[token]++;
+      for (int64_t a = 0; a < a_count; ++a) f.prompt_by_aspect[token][static_cast<size_t>(a)] += to_aspects[r][a].item<double>();
+    }
     f.aspect_mass += to_aspects.sum(1).mean().item<double>();
     f.visual_mass += rows.index_select(1, visual_cols).sum(1).mean().item<double>();
   }
-  const double per_row = static_cast<double>(batch.size()) * (static_cast<double>(seg.eq(static_cast<int64_t>(Segment::SoftPrompt)).sum().item<int64_t>()) /
-                                                               static_cast<double>(batch.size() * model.soft_prompt.size(0)));
-  for (auto& row : f.prompt_by_aspect)
-    for (auto& v : row) v /= per_row;
+  for (size_t t = 0; t < f.prompt_by_aspect.size(); ++t)
+    for (auto& v : f.prompt_by_aspect[t]) v /= static_cast<double>(std::max<int64_t>(1, rows_seen[t]));
   f.aspect_mass /= static_cast<double>(batch.size());
   f.visual_mass /= static_cast<double>(batch.size());
   return f;
