@@ -26,5 +26,7 @@ void register_synth_command(CLI::App& app);
 void register_prepare_command(CLI::App& app);
 void register_sweep_command(CLI::App& app);
 void register_report_command(CLI::App& app);
+void register_personalize_command(CLI::App& app);
+void register_tune_discrete_command(CLI::App& app);
 
 }  // namespace emotune

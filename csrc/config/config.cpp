@@ -106,6 +106,8 @@ ConfigSchema bind_config(EmotuneConfig& c) {
   s.add_choice("prepare.missing_images", &c.prepare.missing_images, {"error", "drop"}, "a listed image that does not exist: an error, or dropped and counted");
   s.add("prepare.resplit", &c.prepare.resplit, "replace an existing splits.json whose input or settings changed (kept as splits.json.bak)");
 
+  bind_personal_config(s, c.personal, c.dpt);
+
   s.add("ablation.stage1_set", &c.ablation.stage1_set, "key=value overrides for stage 1 of `emotune ablate` (e.g. train.lr=1e-3)");
   s.add("ablation.stage2_set", &c.ablation.stage2_set, "key=value overrides for the stage-2 runs of `emotune ablate`");
   s.add("ablation.reference_accuracy", &c.ablation.reference_accuracy, "an accuracy to print beside the table (e.g. the split's Bayes limit); < 0: none");
@@ -138,12 +140,13 @@ void validate(const EmotuneConfig& c) {
     for (const auto& a : c.masp.aspects) known |= a == name;
     if (!known)
       raise("config: masp.questions has templates for '", name, "', which is not in masp.aspects",
-            nearest(name, c.masp.aspects).empty() ? "" : concat(" (did you mean '", nearest(name, c.masp.aspects), "'?)"));
+            suggestion(name, c.masp.aspects));
   }
   if (c.masp.emotion_question.find("{labels}") == std::string::npos)
     raise("config key 'masp.emotion_question' must contain {labels}");
   if (c.masp.soft_prompt_init == "text" && c.masp.soft_prompt_init_text.empty())
     raise("config: masp.soft_prompt_init is 'text' but masp.soft_prompt_init_text is empty");
+  validate_personal_config(c.personal, c.dpt);
 }
 }  // namespace
 

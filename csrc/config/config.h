@@ -90,6 +90,64 @@ struct PrepareConfig {
   bool resplit = false;
 };
 
+// `emotune personalize` (docs/personalization.md): per-user soft prompts and personalisation heads.
+struct PersonalConfig {
+  std::vector<std::string> methods{"head", "prompt"};  // what is fitted per user
+  std::string global_checkpoint;  // stage-2 checkpoint (aspects + soft prompt); empty: stages 1-2 trained in run_dir
+  std::vector<std::string> users;  // empty: every user of the manifest
+  double holdout_fraction = 0.25;  // of each user's training images, held out for early stopping
+  int64_t eval_every = 2;          // optimisation steps between held-out checks
+  int64_t patience = 4;            // held-out checks without improvement before stopping
+  int64_t prompt_steps = 40;
+  double prompt_lr = 0.01;
+  double prompt_l2 = 0.0;          // λ‖P_u − P_global‖² / numel (an option; early stopping is the default regulariser)
+  std::vector<std::string> head_inputs{"aspect_tokens", "label_scores"};
+  int64_t head_global_steps = 300;
+  int64_t head_steps = 200;
+  double head_lr = 3e-4;
+  double head_l2 = 0.1;            // λ(‖ΔW‖² + ‖Δb‖²): pull toward the global head
+  double head_weight_decay = 0.1;  // of the global head
+};
+
+// An OpenAI-compatible chat-completions endpoint (docs/discrete-prompts.md). The API key is read from the
+// environment variable named here and never written anywhere.
+struct EndpointConfig {
+  std::string base_url;  // e.g. https://api.openai.com/v1 (…/chat/completions is appended)
+  std::string model;
+  std::string api_key_env = "OPENAI_API_KEY";
+  double temperature = 1.0;
+  int64_t max_tokens = 512;
+  double timeout_s = 60;
+  int64_t max_retries = 6;
+  double backoff_initial_s = 1.0, backoff_max_s = 60;
+  double usd_per_million_prompt_tokens = 0, usd_per_million_completion_tokens = 0;
+};
+
+// `emotune tune-discrete`: paper 000 §III (N, T, I1, I2, I3, H) with the tool's own bookkeeping.
+struct DiscreteConfig {
+  std::string proposer = "evolutionary";  // evolutionary | openai
+  std::string target = "bundle";          // bundle | openai
+  EndpointConfig proposer_endpoint;
+  EndpointConfig target_endpoint{"", "", "OPENAI_API_KEY", 0.0, 16};
+  int64_t initial_prompts = 6;   // N
+  int64_t proposals_per_step = 5;  // T
+  int64_t steps = 20;            // I1
+  int64_t restarts = 2;          // I2
+  int64_t initializations = 3;   // I3
+  int64_t vote_prompts = 5;      // H
+  int64_t feedback_best = 3, feedback_worst = 3;
+  std::string restart_from = "best";  // best: a restart continues from the best prompts so far; initial: from the initialisation's prompts
+  int64_t train_images = 0;      // L per user (0: all the user's training images)
+  std::vector<std::string> users;
+  int64_t concurrency = 4;
+  double budget_usd = 0;         // 0: no limit
+  int64_t budget_tokens = 0;     // 0: no limit
+  std::string task = "recognise the emotion that a particular person feels when looking at an image";
+  std::string answer_format = "Answer with exactly one word from: {labels}.";
+  std::vector<std::string> fragments;  // evolutionary proposer: prompt fragments (empty: built-in)
+  int64_t stop_after_calls = 0;  // > 0: stop after this many new model calls (tests, time-boxed jobs)
+};
+
 struct AblationConfig {
   std::vector<std::string> stage1_set;  // --set overrides applied to stage 1 only
   std::vector<std::string> stage2_set;  // --set overrides applied to both stage-2 runs only
@@ -109,9 +167,14 @@ struct EmotuneConfig {
   AblationConfig ablation;
   SweepConfig sweep;
   PrepareConfig prepare;
+  PersonalConfig personal;
+  DiscreteConfig dpt;
 };
 
 ConfigSchema bind_config(EmotuneConfig& config);
+// The personal.* and dpt.* keys (config_personal.cpp).
+void bind_personal_config(ConfigSchema& schema, PersonalConfig& personal, DiscreteConfig& dpt);
+void validate_personal_config(const PersonalConfig& personal, const DiscreteConfig& dpt);
 // Defaults, then each file in order, then each --set override; then cross-key validation.
 EmotuneConfig load_config(const std::vector<std::string>& files, const std::vector<std::string>& overrides);
 std::string config_to_yaml(const EmotuneConfig& config);

@@ -28,4 +28,9 @@ std::string nearest(const std::string& word, const std::vector<std::string>& can
   return best_d <= budget ? best : std::string();
 }
 
+std::string suggestion(const std::string& word, const std::vector<std::string>& candidates) {
+  auto near = nearest(word, candidates);
+  return near.empty() ? "" : " (did you mean '" + near + "'?)";
+}
+
 }  // namespace emotune

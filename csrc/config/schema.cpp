@@ -103,9 +103,7 @@ void ConfigSchema::add_choice(const std::string& key, std::string* f, std::vecto
                auto v = scalar_as<std::string>(n, key, w, "a string");
                for (const auto& c : choices)
                  if (c == v) return void(*f = v);
-               auto near = nearest(v, choices);
-               raise(w, ": key '", key, "' expects one of ", joined, ", got '", v, "'",
-                     near.empty() ? "" : concat(" (did you mean '", near, "'?)"));
+               raise(w, ": key '", key, "' expects one of ", joined, ", got '", v, "'", suggestion(v, choices));
              },
              [f] { return node_of(*f); }});
 }
@@ -123,8 +121,7 @@ std::vector<std::string> ConfigSchema::keys() const {
 }
 
 void ConfigSchema::unknown_key(const std::string& key, const std::string& where) const {
-  auto near = nearest(key, keys());
-  raise(where, ": unknown config key '", key, "'", near.empty() ? "" : concat(" (did you mean '", near, "'?)"));
+  raise(where, ": unknown config key '", key, "'", suggestion(key, keys()));
 }
 
 void ConfigSchema::apply_at(const YAML::Node& node, const std::string& prefix, const std::string& source) {

@@ -7,6 +7,7 @@
 #include "core/atomic_file.h"
 #include "eval/evaluate.h"
 #include "masp/stages.h"
+#include "synth/affect_world.h"
 #include "vlm/frozen_vlm.h"
 
 namespace emotune {
@@ -74,14 +75,11 @@ AblationResult run_ablation(const std::vector<std::string>& files, const std::ve
   t << "| chance (1/" << c.data.labels.size() << ") | " << percent(1.0 / static_cast<double>(c.data.labels.size())) << " | |\n";
   if (c.ablation.reference_accuracy >= 0) t << "| " << c.ablation.reference_name << " | " << percent(c.ablation.reference_accuracy) << " | |\n";
   // An affect world knows its optimum: world.json beside the manifest holds each split's Bayes limit.
-  auto world = fs::path(c.data.manifest).parent_path() / "world.json";
-  if (fs::exists(world)) {
-    auto info = nlohmann::json::parse(read_file(world.string()), nullptr, false);
-    if (!info.is_discarded() && info.contains("splits") && info["splits"].contains(c.data.eval_split)) {
-      double bayes = info["splits"][c.data.eval_split]["bayes_accuracy"].get<double>();
-      t << "| Bayes-optimal (world.json) | " << percent(bayes) << " | |\n";
-      summary["bayes_optimal"] = bayes;
-    }
+  auto info = read_world_info(c.data.manifest);
+  if (info.is_object() && info.contains("splits") && info["splits"].contains(c.data.eval_split)) {
+    double bayes = info["splits"][c.data.eval_split]["bayes_accuracy"].get<double>();
+    t << "| Bayes-optimal (world.json) | " << percent(bayes) << " | |\n";
+    summary["bayes_optimal"] = bayes;
   }
   result.table_markdown = t.str();
   summary["split"] = c.data.eval_split;

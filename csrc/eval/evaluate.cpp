@@ -5,6 +5,7 @@
 #include <filesystem>
 
 #include "core/atomic_file.h"
+#include "core/error.h"
 #include "core/progress.h"
 #include "eval/decode.h"
 #include "vlm/frozen_vlm.h"
@@ -12,8 +13,10 @@
 namespace emotune {
 
 EmotionEvaluation evaluate_emotions(EmotionModel& model, ImageFeatures& images, const std::vector<EmotionSample>& samples,
-                                    const EvalOptions& o) {
+                                    const EvalOptions& o, const std::vector<torch::Tensor>& sample_prompts) {
   torch::NoGradGuard no_grad;
+  if (!sample_prompts.empty() && sample_prompts.size() != samples.size())
+    raise("internal: ", sample_prompts.size(), " sample prompts for ", samples.size(), " samples");
   EmotionEvaluation out;
   std::vector<std::string> normalised;
   for (const auto& l : model.labels) normalised.push_back(normalise_answer(l));
@@ -29,7 +32,8 @@ EmotionEvaluation evaluate_emotions(EmotionModel& model, ImageFeatures& images, 
     auto aspects = model.aspect_tokens(visual);
     std::vector<SequenceSpec> prompts;
     for (size_t i = 0; i < ids.size(); ++i)
-      prompts.push_back(model.spec(visual[static_cast<int64_t>(i)], aspects.defined() ? aspects[static_cast<int64_t>(i)] : torch::Tensor(), nullptr));
+      prompts.push_back(model.spec(visual[static_cast<int64_t>(i)], aspects.defined() ? aspects[static_cast<int64_t>(i)] : torch::Tensor(), nullptr,
+                                   sample_prompts.empty() ? torch::Tensor() : sample_prompts[lo + i]));
     std::vector<EmotionPrediction> batch(ids.size());
     if (o.mode == "rank") {
       auto scores = score_candidates(*model.vlm, *model.builder, prompts, model.labels, o.batch_size);

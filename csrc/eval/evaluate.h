@@ -29,8 +29,10 @@ struct EmotionEvaluation {
   ClassificationMetrics metrics;
 };
 
+// `sample_prompts`, when given, holds one soft prompt per sample (undefined: the model's): sequences of
+// different users share forward batches, each with its own prompt.
 EmotionEvaluation evaluate_emotions(EmotionModel& model, ImageFeatures& images, const std::vector<EmotionSample>& samples,
-                                    const EvalOptions& options);
+                                    const EvalOptions& options, const std::vector<torch::Tensor>& sample_prompts = {});
 // metrics.json, confusion.csv, predictions.jsonl.
 void write_emotion_evaluation(const std::string& dir, const EmotionEvaluation& evaluation, const EmotionModel& model,
                               const ImageFeatures& images, const nlohmann::json& context);

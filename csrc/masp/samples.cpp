@@ -26,9 +26,7 @@ std::vector<EmotionSample> make_emotion_samples(const ImageFeatures& images, con
     const auto& row = images.rows()[static_cast<size_t>(i)];
     auto it = std::find(labels.begin(), labels.end(), row.label);
     if (it == labels.end()) {
-      auto near = nearest(row.label, labels);
-      raise(images.manifest().where(row), ": label '", row.label, "' is not in data.labels",
-            near.empty() ? "" : concat(" (did you mean '", near, "'?)"));
+      raise(images.manifest().where(row), ": label '", row.label, "' is not in data.labels", suggestion(row.label, labels));
     }
     out.push_back({i, static_cast<int64_t>(it - labels.begin())});
   }

@@ -64,16 +64,8 @@ torch::Tensor AspectTask::loss(const std::vector<int64_t>& samples, int64_t epoc
 
 PromptTask::PromptTask(EmotionModel& model, ImageFeatures& images, std::vector<EmotionSample> samples)
     : model_(model), images_(images), samples_(std::move(samples)) {
-  if (model_.aspects && images_.cached()) {
-    // Aspect tokens depend only on the image: computed once here, in fixed chunks, never per step.
-    std::vector<torch::Tensor> parts;
-    for (int64_t lo = 0; lo < images_.size(); lo += 16) {
-      std::vector<int64_t> chunk;
-      for (int64_t i = lo; i < std::min(images_.size(), lo + 16); ++i) chunk.push_back(i);
-      parts.push_back(model_.aspect_tokens(images_.visual(chunk)));
-    }
-    aspect_cache_ = torch::cat(parts, 0);
-  }
+  // Aspect tokens depend only on the image: computed once here, never per step.
+  if (model_.aspects && images_.cached()) aspect_cache_ = aspect_tokens_of_split(model_, images_);
 }
 
 NamedTensors PromptTask::checkpoint_tensors() {

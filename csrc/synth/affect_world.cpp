@@ -187,10 +187,15 @@ const std::vector<std::string>& world_objects() {
 }
 
 std::vector<double> emotion_distribution(int scene, const std::vector<int>& objects, double brightness,
-                                         double colorfulness, double sharpness) {
+                                         double colorfulness, double sharpness, const UserTaste* taste) {
   Scores s = kSceneScores.at(static_cast<size_t>(scene));
   for (int o : objects)
     for (int e = 0; e < kEmotions; ++e) s[e] += kObjectScores.at(static_cast<size_t>(o))[e];
+  if (taste) {  // the user's own reading of the scene and the objects (synth/world_users.h)
+    for (int e = 0; e < kEmotions; ++e) s[e] += taste->scene_offsets.at(static_cast<size_t>(scene))[static_cast<size_t>(e)];
+    for (int o : objects)
+      for (int e = 0; e < kEmotions; ++e) s[e] += taste->object_offsets.at(static_cast<size_t>(o))[static_cast<size_t>(e)];
+  }
   for (int e = 0; e < kEmotions; ++e) s[e] += kBrightnessScores[bin_of(brightness)][e] + kColorfulnessScores[bin_of(colorfulness)][e];
   double mx = *std::max_element(s.begin(), s.end()), z = 0;
   std::vector<double> p(kEmotions);
@@ -199,9 +204,31 @@ std::vector<double> emotion_distribution(int scene, const std::vector<int>& obje
   return p;
 }
 
+nlohmann::json read_world_info(const std::string& manifest_path) {
+  auto world = fs::path(manifest_path).parent_path() / "world.json";
+  if (!fs::exists(world)) return nullptr;
+  auto info = nlohmann::json::parse(read_file(world.string()), nullptr, false);
+  return info.is_discarded() ? nlohmann::json(nullptr) : info;
+}
+
 WorldSummary synthesize_world(const WorldOptions& o) {
   if (o.images <= 0 || o.size < 32) raise("synth: need images > 0 and size >= 32");
   if (o.train_fraction < 0 || o.val_fraction < 0 || o.train_fraction + o.val_fraction > 1) raise("synth: invalid split fractions");
+  if (o.users < 0 || o.user_spread < 0) raise("synth: need users >= 0 and user spread >= 0");
+  if (o.users > 0 && (o.user_train_fraction <= 0 || o.user_val_fraction < 0 || o.user_train_fraction + o.user_val_fraction > 1))
+    raise("synth: user train/val fractions must lie in (0, 1] and [0, 1) and sum to at most 1, got ", o.user_train_fraction,
+          " and ", o.user_val_fraction);
+  // Users: image i belongs to user i mod users; each user's images are split on their own (persisted in the
+  // manifest and the split files like every split).
+  std::vector<UserTaste> tastes;
+  std::vector<UserSummary> users;
+  std::vector<std::vector<int>> user_split;
+  for (int64_t u = 0; u < o.users; ++u) {
+    tastes.push_back(make_user_taste(o.seed, u, o.user_spread));
+    users.push_back({tastes.back().id, std::vector<UserSplitSummary>(3)});
+    const int64_t count = o.images / o.users + (u < o.images % o.users ? 1 : 0);
+    user_split.push_back(user_split_of_images(count, o.user_train_fraction, o.user_val_fraction, o.seed, tastes.back().id));
+  }
   const fs::path root(o.out_dir);
   std::vector<SplitSummary> splits{{"train"}, {"val"}, {"test"}};
   std::string manifest;
@@ -229,13 +256,23 @@ WorldSummary synthesize_world(const WorldOptions& o) {
     cv::Mat stored = cv::imdecode(jpg, cv::IMREAD_COLOR);
     double brightness = round_to_tenth(measure_brightness(stored));
     double colorfulness = round_to_tenth(measure_colorfulness(stored));
-    auto p = emotion_distribution(scene, objects, brightness, colorfulness, o.sharpness);
+    const UserTaste* taste = o.users > 0 ? &tastes[static_cast<size_t>(i % o.users)] : nullptr;
+    auto p = emotion_distribution(scene, objects, brightness, colorfulness, o.sharpness, taste);
     double r = u(rng), acc = 0;
     size_t label = p.size() - 1;
     for (size_t e = 0; e < p.size(); ++e)
       if ((acc += p[e]) > r) { label = e; break; }
     double split_draw = u(rng);
     size_t split = split_draw < o.train_fraction ? 0 : split_draw < o.train_fraction + o.val_fraction ? 1 : 2;
+    if (taste) {
+      const auto user = static_cast<size_t>(i % o.users);
+      split = static_cast<size_t>(user_split[user][static_cast<size_t>(i / o.users)]);
+      auto global = emotion_distribution(scene, objects, brightness, colorfulness, o.sharpness);
+      auto& us = users[user].splits[split];
+      us.images++;
+      us.bayes_accuracy += *std::max_element(p.begin(), p.end());
+      us.global_rule_accuracy += p[static_cast<size_t>(std::max_element(global.begin(), global.end()) - global.begin())];
+    }
     splits[split].images++;
     splits[split].bayes_accuracy += *std::max_element(p.begin(), p.end());
     char id[32];
@@ -253,9 +290,11 @@ WorldSummary synthesize_world(const WorldOptions& o) {
     nlohmann::json annotation = aspects;
     annotation["emotion"] = emotion;
     annotation["image_id"] = id;
+    if (taste) annotation["user"] = taste->id;
     write_file_atomic((root / annotation_path).string(), annotation.dump(2) + "\n");
     split_lists[split].push_back({emotion, id, image_path, annotation_path});
     nlohmann::json row = {{"image", image_path}, {"label", emotion}, {"split", splits[split].name}, {"aspects", aspects}};
+    if (taste) row["user"] = taste->id;
     manifest += row.dump() + "\n";
   }
   for (auto& sp : splits)
@@ -263,6 +302,20 @@ WorldSummary synthesize_world(const WorldOptions& o) {
   nlohmann::json info = {{"seed", o.seed}, {"images", o.images}, {"size", o.size}, {"sharpness", o.sharpness},
                          {"emotions", world_emotions()}, {"scenes", world_scenes()}, {"objects", world_objects()}};
   for (const auto& sp : splits) info["splits"][sp.name] = {{"images", sp.images}, {"bayes_accuracy", sp.bayes_accuracy}};
+  if (o.users > 0) {
+    info["users"] = {{"count", o.users}, {"spread", o.user_spread}, {"train_fraction", o.user_train_fraction},
+                     {"val_fraction", o.user_val_fraction}, {"per_user", nlohmann::json::object()}};
+    for (size_t u = 0; u < users.size(); ++u) {
+      nlohmann::json entry = {{"scene_offsets", tastes[u].scene_offsets}, {"object_offsets", tastes[u].object_offsets}};
+      for (size_t k = 0; k < 3; ++k) {
+        auto& us = users[u].splits[k];
+        if (us.images) us.bayes_accuracy /= static_cast<double>(us.images), us.global_rule_accuracy /= static_cast<double>(us.images);
+        entry["splits"][splits[k].name] = {{"images", us.images}, {"bayes_accuracy", us.bayes_accuracy},
+                                           {"global_rule_accuracy", us.global_rule_accuracy}};
+      }
+      info["users"]["per_user"][users[u].id] = entry;
+    }
+  }
   write_file_atomic((root / "world.json").string(), info.dump(2) + "\n");
   for (size_t k = 0; k < 3; ++k) write_file_atomic((root / (splits[k].name + ".json")).string(), split_lists[k].dump() + "\n");
   auto index_of = [](const std::vector<std::string>& names) {
@@ -274,7 +327,7 @@ WorldSummary synthesize_world(const WorldOptions& o) {
                                 {"object2idx", index_of(world_objects())}};
   write_file_atomic((root / "info.json").string(), emoset_info.dump(2) + "\n");
   write_file_atomic((root / "manifest.jsonl").string(), manifest);
-  return {splits, (root / "manifest.jsonl").string()};
+  return {splits, users, (root / "manifest.jsonl").string()};
 }
 
 }  // namespace emotune

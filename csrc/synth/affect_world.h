@@ -7,9 +7,13 @@
 // softmax(κ · (s_scene + Σ s_object + s_brightness_bin + s_colorfulness_bin)) over the 8 Mikels emotions;
 // every term is comparable in size, so no single aspect decides the label and label noise remains.
 #pragma once
+#include <nlohmann/json.hpp>
+
 #include <cstdint>
 #include <string>
 #include <vector>
+
+#include "synth/world_users.h"
 
 namespace emotune {
 
@@ -20,6 +24,11 @@ struct WorldOptions {
   uint64_t seed = 1;
   double train_fraction = 0.7, val_fraction = 0.1;  // the rest is test
   double sharpness = 2.5;                           // κ: larger means less label noise (2.5: Bayes ≈ 60%)
+  // Synthetic users (synth/world_users.h): 0 = none. Image i belongs to user i mod users; labels come from
+  // that user's table, and each user's images are split on their own (user_train_fraction train, …).
+  int64_t users = 0;
+  double user_spread = 0.6;
+  double user_train_fraction = 0.3, user_val_fraction = 0.0;
 };
 
 struct SplitSummary {
@@ -28,19 +37,28 @@ struct SplitSummary {
   double bayes_accuracy = 0;  // E[max_e p(e | aspects)] over the split's images
 };
 
+struct UserSummary {
+  std::string id;
+  std::vector<UserSplitSummary> splits;  // train, val, test
+};
+
 struct WorldSummary {
   std::vector<SplitSummary> splits;
+  std::vector<UserSummary> users;
   std::string manifest;
 };
 
 const std::vector<std::string>& world_emotions();
 const std::vector<std::string>& world_scenes();
 const std::vector<std::string>& world_objects();
-// p(emotion | aspects) of the world's table; brightness and colorfulness as annotated (in [0,1]).
+// p(emotion | aspects) of the world's table (or of one user's, given their taste); brightness and
+// colorfulness as annotated (in [0,1]).
 std::vector<double> emotion_distribution(int scene, const std::vector<int>& objects, double brightness,
-                                         double colorfulness, double sharpness);
+                                         double colorfulness, double sharpness, const UserTaste* taste = nullptr);
 
 // Writes images/, manifest.jsonl and world.json (the table, the splits and their Bayes limits).
 WorldSummary synthesize_world(const WorldOptions& options);
+// world.json beside a manifest (an affect world knows its optimum), or null when there is none.
+nlohmann::json read_world_info(const std::string& manifest_path);
 
 }  // namespace emotune
