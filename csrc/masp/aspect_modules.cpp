@@ -1,5 +1,7 @@
 #include "masp/aspect_modules.h"
 
+#include "kernels/fused_aspect_attention.h"
+
 #include <torch/torch.h>
 
 #include <cmath>
@@ -43,14 +45,16 @@ int64_t AspectModules::index_of(const std::string& aspect) const {
 }
 
 torch::Tensor AspectModules::forward(int64_t aspect, const torch::Tensor& visual) const {
+  // Eq. 1 through the fused algebra (kernels/fused_aspect_attention.h); equal to the stock block to rounding.
   const auto& w = weights_.at(static_cast<size_t>(aspect));
-  return aspect_attention_reference(w, visual.to(w.query.scalar_type()));
+  return fused_aspect_attention(fuse_aspect_weights({&w}), visual.to(w.query.scalar_type()));
 }
 
 torch::Tensor AspectModules::forward_all(const torch::Tensor& visual) const {
-  std::vector<torch::Tensor> parts;
-  for (int64_t a = 0; a < num_aspects(); ++a) parts.push_back(forward(a, visual));
-  return torch::cat(parts, 1);
+  // One pass over V for the query tokens of every aspect at once (Eq. 3's [z_1; …; z_A]).
+  std::vector<const AspectAttentionWeights*> all;
+  for (const auto& w : weights_) all.push_back(&w);
+  return fused_aspect_attention(fuse_aspect_weights(all), visual.to(weights_.front().query.scalar_type()));
 }
 
 NamedTensors AspectModules::named_tensors(int64_t aspect) const {
