@@ -27,7 +27,7 @@ BundleSpec load_bundle_spec(const std::string& dir) {
   s.add("image.mean", &b.image.mean, "per-channel RGB mean");
   s.add("image.std", &b.image.std, "per-channel RGB std");
   s.add("image.visual_tokens", &b.visual_tokens, "T, tokens encode_image returns per image");
-  s.add("tokenizer.kind", &b.tokenizer_kind, "sentencepiece");
+  s.add("tokenizer.kind", &b.tokenizer_kind, "sentencepiece (tokenizer.model) or bpe (a Hugging Face byte-level BPE tokenizer.json)");
   s.add("tokenizer.file", &b.tokenizer_file, "tokenizer file inside the bundle");
   s.add("chat_template.system_start", &b.chat.system_start, "opens the system turn");
   s.add("chat_template.user_start", &b.chat.user_start, "opens the user turn");
@@ -51,7 +51,7 @@ BundleSpec load_bundle_spec(const std::string& dir) {
   require(b.image.mean.size() == 3 && b.image.std.size() == 3, "image.mean/image.std", "three numbers each");
   for (double v : b.image.std) require(v > 0, "image.std", "positive numbers");
   require(b.visual_tokens > 0, "image.visual_tokens", "a positive integer");
-  require(b.tokenizer_kind == "sentencepiece", "tokenizer.kind", "sentencepiece");
+  require(b.tokenizer_kind == "sentencepiece" || b.tokenizer_kind == "bpe", "tokenizer.kind", "sentencepiece or bpe");
   require(!b.tokenizer_file.empty(), "tokenizer.file", "a file name");
   require(!b.chat.end_of_turn.empty(), "chat_template.end_of_turn", "a marker");
   require(b.pad_id >= 0 && b.pad_id < b.vocab_size, "special_tokens.pad", "a token id below vocab_size");

@@ -6,6 +6,7 @@
 #include <filesystem>
 
 #include "core/error.h"
+#include "vlm/bpe_tokenizer.h"
 #include "vlm/frozen_vlm.h"
 
 namespace emotune {
@@ -103,7 +104,8 @@ class TorchScriptVLM final : public FrozenVLM {
 
 std::unique_ptr<FrozenVLM> load_frozen_vlm(const std::string& bundle_dir, const VlmLoadOptions& options) {
   auto spec = load_bundle_spec(bundle_dir);
-  auto tokenizer = load_sentencepiece_tokenizer(spec.path(spec.tokenizer_file));
+  auto tokenizer = spec.tokenizer_kind == "bpe" ? load_bpe_tokenizer(spec.path(spec.tokenizer_file))
+                                                : load_sentencepiece_tokenizer(spec.path(spec.tokenizer_file));
   if (tokenizer->size() > spec.vocab_size)
     raise(spec.path(spec.tokenizer_file), ": tokenizer has ", tokenizer->size(), " pieces but bundle.yaml vocab_size is ", spec.vocab_size);
   if (tokenizer->encode(spec.chat.end_of_turn).size() != 1)

@@ -1,0 +1,260 @@
+#include "vlm/bpe_tokenizer.h"
+
+#define PCRE2_CODE_UNIT_WIDTH 8
+#include <pcre2.h>
+#include <utf8proc.h>
+
+#include <nlohmann/json.hpp>
+
+#include <algorithm>
+#include <climits>
+#include <map>
+#include <unordered_map>
+
+#include "core/atomic_file.h"
+#include "core/error.h"
+
+namespace emotune {
+namespace {
+
+// GPT-2's pre-tokenisation pattern (a ByteLevel pre-tokenizer with use_regex: true).
+const char* kGpt2Pattern = R"('s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+)";
+
+std::string utf8_of(uint32_t cp) {
+  std::string s;
+  if (cp < 0x80) {
+    s += static_cast<char>(cp);
+  } else if (cp < 0x800) {
+    s += static_cast<char>(0xC0 | (cp >> 6)), s += static_cast<char>(0x80 | (cp & 0x3F));
+  } else {
+    s += static_cast<char>(0xE0 | (cp >> 12)), s += static_cast<char>(0x80 | ((cp >> 6) & 0x3F)), s += static_cast<char>(0x80 | (cp & 0x3F));
+  }
+  return s;
+}
+
+// GPT-2's byte → printable character table: printable Latin-1 bytes stand for themselves, the others are
+// shifted to U+0100 and up, so every byte string becomes visible text without spaces or control characters.
+std::vector<std::string> byte_characters() {
+  std::vector<std::string> out(256);
+  uint32_t next = 256;
+  for (uint32_t b = 0; b < 256; ++b) {
+    bool printable = (b >= '!' && b <= '~') || (b >= 0xA1 && b <= 0xAC) || (b >= 0xAE && b <= 0xFF);
+    out[b] = utf8_of(printable ? b : next++);
+  }
+  return out;
+}
+
+size_t utf8_length(unsigned char lead) { return lead < 0x80 ? 1 : lead < 0xE0 ? 2 : lead < 0xF0 ? 3 : 4; }
+
+class Regex {
+ public:
+  Regex(const std::string& pattern, const std::string& where) {
+    int error = 0;
+    PCRE2_SIZE offset = 0;
+    code_ = pcre2_compile(reinterpret_cast<PCRE2_SPTR>(pattern.c_str()), pattern.size(), PCRE2_UTF | PCRE2_UCP, &error, &offset, nullptr);
+    if (!code_) {
+      PCRE2_UCHAR message[256];
+      pcre2_get_error_message(error, message, sizeof message);
+      raise(where, ": pre-tokenizer regex does not compile at offset ", offset, ": ", reinterpret_cast<char*>(message));
+    }
+    pcre2_jit_compile(code_, PCRE2_JIT_COMPLETE);  // optional speed-up; matching works without it
+  }
+  ~Regex() { pcre2_code_free(code_); }
+  Regex(const Regex&) = delete;
+  Regex& operator=(const Regex&) = delete;
+
+  // The text cut into matches and the (possibly empty) stretches between them ("Isolated" behaviour).
+  std::vector<std::string> split(const std::string& text) const {
+    std::vector<std::string> out;
+    pcre2_match_data* data = pcre2_match_data_create_from_pattern(code_, nullptr);
+    size_t at = 0, last = 0;
+    while (at <= text.size()) {
+      int rc = pcre2_match(code_, reinterpret_cast<PCRE2_SPTR>(text.data()), text.size(), at, 0, data, nullptr);
+      if (rc < 0) break;
+      auto* ov = pcre2_get_ovector_pointer(data);
+      size_t start = ov[0], end = ov[1];
+      if (start > last) out.push_back(text.substr(last, start - last));
+      if (end > start) out.push_back(text.substr(start, end - start));
+      last = end;
+      at = end > start ? end : end + (end < text.size() ? utf8_length(static_cast<unsigned char>(text[end])) : 1);
+    }
+    if (last < text.size()) out.push_back(text.substr(last));
+    pcre2_match_data_free(data);
+    return out;
+  }
+
+ private:
+  pcre2_code* code_ = nullptr;
+};
+
+class BpeTokenizer final : public Tokenizer {
+ public:
+  BpeTokenizer(const nlohmann::json& j, const std::string& path) : bytes_(byte_characters()) {
+    auto where = [&](const std::string& key) { return concat(path, ": ", key); };
+    if (!j.contains("model") || j["model"].value("type", "BPE") != "BPE") raise(where("model.type"), " must be BPE");
+    const auto& model = j["model"];
+    if (!model.contains("vocab") || !model["vocab"].is_object()) raise(where("model.vocab"), " is missing (expected token -> id)");
+    for (const auto& [token, id] : model["vocab"].items()) add_piece(token, id.get<int64_t>());
+    if (!model.contains("merges") || !model["merges"].is_array()) raise(where("model.merges"), " is missing");
+    int64_t rank = 0;
+    for (const auto& m : model["merges"]) {
+      std::string a, b;
+      if (m.is_string()) {
+        auto s = m.get<std::string>();
+        auto space = s.find(' ');
+        if (space == std::string::npos) raise(where("model.merges"), "[", rank, "]: '", s, "' is not 'left right'");
+        a = s.substr(0, space), b = s.substr(space + 1);
+      } else if (m.is_array() && m.size() == 2) {
+        a = m[0].get<std::string>(), b = m[1].get<std::string>();
+      } else {
+        raise(where("model.merges"), "[", rank, "]: expected \"a b\" or [a, b]");
+      }
+      ranks_.emplace(a + '\x01' + b, rank++);
+    }
+    if (j.contains("added_tokens") && j["added_tokens"].is_array())
+      for (const auto& t : j["added_tokens"]) {
+        auto content = t.at("content").get<std::string>();
+        added_.emplace_back(content, t.at("id").get<int64_t>());
+        add_piece(content, t.at("id").get<int64_t>());
+      }
+    std::sort(added_.begin(), added_.end(), [](const auto& x, const auto& y) { return x.first.size() > y.first.size(); });
+    nfc_ = mentions(j.value("normalizer", nlohmann::json()), "NFC");
+    std::string pattern = find_split_pattern(j.value("pre_tokenizer", nlohmann::json()));
+    regex_ = std::make_unique<Regex>(pattern.empty() ? kGpt2Pattern : pattern, where("pre_tokenizer"));
+    for (size_t b = 0; b < 256; ++b) byte_of_char_[bytes_[b]] = static_cast<char>(b);
+  }
+
+  std::vector<int64_t> encode(const std::string& text) const override {
+    std::vector<int64_t> ids;
+    size_t start = 0;
+    for (size_t at = 0; at < text.size();) {
+      const auto* special = added_at(text, at);
+      if (!special) {
+        ++at;
+        continue;
+      }
+      encode_plain(text.substr(start, at - start), ids);
+      ids.push_back(special->second);
+      at += special->first.size();
+      start = at;
+    }
+    encode_plain(text.substr(start), ids);
+    return ids;
+  }
+
+  std::string decode(const std::vector<int64_t>& ids) const override {
+    std::string out;
+    for (auto id : ids) {
+      const auto& p = piece(id);
+      if (is_added(id)) {
+        out += p;
+        continue;
+      }
+      for (size_t i = 0; i < p.size();) {
+        size_t n = utf8_length(static_cast<unsigned char>(p[i]));
+        auto it = byte_of_char_.find(p.substr(i, n));
+        out += it != byte_of_char_.end() ? std::string(1, it->second) : p.substr(i, n);
+        i += n;
+      }
+    }
+    return out;
+  }
+
+  std::string piece(int64_t id) const override {
+    if (id < 0 || id >= static_cast<int64_t>(pieces_.size())) raise("bpe tokenizer: id ", id, " out of range");
+    return pieces_[static_cast<size_t>(id)];
+  }
+  int64_t size() const override { return static_cast<int64_t>(pieces_.size()); }
+
+ private:
+  void add_piece(const std::string& token, int64_t id) {
+    if (id < 0) raise("bpe tokenizer: negative id for '", token, "'");
+    if (static_cast<size_t>(id) >= pieces_.size()) pieces_.resize(static_cast<size_t>(id) + 1);
+    pieces_[static_cast<size_t>(id)] = token;
+    vocab_[token] = id;
+  }
+  static bool mentions(const nlohmann::json& node, const std::string& type) {
+    if (node.is_object()) {
+      if (node.value("type", "") == type) return true;
+      for (const auto& [k, v] : node.items())
+        if (mentions(v, type)) return true;
+    } else if (node.is_array()) {
+      for (const auto& v : node)
+        if (mentions(v, type)) return true;
+    }
+    return false;
+  }
+  static std::string find_split_pattern(const nlohmann::json& node) {
+    if (node.is_object()) {
+      if (node.value("type", "") == "Split" && node.contains("pattern") && node["pattern"].contains("Regex"))
+        return node["pattern"]["Regex"].get<std::string>();
+      for (const auto& [k, v] : node.items())
+        if (auto p = find_split_pattern(v); !p.empty()) return p;
+    } else if (node.is_array()) {
+      for (const auto& v : node)
+        if (auto p = find_split_pattern(v); !p.empty()) return p;
+    }
+    return "";
+  }
+  const std::pair<std::string, int64_t>* added_at(const std::string& text, size_t at) const {
+    for (const auto& a : added_)  // longest first
+      if (text.compare(at, a.first.size(), a.first) == 0) return &a;
+    return nullptr;
+  }
+  bool is_added(int64_t id) const {
+    for (const auto& a : added_)
+      if (a.second == id) return true;
+    return false;
+  }
+  void encode_plain(const std::string& raw, std::vector<int64_t>& ids) const {
+    if (raw.empty()) return;
+    std::string text = raw;
+    if (nfc_) {
+      auto* n = utf8proc_NFC(reinterpret_cast<const utf8proc_uint8_t*>(raw.c_str()));
+      if (n) text = reinterpret_cast<char*>(n), std::free(n);
+    }
+    for (const auto& word : regex_->split(text)) bpe(word, ids);
+  }
+  // Byte-level symbols of `word`, merged by rank (lowest first) until no listed merge applies.
+  void bpe(const std::string& word, std::vector<int64_t>& ids) const {
+    std::vector<std::string> symbols;
+    for (unsigned char c : word) symbols.push_back(bytes_[c]);
+    while (symbols.size() > 1) {
+      int64_t best = LLONG_MAX;
+      size_t at = 0;
+      for (size_t i = 0; i + 1 < symbols.size(); ++i) {
+        auto it = ranks_.find(symbols[i] + '\x01' + symbols[i + 1]);
+        if (it != ranks_.end() && it->second < best) best = it->second, at = i;
+      }
+      if (best == LLONG_MAX) break;
+      symbols[at] += symbols[at + 1];
+      symbols.erase(symbols.begin() + static_cast<long>(at) + 1);
+    }
+    for (const auto& s : symbols) {
+      auto it = vocab_.find(s);
+      if (it == vocab_.end()) raise("bpe tokenizer: symbol '", s, "' of '", word, "' is not in the vocabulary");
+      ids.push_back(it->second);
+    }
+  }
+
+  std::vector<std::string> bytes_;
+  std::unordered_map<std::string, char> byte_of_char_;
+  std::unordered_map<std::string, int64_t> vocab_;
+  std::unordered_map<std::string, int64_t> ranks_;
+  std::vector<std::pair<std::string, int64_t>> added_;
+  std::vector<std::string> pieces_;
+  std::unique_ptr<Regex> regex_;
+  bool nfc_ = false;
+};
+
+}  // namespace
+
+std::unique_ptr<Tokenizer> parse_bpe_tokenizer(const std::string& json_text, const std::string& path) {
+  auto j = nlohmann::json::parse(json_text, nullptr, false);
+  if (j.is_discarded()) raise(path, ": not valid JSON (expected a Hugging Face tokenizer.json)");
+  return std::make_unique<BpeTokenizer>(j, path);
+}
+
+std::unique_ptr<Tokenizer> load_bpe_tokenizer(const std::string& path) { return parse_bpe_tokenizer(read_file(path), path); }
+
+}  // namespace emotune
