@@ -71,17 +71,19 @@ void BM_Stage1TrainStep(benchmark::State& state) {
   state.SetItemsProcessed(state.iterations() * state.range(0));
 }
 
-void stage2_step(benchmark::State& state, ImageFeatures& images) {
+void stage2_step(benchmark::State& state, ImageFeatures& images, bool prefix_cache = true) {
   auto& f = Fixture::get();
   auto model = make_emotion_model(*f.vlm, f.config, "", {false, true, false});
   model.soft_prompt.set_requires_grad(true);
-  PromptTask task(model, images, make_emotion_samples(images, f.config.data.labels));
+  PromptTask task(model, images, make_emotion_samples(images, f.config.data.labels), prefix_cache);
   int64_t step = 0;
   for (auto _ : state) task.loss(batch_of(state.range(0), task.num_samples(), step++), 0).backward();
   state.SetItemsProcessed(state.iterations() * state.range(0));
 }
 void BM_Stage2TrainStep(benchmark::State& state) { stage2_step(state, *Fixture::get().cached); }
 void BM_Stage2TrainStepEncodingEveryStep(benchmark::State& state) { stage2_step(state, *Fixture::get().uncached); }
+// The plain path: backward over the whole sequence (the reference for the prefix-cache fast path).
+void BM_Stage2TrainStepWithoutPrefixCache(benchmark::State& state) { stage2_step(state, *Fixture::get().cached, false); }
 
 void BM_EvalRankLabels(benchmark::State& state) {
   auto& f = Fixture::get();
@@ -117,6 +119,7 @@ void BM_FullLogitsReference(benchmark::State& state) { logits(state, false); }
 
 BENCHMARK(BM_Stage1TrainStep)->Arg(16)->Unit(benchmark::kMillisecond)->UseRealTime();
 BENCHMARK(BM_Stage2TrainStep)->Arg(16)->Unit(benchmark::kMillisecond)->UseRealTime();
+BENCHMARK(BM_Stage2TrainStepWithoutPrefixCache)->Arg(16)->Unit(benchmark::kMillisecond)->UseRealTime();
 BENCHMARK(BM_Stage2TrainStepEncodingEveryStep)->Arg(16)->Unit(benchmark::kMillisecond)->UseRealTime();
 BENCHMARK(BM_EvalRankLabels)->Arg(16)->Unit(benchmark::kMillisecond)->UseRealTime();
 BENCHMARK(BM_ScoreAnswersRowsOnly)->Unit(benchmark::kMillisecond)->UseRealTime();

@@ -38,9 +38,12 @@ def main():
         assert torch.equal(old.forward(embeds, mask), new.forward(embeds, mask)), "forward changed"
         att = new.last_attention(embeds, mask)
         assert att.shape == (2, cfg.lm_heads, 12, 12)
+        past = new.prefill(embeds[:, :5], mask[:, :5])
+        rest = new.hidden_states_cached(past, embeds[:, 5:], mask)
+        assert (rest - new.hidden_states(embeds, mask)[:, 5:]).abs().max() < 1e-4, "prefix cache disagrees"
     new.save(path + ".tmp")
     os.replace(path + ".tmp", path)
-    print(f"re-exported {path}: weights and outputs unchanged, methods now include last_attention")
+    print(f"re-exported {path}: weights, encode_image and forward unchanged; methods as in tiny_vlm.py")
 
 
 if __name__ == "__main__":

@@ -28,5 +28,6 @@ void register_sweep_command(CLI::App& app);
 void register_report_command(CLI::App& app);
 void register_personalize_command(CLI::App& app);
 void register_tune_discrete_command(CLI::App& app);
+void register_tokenize_command(CLI::App& app);
 
 }  // namespace emotune

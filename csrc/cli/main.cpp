@@ -22,6 +22,7 @@ int main(int argc, char** argv) {
   emotune::register_report_command(app);
   emotune::register_personalize_command(app);
   emotune::register_tune_discrete_command(app);
+  emotune::register_tokenize_command(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -12,7 +12,7 @@ torch::Tensor AnswerScores::mean_loss() const {
   return (-log_likelihood / tokens.clamp_min(1).to(log_likelihood.scalar_type())).mean();
 }
 
-AnswerScores score_answers(FrozenVLM& vlm, const SequenceBatch& batch) {
+AnswerScores score_answers(FrozenVLM& vlm, const SequenceBatch& batch, const FrozenVLM::PrefixCache* prefix) {
   using torch::indexing::Slice;
   const int64_t b = batch.size(), s = batch.embeds.size(1);
   // The logits at position t predict the token at t + 1.
@@ -20,7 +20,8 @@ AnswerScores score_answers(FrozenVLM& vlm, const SequenceBatch& batch) {
   auto rows = torch::cat({target_at, torch::zeros({b, 1}, target_at.options())}, 1);
   auto targets = batch.token_ids.slice(1, 1, s).index({target_at});
   if (targets.numel() == 0) raise("internal: a batch with no answer tokens to score");
-  auto logits = vlm.forward_rows(batch.embeds, batch.attention_mask, rows).to(torch::kFloat32);
+  auto logits = (prefix ? vlm.forward_rows_after(*prefix, batch.embeds, batch.attention_mask, rows)
+                        : vlm.forward_rows(batch.embeds, batch.attention_mask, rows)).to(torch::kFloat32);
   auto token_logp = torch::log_softmax(logits, -1).gather(1, targets.unsqueeze(1)).squeeze(1);
   auto sample_of_row = rows.nonzero().select(1, 0);
   AnswerScores out;

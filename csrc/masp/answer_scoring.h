@@ -3,9 +3,10 @@
 #pragma once
 #include <torch/types.h>
 
+#include "vlm/frozen_vlm.h"
+
 namespace emotune {
 
-class FrozenVLM;
 struct SequenceBatch;
 
 struct AnswerScores {
@@ -14,6 +15,7 @@ struct AnswerScores {
   torch::Tensor mean_loss() const;  // mean over samples of the per-sample mean token cross-entropy
 };
 
-AnswerScores score_answers(FrozenVLM& vlm, const SequenceBatch& batch);
+// With `prefix`, `batch` holds the positions after a prefilled prefix (SequenceBuilder::assemble_split).
+AnswerScores score_answers(FrozenVLM& vlm, const SequenceBatch& batch, const FrozenVLM::PrefixCache* prefix = nullptr);
 
 }  // namespace emotune

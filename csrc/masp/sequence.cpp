@@ -91,7 +91,26 @@ SequenceSpec SequenceBuilder::image_question(const torch::Tensor& aspect_tokens,
   return layout(span, soft_prompt, question, answer);
 }
 
-SequenceBatch SequenceBuilder::assemble(const std::vector<SequenceSpec>& specs) const {
+std::optional<SequenceBuilder::SplitBatch> SequenceBuilder::assemble_split(const std::vector<SequenceSpec>& specs) const {
+  std::vector<SequenceSpec> prefixes, rests;
+  int64_t prefix_length = -1;
+  for (const auto& spec : specs) {
+    auto first_soft = std::find_if(spec.begin(), spec.end(), [](const SequencePart& p) { return p.segment == Segment::SoftPrompt; });
+    if (first_soft == spec.end() || first_soft == spec.begin()) return std::nullopt;
+    SequenceSpec prefix(spec.begin(), first_soft), rest(first_soft, spec.end());
+    int64_t n = 0;
+    for (const auto& p : prefix) n += p.length();
+    if (prefix_length >= 0 && n != prefix_length) return std::nullopt;
+    for (const auto& p : prefix)
+      if (p.in_loss) return std::nullopt;  // a target inside the prefix would be scored without gradient
+    prefix_length = n;
+    prefixes.push_back(std::move(prefix));
+    rests.push_back(std::move(rest));
+  }
+  return SplitBatch{assemble(prefixes), assemble(rests, /*pad_right=*/true)};
+}
+
+SequenceBatch SequenceBuilder::assemble(const std::vector<SequenceSpec>& specs, bool pad_right) const {
   using torch::indexing::Slice;
   if (specs.empty()) raise("internal: assemble() of an empty batch");
   const int64_t b_size = static_cast<int64_t>(specs.size());
@@ -114,8 +133,9 @@ SequenceBatch SequenceBuilder::assemble(const std::vector<SequenceSpec>& specs) 
   auto mask_a = mask.accessor<int64_t, 2>();
   auto loss_a = loss.accessor<bool, 2>();
   auto seg_a = segments.accessor<uint8_t, 2>();
+  auto first_column = [&](int64_t b) { return pad_right ? int64_t{0} : s_len - lengths[static_cast<size_t>(b)]; };
   for (int64_t b = 0; b < b_size; ++b) {
-    int64_t at = s_len - lengths[static_cast<size_t>(b)];
+    int64_t at = first_column(b);
     for (const auto& p : specs[static_cast<size_t>(b)]) {
       for (int64_t i = 0; i < p.length(); ++i, ++at) {
         if (!p.embeds.defined()) ids_a[b][at] = tok_a[b][at] = p.ids[static_cast<size_t>(i)];
@@ -134,7 +154,7 @@ SequenceBatch SequenceBuilder::assemble(const std::vector<SequenceSpec>& specs) 
   }
   std::vector<torch::Tensor> rows;
   for (int64_t b = 0; b < b_size; ++b) {
-    int64_t at = s_len - lengths[static_cast<size_t>(b)];
+    int64_t at = first_column(b);
     std::vector<torch::Tensor> pieces;
     if (at > 0) pieces.push_back(token_embeds[b].slice(0, 0, at));
     for (const auto& p : specs[static_cast<size_t>(b)]) {
@@ -142,6 +162,7 @@ SequenceBatch SequenceBuilder::assemble(const std::vector<SequenceSpec>& specs) 
       pieces.push_back(p.embeds.defined() ? p.embeds.to(device, dtype) : token_embeds[b].slice(0, at, at + n));
       at += n;
     }
+    if (at < s_len) pieces.push_back(token_embeds[b].slice(0, at, s_len));  // right padding
     rows.push_back(torch::cat(pieces, 0));
   }
   SequenceBatch out;

@@ -13,6 +13,7 @@
 #include <torch/types.h>
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -62,7 +63,16 @@ class SequenceBuilder {
   // The answer as a Label part: its tokens, plus end-of-turn when options.loss_on_end_of_turn.
   SequencePart answer_part(const std::string& answer) const;
 
-  SequenceBatch assemble(const std::vector<SequenceSpec>& specs) const;
+  // Left-padded (every sequence ends at the last column), or right-padded for the part after a prefix cache.
+  SequenceBatch assemble(const std::vector<SequenceSpec>& specs, bool pad_right = false) const;
+  // The stage-2 fast path (issue 6): the parts before the first soft-prompt part — chat prefix, aspect and
+  // visual tokens, image close — as one unpadded batch, and the rest (soft prompt, question, label)
+  // right-padded. Positions of real tokens are those of assemble(specs). Empty when a sequence has no soft
+  // prompt or the prefixes differ in length (then the plain path runs).
+  struct SplitBatch {
+    SequenceBatch prefix, rest;
+  };
+  std::optional<SplitBatch> assemble_split(const std::vector<SequenceSpec>& specs) const;
 
   int64_t end_of_turn_id() const { return end_of_turn_; }
 

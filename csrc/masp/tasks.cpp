@@ -62,8 +62,8 @@ torch::Tensor AspectTask::loss(const std::vector<int64_t>& samples, int64_t epoc
   return score_answers(vlm_, batch(samples, epoch)).mean_loss();
 }
 
-PromptTask::PromptTask(EmotionModel& model, ImageFeatures& images, std::vector<EmotionSample> samples)
-    : model_(model), images_(images), samples_(std::move(samples)) {
+PromptTask::PromptTask(EmotionModel& model, ImageFeatures& images, std::vector<EmotionSample> samples, bool use_prefix_cache)
+    : model_(model), images_(images), samples_(std::move(samples)), use_prefix_cache_(use_prefix_cache) {
   // Aspect tokens depend only on the image: computed once here, never per step.
   if (model_.aspects && images_.cached()) aspect_cache_ = aspect_tokens_of_split(model_, images_);
 }
@@ -80,21 +80,29 @@ torch::Tensor PromptTask::aspect_tokens_of(const std::vector<int64_t>& images, c
   return model_.aspect_tokens(visual);
 }
 
-SequenceBatch PromptTask::batch(const std::vector<int64_t>& samples) {
+SequenceBatch PromptTask::batch(const std::vector<int64_t>& samples) { return model_.builder->assemble(specs(samples)); }
+
+std::vector<SequenceSpec> PromptTask::specs(const std::vector<int64_t>& samples) {
   auto images = gather_images(images_, samples_, samples);
   auto aspect_tokens = aspect_tokens_of(images.images, images.visual);
-  std::vector<SequenceSpec> specs;
+  std::vector<SequenceSpec> out;
   for (size_t i = 0; i < samples.size(); ++i) {
     const auto& s = samples_[static_cast<size_t>(samples[i])];
     int64_t r = images.row_of_sample[i];
-    specs.push_back(model_.spec(images.visual[r], aspect_tokens.defined() ? aspect_tokens[r] : torch::Tensor(),
+    out.push_back(model_.spec(images.visual[r], aspect_tokens.defined() ? aspect_tokens[r] : torch::Tensor(),
                                 &model_.labels.at(static_cast<size_t>(s.label))));
   }
-  return model_.builder->assemble(specs);
+  return out;
 }
 
 torch::Tensor PromptTask::loss(const std::vector<int64_t>& samples, int64_t) {
-  return score_answers(*model_.vlm, batch(samples)).mean_loss();
+  auto all = specs(samples);
+  if (use_prefix_cache_ && model_.vlm->has_prefix_cache())
+    if (auto split = model_.builder->assemble_split(all)) {
+      auto prefix = model_.vlm->prefill(split->prefix.embeds.detach(), split->prefix.attention_mask);
+      return score_answers(*model_.vlm, split->rest, &prefix).mean_loss();
+    }
+  return score_answers(*model_.vlm, model_.builder->assemble(all)).mean_loss();
 }
 
 }  // namespace emotune

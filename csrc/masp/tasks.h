@@ -43,7 +43,10 @@ class AspectTask final : public TrainTask {
 // Stage 2 (Eq. 3-5): only the soft prompt trains; aspect tokens are computed once per image.
 class PromptTask final : public TrainTask {
  public:
-  PromptTask(EmotionModel& model, ImageFeatures& images, std::vector<EmotionSample> samples);
+  // With use_prefix_cache (and a bundle that has one), each batch's prefix — chat prefix, aspect and visual
+  // tokens — is prefilled without gradient and only the positions from the soft prompt on are
+  // differentiated (issue 6's fast path; equal loss and gradient, tests/masp/test_prefix_cache.cpp).
+  PromptTask(EmotionModel& model, ImageFeatures& images, std::vector<EmotionSample> samples, bool use_prefix_cache = true);
   std::string stage() const override { return "prompt"; }
   int64_t num_samples() const override { return static_cast<int64_t>(samples_.size()); }
   NamedTensors trainable() override { return {{"soft_prompt", model_.soft_prompt}}; }
@@ -57,6 +60,8 @@ class PromptTask final : public TrainTask {
   ImageFeatures& images_;
   std::vector<EmotionSample> samples_;
   torch::Tensor aspect_cache_;  // [N, A·Q, D] when images are cached and the model has aspects
+  bool use_prefix_cache_;
+  std::vector<SequenceSpec> specs(const std::vector<int64_t>& samples);
 };
 
 }  // namespace emotune

@@ -7,6 +7,7 @@
 
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "vlm/bundle_spec.h"
 #include "vlm/tokenizer.h"
@@ -36,6 +37,19 @@ class FrozenVLM {
   // aspect attention of MASP's Figure 4. Bundles without it raise a clear error.
   virtual bool has_last_attention() const { return false; }
   virtual torch::Tensor last_attention(const torch::Tensor& embeds, const torch::Tensor& attention_mask);
+
+  // Optional prefix cache (the stage-2 fast path, issue 6): the keys/values of a prefix computed once, then
+  // logits of the positions after it. In a causal LM the prefix does not depend on what follows, so
+  // prefill() runs without gradient and only the rest is differentiated.
+  struct PrefixCache {
+    std::vector<torch::Tensor> layers;  // backend-defined (TorchScript: k_0, v_0, k_1, v_1, …)
+    torch::Tensor attention_mask;       // [B,P] of the prefix
+  };
+  virtual bool has_prefix_cache() const { return false; }
+  virtual PrefixCache prefill(const torch::Tensor& embeds, const torch::Tensor& attention_mask);
+  // Logits [N,V] at `rows` [B,S] of the positions after the prefix; attention_mask [B,S] covers them only.
+  virtual torch::Tensor forward_rows_after(const PrefixCache& prefix, const torch::Tensor& embeds,
+                                           const torch::Tensor& attention_mask, const torch::Tensor& rows);
 
  protected:
   BundleSpec spec_;

@@ -21,6 +21,14 @@ torch::Tensor FrozenVLM::last_attention(const torch::Tensor&, const torch::Tenso
         "which the soft-prompt -> aspect attention plot needs");
 }
 
+FrozenVLM::PrefixCache FrozenVLM::prefill(const torch::Tensor&, const torch::Tensor&) {
+  raise(spec_.path(spec_.model_file), ": the bundle has no 'prefill'/'hidden_states_cached' methods (optional; docs/bundle.md)");
+}
+
+torch::Tensor FrozenVLM::forward_rows_after(const PrefixCache&, const torch::Tensor&, const torch::Tensor&, const torch::Tensor&) {
+  raise(spec_.path(spec_.model_file), ": the bundle has no 'prefill'/'hidden_states_cached' methods (optional; docs/bundle.md)");
+}
+
 namespace {
 
 class TorchScriptVLM final : public FrozenVLM {
@@ -48,9 +56,24 @@ class TorchScriptVLM final : public FrozenVLM {
       if (!module_.find_method(name)) raise(file, ": the TorchScript module has no method '", name, "' (docs/bundle.md)");
     has_rows_ = module_.find_method("hidden_states").has_value() && module_.find_method("project_logits").has_value();
     has_attention_ = module_.find_method("last_attention").has_value();
+    has_prefix_ = has_rows_ && module_.find_method("prefill").has_value() && module_.find_method("hidden_states_cached").has_value();
   }
 
   bool has_last_attention() const override { return has_attention_; }
+  bool has_prefix_cache() const override { return has_prefix_; }
+  PrefixCache prefill(const torch::Tensor& embeds, const torch::Tensor& mask) override {
+    if (!has_prefix_) return FrozenVLM::prefill(embeds, mask);
+    torch::NoGradGuard no_grad;
+    auto list = module_.get_method("prefill")({embeds.to(dtype_), mask.to(device_)}).toTensorVector();
+    return {std::move(list), mask.to(device_)};
+  }
+  torch::Tensor forward_rows_after(const PrefixCache& prefix, const torch::Tensor& embeds, const torch::Tensor& mask,
+                                   const torch::Tensor& rows) override {
+    if (!has_prefix_) return FrozenVLM::forward_rows_after(prefix, embeds, mask, rows);
+    auto full_mask = torch::cat({prefix.attention_mask, mask.to(device_)}, 1);
+    auto hidden = module_.get_method("hidden_states_cached")({c10::List<torch::Tensor>(prefix.layers), embeds.to(dtype_), full_mask}).toTensor();
+    return module_.get_method("project_logits")({hidden.index({rows.to(device_)})}).toTensor();
+  }
   torch::Tensor last_attention(const torch::Tensor& embeds, const torch::Tensor& mask) override {
     if (!has_attention_) return FrozenVLM::last_attention(embeds, mask);
     return module_.get_method("last_attention")({embeds.to(dtype_), mask.to(device_)}).toTensor();
@@ -98,6 +121,7 @@ class TorchScriptVLM final : public FrozenVLM {
   torch::jit::script::Module module_;
   bool has_attention_ = false;
   bool has_rows_ = false;
+  bool has_prefix_ = false;
 };
 
 }  // namespace

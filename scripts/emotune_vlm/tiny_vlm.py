@@ -100,6 +100,30 @@ class DecoderBlock(nn.Module):
         k = rotate(self.k(y).view(b, s, h, d // h).transpose(1, 2), cos, sin)
         return torch.softmax(q @ k.transpose(-1, -2) / math.sqrt(d // h) + bias, dim=-1)
 
+    def keys_values(self, x: torch.Tensor, cos: torch.Tensor, sin: torch.Tensor) -> List[torch.Tensor]:
+        """This layer's rotated keys and values [B,H,S,hd] of x: what a prefix cache keeps."""
+        b, s, d = x.shape
+        h = self.heads
+        y = self.norm1(x)
+        k = rotate(self.k(y).view(b, s, h, d // h).transpose(1, 2), cos, sin)
+        v = self.v(y).view(b, s, h, d // h).transpose(1, 2)
+        return [k, v]
+
+    def forward_past(self, x: torch.Tensor, past_k: torch.Tensor, past_v: torch.Tensor, bias: torch.Tensor,
+                     cos: torch.Tensor, sin: torch.Tensor) -> torch.Tensor:
+        """forward() for positions that follow a cached prefix: queries of x over [past; x] keys."""
+        b, s, d = x.shape
+        h = self.heads
+        y = self.norm1(x)
+        q = rotate(self.q(y).view(b, s, h, d // h).transpose(1, 2), cos, sin)
+        kv = self.keys_values(x, cos, sin)
+        k = torch.cat([past_k, kv[0]], dim=2)
+        v = torch.cat([past_v, kv[1]], dim=2)
+        att = torch.softmax(q @ k.transpose(-1, -2) / math.sqrt(d // h) + bias, dim=-1)
+        x = x + self.o((att @ v).transpose(1, 2).reshape(b, s, d))
+        y = self.norm2(x)
+        return x + self.down(F.silu(self.gate(y)) * self.up(y))
+
     def forward(self, x: torch.Tensor, bias: torch.Tensor, cos: torch.Tensor, sin: torch.Tensor) -> torch.Tensor:
         b, s, d = x.shape
         h = self.heads
@@ -153,23 +177,53 @@ class TinyVLM(nn.Module):
         return self.tok_embed(ids)
 
     def attention_inputs(self, embeds: torch.Tensor, attention_mask: torch.Tensor) -> List[torch.Tensor]:
-        """The additive attention bias and rotary cos/sin every decoder block uses."""
+        """The additive attention bias and rotary cos/sin every decoder block uses.
+
+        attention_mask covers [cached prefix; embeds]: with a prefix of P positions, the queries are the last
+        S = embeds.shape[1] positions and the keys all P + S."""
         b, s, _ = embeds.shape
+        total = attention_mask.shape[1]
+        p = total - s
         mask = attention_mask.to(torch.bool)
-        positions = (attention_mask.cumsum(-1) - 1).clamp(min=0).to(embeds.dtype)
+        positions = (attention_mask.cumsum(-1) - 1).clamp(min=0).to(embeds.dtype)[:, p:]
         inv = 1.0 / (self.rope_base ** (torch.arange(0, self.head_dim, 2, device=embeds.device,
                                                       dtype=embeds.dtype) / self.head_dim))
         angles = positions.unsqueeze(-1) * inv  # [B,S,hd/2]
         cos = angles.cos().unsqueeze(1)
         sin = angles.sin().unsqueeze(1)
-        idx = torch.arange(s, device=embeds.device)
-        causal = idx.view(1, s, 1) >= idx.view(1, 1, s)
-        allowed = causal & mask.view(b, 1, s)
+        queries = torch.arange(s, device=embeds.device).view(1, s, 1) + p
+        keys = torch.arange(total, device=embeds.device).view(1, 1, total)
+        allowed = (keys <= queries) & mask.view(b, 1, total)
         # A padded query row would otherwise see no key at all (softmax of nothing): let it see itself.
-        allowed = allowed | (idx.view(1, s, 1) == idx.view(1, 1, s))
-        bias = torch.zeros(b, 1, s, s, dtype=embeds.dtype, device=embeds.device)
+        allowed = allowed | (keys == queries)
+        bias = torch.zeros(b, 1, s, total, dtype=embeds.dtype, device=embeds.device)
         bias = bias.masked_fill(~allowed.unsqueeze(1), -1e9)
         return [bias, cos, sin]
+
+    @torch.jit.export
+    def prefill(self, embeds: torch.Tensor, attention_mask: torch.Tensor) -> List[torch.Tensor]:
+        """Keys and values of every layer for a prefix: [k_0, v_0, k_1, v_1, ...], each [B,H,P,hd]."""
+        bias, cos, sin = self.attention_inputs(embeds, attention_mask)
+        x = embeds
+        out: List[torch.Tensor] = []
+        for blk in self.blocks:
+            kv = blk.keys_values(x, cos, sin)
+            out.append(kv[0])
+            out.append(kv[1])
+            x = blk(x, bias, cos, sin)
+        return out
+
+    @torch.jit.export
+    def hidden_states_cached(self, past: List[torch.Tensor], embeds: torch.Tensor,
+                             attention_mask: torch.Tensor) -> torch.Tensor:
+        """hidden_states of the positions after a prefilled prefix; attention_mask covers prefix + embeds."""
+        bias, cos, sin = self.attention_inputs(embeds, attention_mask)
+        x = embeds
+        i = 0
+        for blk in self.blocks:
+            x = blk.forward_past(x, past[2 * i], past[2 * i + 1], bias, cos, sin)
+            i += 1
+        return self.norm(x)
 
     @torch.jit.export
     def hidden_states(self, embeds: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:

@@ -14,12 +14,27 @@ std::string cli(const std::string& args, int* status, bool with_stderr = true) {
 }
 
 TEST(Cli, EverySubcommandHasHelp) {
-  for (const char* cmd : {"train-aspects", "train-prompt", "eval", "predict", "explain-batch", "info", "ablate", "synth"}) {
+  for (const char* cmd : {"train-aspects", "train-prompt", "eval", "predict", "explain-batch", "info", "ablate", "synth", "prepare",
+                          "sweep", "report", "personalize", "tune-discrete", "tokenize"}) {
     int status;
     auto out = cli(std::string(cmd) + " --help", &status);
     EXPECT_EQ(status, 0) << cmd;
     EXPECT_NE(out.find("Usage"), std::string::npos) << cmd << ": " << out;
   }
+}
+
+TEST(Cli, TokenizeEncodesOneJsonStringPerLine) {
+  int status;
+  const auto dir = testing::scratch_dir("tokenize");
+  std::ofstream(dir + "/good.jsonl") << "\"a beach\"\n\"\"\n";
+  std::ofstream(dir + "/bad.jsonl") << "not json\n";
+  auto out = cli("tokenize --kind sentencepiece --tokenizer " + testing::tiny_bundle() + "/tokenizer.model < " + dir + "/good.jsonl", &status, false);
+  EXPECT_EQ(status, 0) << out;
+  auto first = nlohmann::json::parse(out.substr(0, out.find('\n')));
+  EXPECT_TRUE(first.is_array() && !first.empty()) << out;
+  auto bad = cli("tokenize --kind sentencepiece --tokenizer " + testing::tiny_bundle() + "/tokenizer.model < " + dir + "/bad.jsonl", &status);
+  EXPECT_EQ(status, 2);
+  EXPECT_NE(bad.find("stdin:1"), std::string::npos) << bad;
 }
 
 TEST(Cli, UnknownKeyIsAClearErrorWithSuggestion) {

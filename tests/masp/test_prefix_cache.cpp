@@ -1,0 +1,68 @@
+// The stage-2 fast path (issue 6): prefilling the chat prefix, aspect and visual tokens without gradient and
+// differentiating only the soft prompt onward gives the plain path's loss and soft-prompt gradient.
+#include <gtest/gtest.h>
+#include <torch/torch.h>
+
+#include "masp/samples.h"
+#include "masp/stages.h"
+#include "masp/tasks.h"
+#include "test_support.h"
+#include "vlm/frozen_vlm.h"
+
+namespace emotune {
+namespace {
+
+TEST(PrefixCache, LossAndSoftPromptGradientEqualThePlainPath) {
+  auto c = testing::small_config(testing::small_world(24), testing::scratch_dir("run"));
+  auto vlm = open_bundle(c);
+  ASSERT_TRUE(vlm->has_prefix_cache()) << "the tiny bundle exports prefill and hidden_states_cached";
+  auto images = open_split(*vlm, c, "train");
+  auto samples = make_emotion_samples(*images, c.data.labels);
+  // Aspect modules (random, frozen) so the prefix holds aspect tokens as well as visual tokens.
+  c.masp.use_aspects = true;
+  auto aspects_ckpt = testing::scratch_dir("aspects") + "/a.safetensors";
+  save_safetensors(aspects_ckpt, load_aspect_modules(c, vlm->spec().hidden_size, "").named_tensors());
+  c.masp.aspects_checkpoint = aspects_ckpt;
+  auto model = make_emotion_model(*vlm, c, "", {true, true, true});
+  model.soft_prompt = (model.soft_prompt * 3).detach().requires_grad_(true);  // a prompt with some effect
+  // Labels of different token lengths, so the right-padded rest really is ragged.
+  std::vector<int64_t> batch{0, 1, 2, 3, 4, 5, 6};
+  PromptTask plain(model, *images, samples, false), fast(model, *images, samples, true);
+  auto run = [&](PromptTask& task) {
+    model.soft_prompt.mutable_grad() = torch::Tensor();
+    auto loss = task.loss(batch, 0);
+    loss.backward();
+    return std::make_pair(loss.item<double>(), model.soft_prompt.grad().clone());
+  };
+  auto [plain_loss, plain_grad] = run(plain);
+  auto [fast_loss, fast_grad] = run(fast);
+  EXPECT_NEAR(fast_loss, plain_loss, 1e-5 * std::abs(plain_loss));
+  EXPECT_LT(((fast_grad - plain_grad).abs().max() / plain_grad.abs().max()).item<double>(), 1e-5);
+  EXPECT_GT(plain_grad.abs().max().item<double>(), 0.0);
+}
+
+TEST(PrefixCache, SplitKeepsPositionsAndRejectsUnequalPrefixes) {
+  auto c = testing::small_config(testing::small_world(24), testing::scratch_dir("run"));
+  auto vlm = open_bundle(c);
+  auto images = open_split(*vlm, c, "train");
+  auto model = make_emotion_model(*vlm, c, "", {false, true, true});
+  std::vector<int64_t> ids{0, 1};
+  auto visual = images->visual(ids);
+  std::string a = "awe", b = "contentment";
+  std::vector<SequenceSpec> specs{model.spec(visual[0], {}, &a), model.spec(visual[1], {}, &b)};
+  auto split = model.builder->assemble_split(specs);
+  ASSERT_TRUE(split.has_value());
+  auto whole = model.builder->assemble(specs);
+  const auto p = split->prefix.embeds.size(1);
+  for (int64_t row = 0; row < 2; ++row) {  // the same tokens, right- instead of left-padded after the prefix
+    auto real = whole.attention_mask[row].sum().item<int64_t>();
+    auto rest_real = split->rest.attention_mask[row].sum().item<int64_t>();
+    EXPECT_EQ(p + rest_real, real);
+    EXPECT_TRUE(torch::equal(split->rest.token_ids[row].slice(0, 0, rest_real), whole.token_ids[row].slice(0, whole.token_ids.size(1) - rest_real)));
+  }
+  std::vector<SequenceSpec> no_prompt{model.builder->image_question({}, visual[0], {}, model.question, &a)};
+  EXPECT_FALSE(model.builder->assemble_split(no_prompt).has_value());
+}
+
+}  // namespace
+}  // namespace emotune
