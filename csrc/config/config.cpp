@@ -37,6 +37,9 @@ ConfigSchema bind_config(EmotuneConfig& c) {
   s.add("run_dir", &c.run_dir, "where checkpoints, metrics.jsonl and reports are written");
   s.add("seed", &c.seed, "seed of every random choice (data order, templates, initialisation)");
   s.add("threads", &c.threads, "CPU threads for LibTorch; 0 keeps its default");
+  s.add("device", &c.device, "where the VLM and the trained tensors live: cpu, cuda or cuda:N");
+  s.add_choice("precision", &c.precision, {"fp32", "bf16"},
+               "fp32, or bf16 for the frozen VLM and frozen aspect modules (trained tensors and optimizer state stay fp32)");
 
   s.add("data.manifest", &c.data.manifest, "JSONL manifest (docs/data.md)");
   s.add("data.train_split", &c.data.train_split, "split used for training");
@@ -147,6 +150,8 @@ void validate(const EmotuneConfig& c) {
   if (c.masp.soft_prompt_init == "text" && c.masp.soft_prompt_init_text.empty())
     raise("config: masp.soft_prompt_init is 'text' but masp.soft_prompt_init_text is empty");
   validate_personal_config(c.personal, c.dpt);
+  if (c.device != "cpu" && c.device.rfind("cuda", 0) != 0)
+    raise("config key 'device' must be cpu, cuda or cuda:N, got '", c.device, "'");
 }
 }  // namespace
 

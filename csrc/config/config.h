@@ -160,6 +160,10 @@ struct EmotuneConfig {
   std::string run_dir = "runs/default";
   int64_t seed = 3407;
   int64_t threads = 0;  // 0: LibTorch's default
+  // Where the frozen VLM runs and in which precision. bf16: the VLM and frozen aspect modules in bf16; what
+  // trains (soft prompt, stage-1 aspect modules) and the optimizer state stay fp32 (issue 5).
+  std::string device = "cpu";     // cpu | cuda | cuda:N
+  std::string precision = "fp32";  // fp32 | bf16
   DataConfig data;
   MaspConfig masp;
   TrainConfig train;

@@ -47,14 +47,14 @@ int64_t AspectModules::index_of(const std::string& aspect) const {
 torch::Tensor AspectModules::forward(int64_t aspect, const torch::Tensor& visual) const {
   // Eq. 1 through the fused algebra (kernels/fused_aspect_attention.h); equal to the stock block to rounding.
   const auto& w = weights_.at(static_cast<size_t>(aspect));
-  return fused_aspect_attention(fuse_aspect_weights({&w}), visual.to(w.query.scalar_type()));
+  return fused_aspect_attention(fuse_aspect_weights({&w}), visual);
 }
 
 torch::Tensor AspectModules::forward_all(const torch::Tensor& visual) const {
   // One pass over V for the query tokens of every aspect at once (Eq. 3's [z_1; …; z_A]).
   std::vector<const AspectAttentionWeights*> all;
   for (const auto& w : weights_) all.push_back(&w);
-  return fused_aspect_attention(fuse_aspect_weights(all), visual.to(weights_.front().query.scalar_type()));
+  return fused_aspect_attention(fuse_aspect_weights(all), visual);
 }
 
 NamedTensors AspectModules::named_tensors(int64_t aspect) const {
@@ -91,9 +91,12 @@ void AspectModules::set_requires_grad(bool on) {
     for (int i = 0; i < 5; ++i) field(w, i)->set_requires_grad(on);
 }
 
-void AspectModules::to(torch::ScalarType dtype) {
+void AspectModules::to(torch::Device device, torch::ScalarType dtype) {
   for (auto& w : weights_)
-    for (int i = 0; i < 5; ++i) *field(w, i) = field(w, i)->to(dtype);
+    for (int i = 0; i < 5; ++i) {
+      const bool grad = field(w, i)->requires_grad();
+      *field(w, i) = field(w, i)->detach().to(device, dtype).requires_grad_(grad);
+    }
 }
 
 }  // namespace emotune

@@ -39,7 +39,7 @@ class AspectModules {
   // Loads every aspect from `tensors` (names as above), checking presence and shapes; `source` names the file.
   void load(const NamedTensors& tensors, const std::string& source);
   void set_requires_grad(bool on);
-  void to(torch::ScalarType dtype);
+  void to(torch::Device device, torch::ScalarType dtype);
 
  private:
   AspectModulesOptions options_;

@@ -13,7 +13,15 @@ namespace emotune {
 
 std::unique_ptr<FrozenVLM> open_bundle(const EmotuneConfig& config) {
   init_torch_runtime(static_cast<uint64_t>(config.seed), static_cast<int>(config.threads));
-  return load_frozen_vlm(config.bundle);
+  torch::Device device(torch::kCPU);
+  try {
+    device = torch::Device(config.device);
+  } catch (const c10::Error&) {
+    raise("config key 'device': '", config.device, "' is not a device (expected cpu, cuda or cuda:N)");
+  }
+  if (device.is_cuda() && !torch::cuda::is_available())
+    raise("config key 'device' is '", config.device, "', but this LibTorch sees no CUDA device (a CPU-only build, or no GPU)");
+  return load_frozen_vlm(config.bundle, {device, config.precision == "bf16" ? torch::kBFloat16 : torch::kFloat32});
 }
 
 LayoutOptions layout_options(const MaspConfig& m) {
@@ -67,8 +75,10 @@ EmotionModel make_emotion_model(FrozenVLM& vlm, const EmotuneConfig& c, const st
       raise("aspect tokens requested but no checkpoint holds aspect modules (set masp.aspects_checkpoint or masp.use_aspects: false)");
     }
     m.aspects->set_requires_grad(false);
+    m.aspects->to(vlm.device(), vlm.dtype());  // frozen in stage 2: the VLM's precision
   }
   if (parts.soft_prompt) {
+    // Trained (and checkpointed) in fp32 on the VLM's device, whatever the VLM's precision.
     auto it = tensors.find("soft_prompt");
     if (parts.random_soft_prompt || it == tensors.end()) {
       if (!parts.random_soft_prompt && !checkpoint.empty())
@@ -80,6 +90,7 @@ EmotionModel make_emotion_model(FrozenVLM& vlm, const EmotuneConfig& c, const st
         raise(checkpoint, ": soft_prompt has shape ", it->second.sizes(), ", expected [L, ", d, "]");
       m.soft_prompt = it->second.to(torch::kFloat32).clone();
     }
+    m.soft_prompt = m.soft_prompt.to(vlm.device());
   }
   return m;
 }
@@ -96,6 +107,7 @@ TrainResult train_aspects(const EmotuneConfig& c) {
   auto samples = make_aspect_samples(*images, c.masp.aspects, c.masp.skip_zero_values);
   if (samples.empty()) raise(c.data.manifest, ": no aspect annotations for ", c.masp.aspects.size(), " configured aspects in split '", c.data.train_split, "'");
   AspectModules modules = load_aspect_modules(c, vlm->spec().hidden_size, "");
+  modules.to(vlm->device(), torch::kFloat32);  // trained: fp32 parameters and optimizer state
   SequenceBuilder builder(*vlm, layout_options(c.masp));
   AspectTask task(*vlm, builder, modules, *images, samples, aspect_question_lists(c.masp), static_cast<uint64_t>(c.seed));
   std::fprintf(stderr, "stage 1: %zu image-aspect pairs from %lld images\n", samples.size(), static_cast<long long>(images->size()));

@@ -29,9 +29,9 @@ torch::Tensor head_features(const std::vector<std::string>& inputs, const torch:
     if (input == "aspect_tokens") {
       if (!aspect_tokens.defined())
         raise("personal.head_inputs has aspect_tokens, but the global checkpoint has no aspect modules (masp.use_aspects: false?)");
-      parts.push_back(aspect_tokens.to(torch::kFloat32).flatten(1));
+      parts.push_back(aspect_tokens.to(torch::kCPU, torch::kFloat32).flatten(1));
     } else if (input == "label_scores") {
-      parts.push_back(torch::log_softmax(label_scores.to(torch::kFloat32), 1));
+      parts.push_back(torch::log_softmax(label_scores.to(torch::kCPU, torch::kFloat32), 1));
     } else {
       raise("personal.head_inputs: unknown input '", input, "'");
     }
