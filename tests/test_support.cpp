@@ -4,6 +4,8 @@
 #include <filesystem>
 #include <map>
 
+#include <torch/torch.h>
+
 #include "io/safetensors.h"
 #include "synth/affect_world.h"
 
@@ -65,6 +67,25 @@ int run_command(const std::string& command, std::string* output, bool with_stder
   while (size_t n = std::fread(buf, 1, sizeof buf, pipe)) output->append(buf, n);
   int status = ::pclose(pipe);
   return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+void expect_gradients_match_finite_differences(const std::vector<torch::Tensor*>& parameters,
+                                               const std::function<torch::Tensor()>& objective) {
+  const double h = 1e-6;
+  for (auto* p : parameters) {
+    auto flat = p->data().view(-1);
+    auto grad = p->grad().defined() ? p->grad().view(-1) : torch::zeros_like(flat);
+    for (int64_t i = 0; i < flat.numel(); i += std::max<int64_t>(1, flat.numel() / 7)) {
+      double orig = flat[i].item<double>();
+      torch::NoGradGuard ng;
+      flat[i] = orig + h;
+      double up = objective().item<double>();
+      flat[i] = orig - h;
+      double down = objective().item<double>();
+      flat[i] = orig;
+      EXPECT_NEAR(grad[i].item<double>(), (up - down) / (2 * h), 1e-6);
+    }
+  }
 }
 
 void expect_same_tensors(const std::string& a, const std::string& b) {

@@ -2,6 +2,9 @@
 #pragma once
 #include <gtest/gtest.h>
 
+#include <torch/types.h>
+
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -22,5 +25,9 @@ EmotuneConfig small_config(const std::string& manifest, const std::string& run_d
 int run_command(const std::string& command, std::string* output, bool with_stderr = true);
 // Every tensor of two safetensors files equal bit for bit.
 void expect_same_tensors(const std::string& a, const std::string& b);
+// Autograd's gradient of `objective` (already back-propagated into the parameters' .grad) against central
+// finite differences at a handful of elements of each parameter (fp64 parameters; step 1e-6, tolerance 1e-6).
+void expect_gradients_match_finite_differences(const std::vector<torch::Tensor*>& parameters,
+                                               const std::function<torch::Tensor()>& objective);
 
 }  // namespace emotune::testing

@@ -3,6 +3,7 @@
 
 #include "kernels/aspect_attention.h"
 #include "masp/aspect_modules.h"
+#include "test_support.h"
 
 namespace emotune {
 namespace {
@@ -37,21 +38,7 @@ TEST(AspectAttention, GradientsMatchFiniteDifferences) {
   auto probe = torch::randn({2, q, d}, opts);
   auto objective = [&] { return (aspect_attention_reference(w, visual) * probe).sum(); };
   objective().backward();
-  const double h = 1e-6;
-  for (auto* p : params) {
-    auto flat = p->data().view(-1);
-    auto grad = p->grad().view(-1);
-    for (int64_t i = 0; i < flat.numel(); i += std::max<int64_t>(1, flat.numel() / 7)) {
-      double orig = flat[i].item<double>();
-      torch::NoGradGuard ng;
-      flat[i] = orig + h;
-      double up = objective().item<double>();
-      flat[i] = orig - h;
-      double down = objective().item<double>();
-      flat[i] = orig;
-      EXPECT_NEAR(grad[i].item<double>(), (up - down) / (2 * h), 1e-6);
-    }
-  }
+  testing::expect_gradients_match_finite_differences(params, objective);
 }
 
 TEST(AspectModules, ShapesNamesAndSeededInit) {

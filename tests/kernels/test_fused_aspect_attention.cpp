@@ -6,6 +6,7 @@
 #include "kernels/aspect_attention.h"
 #include "kernels/fused_aspect_attention.h"
 #include "masp/aspect_modules.h"
+#include "test_support.h"
 
 namespace emotune {
 namespace {
@@ -72,21 +73,7 @@ TEST(FusedAspectAttention, GradientsMatchFiniteDifferences) {
   auto probe = torch::randn({2, 4, 6}, torch::kFloat64);
   auto objective = [&] { return (fused(ws, visual) * probe).sum(); };
   objective().backward();
-  const double h = 1e-6;
-  for (auto* p : params) {
-    auto flat = p->data().view(-1);
-    auto grad = p->grad().defined() ? p->grad().view(-1) : torch::zeros_like(flat);
-    for (int64_t i = 0; i < flat.numel(); i += std::max<int64_t>(1, flat.numel() / 7)) {
-      double orig = flat[i].item<double>();
-      torch::NoGradGuard ng;
-      flat[i] = orig + h;
-      double up = objective().item<double>();
-      flat[i] = orig - h;
-      double down = objective().item<double>();
-      flat[i] = orig;
-      EXPECT_NEAR(grad[i].item<double>(), (up - down) / (2 * h), 1e-6);
-    }
-  }
+  testing::expect_gradients_match_finite_differences(params, objective);
 }
 
 TEST(FusedAspectAttention, Bf16VisualTokensStayWithinOnePercent) {
