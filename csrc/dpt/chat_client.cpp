@@ -29,6 +29,32 @@ ChatClient::ChatClient(EndpointConfig config, std::string role, uint64_t seed)
   }
 }
 
+ChatClient::~ChatClient() = default;
+
+std::unique_ptr<httplib::Client> ChatClient::acquire_connection() {
+  {
+    std::lock_guard<std::mutex> lock(pool_mutex_);
+    if (!idle_.empty()) {
+      auto c = std::move(idle_.back());
+      idle_.pop_back();
+      return c;
+    }
+  }
+  auto http = std::make_unique<httplib::Client>(scheme_host_port_);
+  const auto timeout = std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::duration<double>(config_.timeout_s));
+  http->set_connection_timeout(timeout);
+  http->set_read_timeout(timeout);
+  http->set_write_timeout(timeout);
+  http->set_keep_alive(true);
+  http->set_tcp_nodelay(true);  // headers and body go out as separate writes: no Nagle/delayed-ACK stall on reuse
+  return http;
+}
+
+void ChatClient::release_connection(std::unique_ptr<httplib::Client> connection) {
+  std::lock_guard<std::mutex> lock(pool_mutex_);
+  idle_.push_back(std::move(connection));
+}
+
 std::string ChatClient::request_body(const nlohmann::json& messages, int64_t seed) const {
   nlohmann::json body = {{"model", config_.model}, {"messages", messages}, {"temperature", config_.temperature},
                          {"max_tokens", config_.max_tokens}, {"seed", seed}};
@@ -53,17 +79,19 @@ std::string ChatClient::redact(std::string text) const {
 }
 
 ChatReply ChatClient::complete(const std::string& body) {
-  httplib::Client http(scheme_host_port_);
-  const auto timeout = std::chrono::duration<double>(config_.timeout_s);
-  http.set_connection_timeout(std::chrono::duration_cast<std::chrono::microseconds>(timeout));
-  http.set_read_timeout(std::chrono::duration_cast<std::chrono::microseconds>(timeout));
-  http.set_write_timeout(std::chrono::duration_cast<std::chrono::microseconds>(timeout));
+  auto http = acquire_connection();
+  // Back to the pool however this call ends (an answer, or an error raised below).
+  struct Return {
+    ChatClient* self;
+    std::unique_ptr<httplib::Client>& connection;
+    ~Return() { self->release_connection(std::move(connection)); }
+  } give_back{this, http};
   httplib::Headers headers;
   if (!api_key_.empty()) headers.emplace("Authorization", "Bearer " + api_key_);
   std::string last_problem;
   for (int attempt = 0;; ++attempt) {
     double retry_after = -1;
-    auto res = http.Post(path_, headers, body, "application/json");
+    auto res = http->Post(path_, headers, body, "application/json");
     if (!res) {
       last_problem = concat("no answer (", httplib::to_string(res.error()), ")");
     } else if (res->status == 200) {

@@ -11,11 +11,17 @@
 
 #include <atomic>
 #include <cstdint>
+#include <memory>
 #include <mutex>
 #include <random>
 #include <string>
+#include <vector>
 
 #include "config/config.h"
+
+namespace httplib {
+class Client;
+}
 
 namespace emotune {
 
@@ -28,6 +34,7 @@ class ChatClient {
  public:
   // `role` names the endpoint in errors ("dpt.proposer_endpoint").
   ChatClient(EndpointConfig config, std::string role, uint64_t seed);
+  ~ChatClient();
 
   // The request body for `messages` (OpenAI format), canonical: the same messages give the same bytes, so
   // the body is the cache key. `seed` is sent as the request's seed (distinct proposals per step).
@@ -41,6 +48,12 @@ class ChatClient {
 
  private:
   double backoff_seconds(int attempt);
+  // Idle keep-alive connections, one per concurrent caller at most: thousands of calls reuse a few
+  // connections (and TLS sessions) instead of opening one each.
+  std::unique_ptr<httplib::Client> acquire_connection();
+  void release_connection(std::unique_ptr<httplib::Client> connection);
+  std::mutex pool_mutex_;
+  std::vector<std::unique_ptr<httplib::Client>> idle_;
   std::string redact(std::string text) const;
   EndpointConfig config_;
   std::string role_, scheme_host_port_, path_, api_key_;

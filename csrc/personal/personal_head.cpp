@@ -3,6 +3,7 @@
 #include <torch/torch.h>
 
 #include "core/error.h"
+#include "personal/early_stopping.h"
 
 namespace emotune {
 
@@ -55,7 +56,7 @@ HeadFit fit_head(const LinearHead& anchor, const torch::Tensor& x_fit, const tor
   const bool has_holdout = x_holdout.defined() && x_holdout.size(0) > 0;
   if (has_holdout) best.holdout_loss = holdout_loss_of(best.head, x_holdout, y_holdout);
   torch::optim::Adam adam({h.weight, h.bias}, torch::optim::AdamOptions(o.lr));
-  int64_t checks_without_gain = 0;
+  EarlyStopping stopping(best.holdout_loss, o.patience);
   for (int64_t step = 1; step <= o.steps; ++step) {
     adam.zero_grad();
     auto loss = torch::cross_entropy_loss(h.logits(x_fit), y_fit) +
@@ -65,12 +66,8 @@ HeadFit fit_head(const LinearHead& anchor, const torch::Tensor& x_fit, const tor
     if (!has_holdout) continue;
     if (step % o.eval_every != 0 && step != o.steps) continue;
     double held = holdout_loss_of(h, x_holdout, y_holdout);
-    if (held < best.holdout_loss) {
-      best = {{h.weight.detach().clone(), h.bias.detach().clone()}, step, held};
-      checks_without_gain = 0;
-    } else if (++checks_without_gain >= o.patience) {
-      break;
-    }
+    if (stopping.improved(held)) best = {{h.weight.detach().clone(), h.bias.detach().clone()}, step, held};
+    else if (stopping.exhausted()) break;
   }
   if (!has_holdout) best = {{h.weight.detach().clone(), h.bias.detach().clone()}, o.steps, -1};
   return best;

@@ -5,6 +5,7 @@
 #include <optional>
 
 #include "masp/answer_scoring.h"
+#include "personal/early_stopping.h"
 
 namespace emotune {
 
@@ -41,7 +42,7 @@ PromptFit fit_user_prompt(const PromptData& d, const torch::Tensor& global_promp
   const bool has_holdout = !holdout.empty();
   if (has_holdout) best.holdout_loss = user_prompt_loss(d, holdout, anchor, o.batch_size, false);
   torch::optim::Adam adam({prompt}, torch::optim::AdamOptions(o.lr));
-  int64_t checks_without_gain = 0;
+  EarlyStopping stopping(best.holdout_loss, o.patience);
   for (int64_t step = 1; step <= o.steps; ++step) {
     adam.zero_grad();
     user_prompt_loss(d, fit, prompt, o.batch_size, true);
@@ -49,12 +50,8 @@ PromptFit fit_user_prompt(const PromptData& d, const torch::Tensor& global_promp
     adam.step();
     if (!has_holdout || (step % o.eval_every != 0 && step != o.steps)) continue;
     double held = user_prompt_loss(d, holdout, prompt.detach(), o.batch_size, false);
-    if (held < best.holdout_loss) {
-      best = {prompt.detach().clone(), step, held};
-      checks_without_gain = 0;
-    } else if (++checks_without_gain >= o.patience) {
-      break;
-    }
+    if (stopping.improved(held)) best = {prompt.detach().clone(), step, held};
+    else if (stopping.exhausted()) break;
   }
   if (!has_holdout) best = {prompt.detach().clone(), o.steps, -1};
   return best;

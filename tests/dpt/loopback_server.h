@@ -26,6 +26,7 @@ class LoopbackServer {
       }
       handler_(n, req, res);
     });
+    server_.set_tcp_nodelay(true);  // as production HTTP servers do; keep-alive clients would otherwise wait on delayed ACKs
     port_ = server_.bind_to_any_port("127.0.0.1");
     thread_ = std::thread([this] { server_.listen_after_bind(); });
     while (!server_.is_running()) std::this_thread::sleep_for(std::chrono::milliseconds(1));
