@@ -11,12 +11,19 @@ Recipe (seeded, logged to <out>/pretrain.log):
      emotune's chat template. It never sees an emotion label as an answer.
      Augmentation: with probability `pool_prob` the image span holds 1, 2 or 4 mean-pooled visual tokens
      instead of all T, so the LM also learns to read a few summary tokens (what MASP's aspect modules feed it).
-     In-context mapping tasks: "<rules> Which word does the scene of the image mean?" where the rules assign
-     every value of one aspect a random word of the vocabulary ("beach means stone. forest means awe. ...").
-     The assignment is drawn afresh for every example, so it carries no information about the world's
-     emotions; it teaches the LM to produce any word and to follow rules placed in its context, the role a
-     soft prompt takes in MASP stage 2 (prompt tuning needs a steerable LM, which large VLMs are by pretraining
-     and a 4-layer model trained on aspect answers alone is not).
+     Word-table lookups (`--lookup-share` of the batches): after the image, where MASP puts its soft prompt,
+     stands a table that gives some values of one or two aspects each a random word ("beach: stone. storm:
+     awe. happy: lamp. ..."), then a question, and the answer is the word of a value the image shows (when
+     several match, one of them at random, so the LM learns to read every matching entry). Three kinds:
+       - image lookups: "Which word goes with this image?" (sometimes "Choose from:" and the table's words);
+       - text lookups (`--lookup-text-share`): "What word does the table give for beach?", the key named in
+         the question -- plain in-context copying, which a small LM learns first and image lookups build on;
+       - verification (`--verify-share`): "Does the image show storm?" -> yes/no, matching the picture to the
+         key words.
+     The words are drawn afresh for every example, so a table carries no information about the world's
+     emotions; it teaches the LM to answer with any word its context ties to what it sees -- the skill prompt
+     tuning relies on (MASP stage 2 steers a frozen LM with a learned context; a 4-layer LM trained on aspect
+     answers alone cannot be steered to new words, see docs/affect-world.md).
   4. The scripted model, tokenizer and bundle.yaml are written to <out>.
 Run with Debian's /usr/bin/python3 (python3-torch, python3-opencv, python3-yaml)."""
 import argparse
@@ -41,7 +48,9 @@ from make_tiny_bundle import bundle_yaml, piece_ids, train_tokenizer  # noqa: E4
 SYSTEM = "You are a helpful assistant."
 MEAN, STD = [0.5, 0.5, 0.5], [0.25, 0.25, 0.25]
 CAPTION_QUESTIONS = ["Describe the image.", "What does this picture show?", "Give a short caption for the image."]
-MAPPED_ASPECTS = {"scene": "scene", "brightness": "brightness", "colorfulness": "colorfulness", "object": "first object"}
+LOOKUP_QUESTIONS = ["Which word goes with this image?", "Which of the words fits the picture?",
+                    "What word does the table give for this image?", "Which word matches what you see?"]
+LOOKUP_CHOICE_QUESTION = "Pick the word that matches the image. Choose from:"
 
 
 def bin_name(v):
@@ -71,8 +80,8 @@ def caption(aspects):
     return text
 
 
-def load_world(emotune, out, images, seed):
-    subprocess.run([emotune, "synth", "--out", out, "--images", str(images), "--seed", str(seed), "--size", "64"],
+def load_world(emotune, out, images, seed, size):
+    subprocess.run([emotune, "synth", "--out", out, "--images", str(images), "--seed", str(seed), "--size", str(size)],
                    check=True, stdout=subprocess.DEVNULL)
     rows = [json.loads(l) for l in open(os.path.join(out, "manifest.jsonl"))]
     pixels = []
@@ -129,8 +138,14 @@ def main():
     ap.add_argument("--batch", type=int, default=48)
     ap.add_argument("--lr", type=float, default=2e-3)
     ap.add_argument("--pool-prob", type=float, default=0.35)
-    ap.add_argument("--mapping-per-image", type=int, default=0,
-                    help="in-context mapping examples per image (0: off, the committed models/tiny recipe)")
+    ap.add_argument("--lookup-share", type=float, default=0.55, help="share of the batches that are word-table lookups")
+    ap.add_argument("--lookup-aspects", type=int, default=2, help="a lookup table covers 1 to this many aspects")
+    ap.add_argument("--lookup-text-share", type=float, default=0.35,
+                    help="share of lookups whose question names the key (text-only lookups bootstrap the skill)")
+    ap.add_argument("--verify-share", type=float, default=0.2,
+                    help="share of lookups replaced by 'Does the image show <key>?' (yes/no) over the same table")
+    ap.add_argument("--image-size", type=int, default=96)
+    ap.add_argument("--patch-size", type=int, default=12)
     ap.add_argument("--steps", type=int, default=0,
                     help="a step budget instead of --minutes (the schedule then follows steps; reproducible on any CPU)")
     ap.add_argument("--threads", type=int, default=2)
@@ -149,10 +164,11 @@ def main():
     say(f"args: {vars(args)}")
     cfg_yaml = subprocess.run([args.emotune, "info", "--print-config"], stdout=subprocess.PIPE, check=True).stdout
     questions = yaml.safe_load(cfg_yaml)["masp"]["questions"]
-    rows, pixels = load_world(args.emotune, args.work, args.images, args.seed)
+    rows, pixels = load_world(args.emotune, args.work, args.images, args.seed, args.image_size)
     say(f"world: {len(rows)} images in {args.work}")
 
-    # Examples: (image index, question, answer). Emotion labels are never answers.
+    # Examples: (image index, question, answer). Emotion labels are never answers (emotion words are, as the
+    # random words of lookup tables).
     examples = []
     for i, r in enumerate(rows):
         for aspect, value in r["aspects"].items():
@@ -160,25 +176,26 @@ def main():
                 examples.append((i, q, aspect_answer(value)))
         for q in CAPTION_QUESTIONS:
             examples.append((i, q, caption(r["aspects"])))
-    values = {a: sorted({aspect_answer(r["aspects"][a][:1] if a == "object" else r["aspects"][a]) for r in rows})
-              for a in MAPPED_ASPECTS}
+    # Table keys: every value of every aspect, as the LM answers it (bins carry their aspect's name, since
+    # brightness and colorfulness share them); the words: the vocabulary of the corpus and of the answers.
+    def keys_of(aspect, value):
+        if aspect == "object":
+            return [aspect_answer(v) for v in value]
+        if aspect in ("brightness", "colorfulness"):
+            return [f"{aspect} {aspect_answer(value)}"]
+        return [aspect_answer(value)]
+    table_keys = {}
+    for r in rows:
+        for aspect, value in r["aspects"].items():
+            table_keys.setdefault(aspect, set()).update(keys_of(aspect, value))
+    table_keys = {a: sorted(k) for a, k in table_keys.items()}
     words = sorted({w for line in corpus_lines() for w in line.replace(",", " ").replace(".", " ").replace("?", " ").split()
-                    if w.isalpha() and len(w) > 2} | {a for _, _, a in examples if " " not in a and "," not in a})
-    rng = random.Random(args.seed + 1)
-    for i, r in enumerate(rows):
-        for _ in range(args.mapping_per_image):
-            aspect = rng.choice(sorted(MAPPED_ASPECTS))
-            vals = values[aspect][:]
-            targets = rng.sample(words, len(vals))
-            rng.shuffle(vals)
-            mapping = dict(zip(vals, targets))
-            rules = " ".join(f"{v} means {mapping[v]}." for v in vals)
-            truth = aspect_answer(r["aspects"][aspect][:1] if aspect == "object" else r["aspects"][aspect])
-            examples.append((i, f"{rules} Which word does the {MAPPED_ASPECTS[aspect]} of the image mean?", mapping[truth]))
+                    if w.isalpha() and len(w) > 2})
     lines = corpus_lines() + [q for qs in questions.values() for q in qs] + CAPTION_QUESTIONS
-    lines += sorted({a for _, _, a in examples})
-    if args.mapping_per_image:
-        lines += words + [f"{v} means {w}." for a in MAPPED_ASPECTS for v in values[a] for w in words[:3]]
+    lines += sorted({a for _, _, a in examples}) + LOOKUP_QUESTIONS + [LOOKUP_CHOICE_QUESTION]
+    lines += [f"{k}: {w}. " for keys in table_keys.values() for k in keys for w in words[:2]]
+    lines += [f"What word does the table give for {k}?" for keys in table_keys.values() for k in keys]
+    lines += [f"Does the image show {k}?" for keys in table_keys.values() for k in keys] + ["yes", "no"]
     vocab = train_tokenizer(args.out, lines, 1024)
     say(f"tokenizer: {vocab} pieces, {len(examples)} examples")
     ids = piece_ids(args.out)
@@ -188,8 +205,59 @@ def main():
     q_ids = dict(zip(sorted({q for _, q, _ in examples}),
                      enc.encode_many([f"<|vision_end|>{q}<|im_end|>\n<|im_start|>assistant\n" for q in sorted({q for _, q, _ in examples})])))
     a_ids = dict(zip(sorted({a for _, _, a in examples}), enc.encode_many(sorted({a for _, _, a in examples}))))
+    # Lookup pieces are encoded once and concatenated, "<key>: " + "<word>" + ". " per entry, the word with the
+    # very pieces it has as an answer (the tokenizer has no dummy prefix: "awe" alone is not " awe").
+    all_keys = sorted({k for keys in table_keys.values() for k in keys})
+    key_ids = dict(zip(all_keys, enc.encode_many([f"{k}: " for k in all_keys])))
+    word_ids = dict(zip(words + ["yes", "no"], enc.encode_many(words + ["yes", "no"])))
+    separator = enc.encode_many([". "])[0]
+    entry_ids = {w: word_ids[w] + separator for w in words}
+    choice_ids = dict(zip(words, enc.encode_many([f" {w}," for w in words])))
+    turn_end = enc.encode_many(["<|im_end|>\n<|im_start|>assistant\n"])[0]
+    lq_ids = dict(zip(LOOKUP_QUESTIONS + [LOOKUP_CHOICE_QUESTION], enc.encode_many([" " + q for q in LOOKUP_QUESTIONS + [LOOKUP_CHOICE_QUESTION]])))
+    lookup_rng = random.Random(args.seed + 1)
+    key_question_ids = dict(zip(all_keys, enc.encode_many([f" What word does the table give for {k}?" for k in all_keys])))
+    verify_question_ids = dict(zip(all_keys, enc.encode_many([f" Does the image show {k}?" for k in all_keys])))
 
-    cfg = TinyVLMConfig(vocab_size=vocab, image_size=64, patch_size=8, merge=2, vision_dim=96, vision_layers=3,
+    def lookup_example(i):
+        """(image index, tail ids without the answer, answer ids) of a fresh word-table lookup on image i."""
+        shown = rows[i]["aspects"]
+        aspects = lookup_rng.sample(sorted(shown), min(lookup_rng.randint(1, args.lookup_aspects), len(shown)))
+        entries = []  # (key, word)
+        for a in aspects:
+            keys = table_keys[a][:]
+            lookup_rng.shuffle(keys)
+            entries += [(k, None) for k in keys[:lookup_rng.randint(2, len(keys))]]
+            for k in keys_of(a, shown[a]):  # the shown values are always in the table
+                if (k, None) not in entries:
+                    entries.append((k, None))
+        drawn = lookup_rng.sample(words, len(entries))
+        entries = [(k, w) for (k, _), w in zip(entries, drawn)]
+        lookup_rng.shuffle(entries)
+        matching = [(k, w) for k, w in entries if any(k in keys_of(a, shown[a]) for a in aspects)]
+        key, answer = lookup_rng.choice(matching)
+        tail = [ids["<|vision_end|>"]]
+        for k, w in entries:
+            tail += key_ids[k] + entry_ids[w]
+        draw = lookup_rng.random()
+        if draw < args.verify_share:  # does the image show a key? (trains matching the picture to key words)
+            a = lookup_rng.choice(aspects)
+            probe = lookup_rng.choice(keys_of(a, shown[a]) if lookup_rng.random() < 0.5 else table_keys[a])
+            yes = probe in keys_of(a, shown[a])
+            return tail + verify_question_ids[probe] + turn_end, word_ids["yes" if yes else "no"]
+        if draw < args.verify_share + args.lookup_text_share:  # the key named in the question: lookup by text alone
+            tail += key_question_ids[key]
+        elif lookup_rng.random() < 0.5:
+            tail += lq_ids[LOOKUP_CHOICE_QUESTION]
+            options = [w for _, w in entries]
+            lookup_rng.shuffle(options)
+            for w in options:
+                tail += choice_ids[w]
+        else:
+            tail += lq_ids[lookup_rng.choice(LOOKUP_QUESTIONS)]
+        return tail + turn_end, word_ids[answer]
+
+    cfg = TinyVLMConfig(vocab_size=vocab, image_size=args.image_size, patch_size=args.patch_size, merge=2, vision_dim=96, vision_layers=3,
                         vision_heads=4, hidden_size=128, lm_layers=4, lm_heads=4, mlp_ratio=3)
     model = TinyVLM(cfg)
     opt = torch.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=0.01, betas=(0.9, 0.98))
@@ -200,7 +268,7 @@ def main():
     order = list(range(len(examples)))
     random.shuffle(order)
     cursor = 0
-    avg = None
+    avg = avg_lookup = None
     while True:
         elapsed = time.time() - start
         if (args.steps and step >= args.steps) or (not args.steps and elapsed > args.minutes * 60):
@@ -210,14 +278,20 @@ def main():
             cursor = 0
         batch = [examples[j] for j in order[cursor:cursor + args.batch]]
         cursor += args.batch
+        # (image, tail ids before the answer, answer ids): aspect/caption examples or, a whole batch at a time
+        # (lookups are long; mixing them would pad every short example to their length), fresh lookups.
+        if lookup_rng.random() < args.lookup_share:
+            batch = [(lookup_rng.randrange(len(rows)),) for _ in batch]
+        is_lookup = torch.tensor([len(b) == 1 for b in batch])
+        batch = [(b[0],) + lookup_example(b[0]) if len(b) == 1 else (b[0], q_ids[b[1]], a_ids[b[2]]) for b in batch]
         img = pixels[[b[0] for b in batch]]
         visual = model.encode_image(img)
         if random.random() < args.pool_prob:
             k = random.choice([1, 2, 4])
             perm = torch.randperm(visual.shape[1])
             visual = torch.stack([visual[:, perm[g::k]].mean(1) for g in range(k)], 1)
-        tails = [q_ids[q] + a_ids[a] + [eot] for _, q, a in batch]
-        n_ans = [len(a_ids[a]) + 1 for _, _, a in batch]
+        tails = [q + a + [eot] for _, q, a in batch]
+        n_ans = [len(a) + 1 for _, _, a in batch]
         width = max(len(t) for t in tails)
         tail = torch.full((len(batch), width), ids["<pad>"], dtype=torch.long)
         tmask = torch.zeros(len(batch), width, dtype=torch.long)
@@ -233,7 +307,13 @@ def main():
         hidden = model.hidden_states(emb, mask)
         sel = full_target[:, 1:] != -100
         logits = model.project_logits(hidden[:, :-1][sel])
-        loss = F.cross_entropy(logits, full_target[:, 1:][sel])
+        token_loss = F.cross_entropy(logits, full_target[:, 1:][sel], reduction="none")
+        loss = token_loss.mean()
+        # The lookups' share of the loss, logged on its own: it shows whether the LM learns to read tables.
+        of_lookup = is_lookup.view(B, 1).expand_as(sel)[sel]
+        if of_lookup.any():
+            lk = token_loss[of_lookup].mean().item()
+            avg_lookup = lk if avg_lookup is None else 0.98 * avg_lookup + 0.02 * lk
         # Cosine decay over the time budget (the step count is only known approximately in advance).
         frac = step / args.steps if args.steps else min(1.0, elapsed / (args.minutes * 60))
         lr = args.lr * min(1.0, (step + 1) / 200) * (0.05 + 0.95 * 0.5 * (1 + math.cos(math.pi * frac)))
@@ -246,7 +326,7 @@ def main():
         avg = loss.item() if avg is None else 0.98 * avg + 0.02 * loss.item()
         step += 1
         if step % 100 == 0:
-            say(f"step {step} loss {avg:.4f} lr {lr:.2e} elapsed {elapsed / 60:.1f} min "
+            say(f"step {step} loss {avg:.4f} (lookups {avg_lookup if avg_lookup is not None else float('nan'):.4f}) lr {lr:.2e} elapsed {elapsed / 60:.1f} min "
                 f"({step * args.batch / max(elapsed, 1e-9):.0f} examples/s)")
     say(f"done: {step} steps, {step * args.batch} examples, final loss {avg:.4f}, {(time.time() - start) / 60:.1f} min")
     model.eval()

@@ -7,6 +7,10 @@ cd "$(dirname "$0")/.."
 scripts/setup.sh
 EMOTUNE_BUILD_TESTS=OFF scripts/build.sh
 world=data/generated/world
-[ -f "$world/manifest.jsonl" ] || build/emotune synth --out "$world" --images 600 --seed 1
+# A world from an older emotune (no faces or people drawn) is rendered afresh.
+if ! grep -qs '"human_actions"' "$world/world.json"; then
+  rm -rf "$world"
+  build/emotune synth --out "$world" --images 600 --seed 1
+fi
 build/emotune ablate --config configs/quickstart.yaml "$@"
 build/emotune report runs/quickstart

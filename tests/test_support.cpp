@@ -36,7 +36,6 @@ std::string small_world(int64_t images, uint64_t seed) {
   o.out_dir = dir.string();
   o.images = images;
   o.seed = seed;
-  o.size = 64;
   return cache[key] = synthesize_world(o).manifest;
 }
 

@@ -13,6 +13,8 @@ void register_synth_command(CLI::App& app) {
   cmd->add_option("--size", o->size, "image side in pixels")->capture_default_str();
   cmd->add_option("--seed", o->seed, "seed")->capture_default_str();
   cmd->add_option("--sharpness", o->sharpness, "kappa of p(emotion | aspects); larger means less label noise")->capture_default_str();
+  cmd->add_option("--face-probability", o->face_probability, "share of images that show a face")->capture_default_str()->check(CLI::Range(0.0, 1.0));
+  cmd->add_option("--action-probability", o->action_probability, "share of images that show a person acting")->capture_default_str()->check(CLI::Range(0.0, 1.0));
   cmd->add_option("--users", o->users, "synthetic users, each with their own p(emotion | aspects) (0: none)")->capture_default_str();
   cmd->add_option("--user-spread", o->user_spread, "std. dev. of each user's perturbation of the table (logit units)")->capture_default_str();
   cmd->add_option("--user-train-fraction", o->user_train_fraction, "share of each user's images for training")->capture_default_str();

@@ -2,7 +2,6 @@
 
 #include <nlohmann/json.hpp>
 #include <opencv2/imgcodecs.hpp>
-#include <opencv2/imgproc.hpp>
 
 #include <cmath>
 #include <filesystem>
@@ -13,6 +12,7 @@
 #include "core/rng.h"
 #include "data/aspect_answer.h"
 #include "synth/image_stats.h"
+#include "synth/world_drawing.h"
 
 namespace emotune {
 namespace fs = std::filesystem;
@@ -53,123 +53,24 @@ const std::vector<Scores> kColorfulnessScores = {
     {0.6, 0, 0, 0.8, 0, 0, 0, 0},        // very high
 };
 
+// Faces (world_expressions()) and actions (world_actions()) when present; absent ones add nothing.
+const std::vector<Scores> kExpressionScores = {
+    {0, 0, 0, 0, 1.2, 0.3, 0, 0},        // angry
+    {0, 0, 0, 0, 0.4, 1.3, 0, 0},        // disgust
+    {0, 0, 0, 0, 0, 0, 1.3, 0.3},        // fear
+    {0.8, 0, 0.8, 0.4, 0, 0, 0, 0},      // happy
+    {0, 0, 0, 0, 0, 0, 0.2, 1.3},        // sad
+    {0.3, 0.8, 0, 0.9, 0, 0, 0, 0},      // surprise
+};
+const std::vector<Scores> kActionScores = {
+    {0, 0, 0, 1.0, 0, 0, 0.4, 0},        // running
+    {0, 0, 0.8, 0, 0, 0, 0, 0.4},        // sitting
+    {0.5, 0, 0, 0, 0, 0, 0.9, 0.3},      // falling
+    {0.6, 0, 1.0, 0, 0, 0, 0, 0.2},      // hugging
+    {0, 0, 0, 0.3, 1.3, 0, 0.5, 0},      // fighting
+};
+
 int bin_of(double v) { return std::min(4, static_cast<int>(v / 0.2 + 1e-9)); }
-
-cv::Scalar bgr(int r, int g, int b) { return cv::Scalar(b, g, r); }
-
-void draw_scene(cv::Mat& img, int scene, std::mt19937_64& rng) {
-  const int s = img.rows;
-  std::uniform_int_distribution<int> jitter(-12, 12), pos(0, s - 1);
-  auto j = [&](int v) { return std::clamp(v + jitter(rng), 0, 255); };
-  switch (scene) {
-    case 0:  // beach: sky, sea, sand, sun
-      img.setTo(bgr(j(120), j(190), j(240)));
-      cv::rectangle(img, {0, s / 2}, {s, s * 2 / 3}, bgr(j(30), j(110), j(200)), cv::FILLED);
-      cv::rectangle(img, {0, s * 2 / 3}, {s, s}, bgr(j(235), j(210), j(150)), cv::FILLED);
-      cv::circle(img, {pos(rng), s / 6}, s / 10, bgr(255, 230, 80), cv::FILLED);
-      break;
-    case 1:  // forest: green ground, trees
-      img.setTo(bgr(j(150), j(200), j(150)));
-      cv::rectangle(img, {0, s * 3 / 4}, {s, s}, bgr(j(60), j(120), j(40)), cv::FILLED);
-      for (int t = 0; t < 5; ++t) {
-        int x = pos(rng);
-        cv::rectangle(img, {x - 2, s / 2}, {x + 2, s * 3 / 4}, bgr(100, 70, 40), cv::FILLED);
-        std::vector<cv::Point> crown{{x - s / 8, s / 2}, {x + s / 8, s / 2}, {x, s / 6}};
-        cv::fillConvexPoly(img, crown, bgr(j(30), j(110), j(40)));
-      }
-      break;
-    case 2:  // night street: dark sky, buildings, lamps
-      img.setTo(bgr(j(15), j(20), j(50)));
-      for (int b = 0; b < 4; ++b) {
-        int x = b * s / 4, h = s / 3 + pos(rng) / 3;
-        cv::rectangle(img, {x, s - h}, {x + s / 4 - 2, s}, bgr(j(40), j(40), j(55)), cv::FILLED);
-      }
-      for (int l = 0; l < 3; ++l) cv::circle(img, {pos(rng), s / 3}, 3, bgr(255, 220, 120), cv::FILLED);
-      break;
-    case 3:  // room: walls, floor, window
-      img.setTo(bgr(j(220), j(200), j(170)));
-      cv::rectangle(img, {0, s * 3 / 4}, {s, s}, bgr(j(130), j(90), j(60)), cv::FILLED);
-      cv::rectangle(img, {s / 3, s / 8}, {s * 2 / 3, s / 3}, bgr(j(170), j(210), j(235)), cv::FILLED);
-      break;
-    case 4: {  // storm: grey clouds, rain, lightning
-      img.setTo(bgr(j(90), j(95), j(105)));
-      for (int c = 0; c < 4; ++c) cv::circle(img, {pos(rng), s / 6}, s / 6, bgr(j(60), j(60), j(70)), cv::FILLED);
-      int x = pos(rng);
-      std::vector<cv::Point> bolt{{x, s / 4}, {x - 6, s / 2}, {x + 4, s / 2}, {x - 4, s * 3 / 4}};
-      cv::polylines(img, bolt, false, bgr(255, 255, 200), 2);
-      for (int r = 0; r < 25; ++r) {
-        int rx = pos(rng), ry = pos(rng);
-        cv::line(img, {rx, ry}, {rx - 2, ry + 6}, bgr(170, 180, 200), 1);
-      }
-      break;
-    }
-    default: {  // amusement park: purple sky, ferris wheel, coloured stripes
-      img.setTo(bgr(j(150), j(90), j(200)));
-      cv::Point c{s / 2 + jitter(rng), s / 2};
-      cv::circle(img, c, s / 3, bgr(240, 240, 240), 2);
-      for (int k = 0; k < 8; ++k) {
-        double a = k * M_PI / 4;
-        cv::Point p{c.x + static_cast<int>(s / 3 * std::cos(a)), c.y + static_cast<int>(s / 3 * std::sin(a))};
-        cv::line(img, c, p, bgr(240, 240, 240), 1);
-        cv::circle(img, p, 3, bgr(k * 30, 255 - k * 30, 120), cv::FILLED);
-      }
-      for (int k = 0; k < 6; ++k)
-        cv::rectangle(img, {k * s / 6, s * 7 / 8}, {(k + 1) * s / 6, s}, k % 2 ? bgr(255, 60, 60) : bgr(255, 240, 60), cv::FILLED);
-      break;
-    }
-  }
-}
-
-void draw_object(cv::Mat& img, int object, cv::Point c, int r) {
-  switch (object) {
-    case 0:  // balloon
-      cv::ellipse(img, c, {r, r * 5 / 4}, 0, 0, 360, bgr(230, 30, 40), cv::FILLED);
-      cv::line(img, {c.x, c.y + r * 5 / 4}, {c.x, c.y + r * 3}, bgr(40, 40, 40), 1);
-      break;
-    case 1:  // flower
-      for (int k = 0; k < 6; ++k) {
-        double a = k * M_PI / 3;
-        cv::circle(img, {c.x + static_cast<int>(r * 0.7 * std::cos(a)), c.y + static_cast<int>(r * 0.7 * std::sin(a))}, r / 2, bgr(250, 150, 200), cv::FILLED);
-      }
-      cv::circle(img, c, r / 3, bgr(250, 220, 40), cv::FILLED);
-      break;
-    case 2:  // spider
-      for (int k = 0; k < 4; ++k) {
-        int dy = (k - 1) * r / 3;
-        cv::line(img, c, {c.x - r * 3 / 2, c.y + dy - r / 3}, bgr(10, 10, 10), 1);
-        cv::line(img, c, {c.x + r * 3 / 2, c.y + dy - r / 3}, bgr(10, 10, 10), 1);
-      }
-      cv::circle(img, c, r / 2, bgr(20, 15, 15), cv::FILLED);
-      break;
-    case 3: {  // knife
-      std::vector<cv::Point> blade{{c.x - r, c.y + r / 4}, {c.x + r, c.y}, {c.x - r, c.y - r / 4}};
-      cv::fillConvexPoly(img, blade, bgr(200, 205, 215));
-      cv::rectangle(img, {c.x - r * 2, c.y - r / 5}, {c.x - r, c.y + r / 5}, bgr(60, 30, 20), cv::FILLED);
-      break;
-    }
-    case 4:  // gift
-      cv::rectangle(img, {c.x - r, c.y - r}, {c.x + r, c.y + r}, bgr(40, 90, 230), cv::FILLED);
-      cv::rectangle(img, {c.x - r / 5, c.y - r}, {c.x + r / 5, c.y + r}, bgr(250, 220, 40), cv::FILLED);
-      cv::rectangle(img, {c.x - r, c.y - r / 5}, {c.x + r, c.y + r / 5}, bgr(250, 220, 40), cv::FILLED);
-      break;
-    default:  // candle
-      cv::rectangle(img, {c.x - r / 3, c.y - r / 2}, {c.x + r / 3, c.y + r * 3 / 2}, bgr(245, 240, 225), cv::FILLED);
-      cv::ellipse(img, {c.x, c.y - r * 3 / 4}, {r / 4, r / 2}, 0, 0, 360, bgr(255, 170, 30), cv::FILLED);
-      break;
-  }
-}
-
-// Global lighting (multiplies intensity) and saturation (blends toward grey).
-void apply_lighting(cv::Mat& img, double light, double saturation) {
-  cv::Mat f, gray, gray3;
-  img.convertTo(f, CV_32FC3);
-  cv::cvtColor(img, gray, cv::COLOR_BGR2GRAY);
-  gray.convertTo(gray, CV_32F);
-  cv::cvtColor(gray, gray3, cv::COLOR_GRAY2BGR);
-  f = gray3 + saturation * (f - gray3);
-  f *= light;
-  f.convertTo(img, CV_8UC3);  // saturates to [0, 255]
-}
 
 }  // namespace
 
@@ -185,18 +86,31 @@ const std::vector<std::string>& world_objects() {
   static const std::vector<std::string> v{"balloon", "flower", "spider", "knife", "gift", "candle"};
   return v;
 }
+const std::vector<std::string>& world_expressions() {
+  static const std::vector<std::string> v{"angry", "disgust", "fear", "happy", "sad", "surprise"};  // EmoSet's values
+  return v;
+}
+const std::vector<std::string>& world_actions() {
+  static const std::vector<std::string> v{"running", "sitting", "falling", "hugging", "fighting"};
+  return v;
+}
 
-std::vector<double> emotion_distribution(int scene, const std::vector<int>& objects, double brightness,
-                                         double colorfulness, double sharpness, const UserTaste* taste) {
-  Scores s = kSceneScores.at(static_cast<size_t>(scene));
-  for (int o : objects)
-    for (int e = 0; e < kEmotions; ++e) s[e] += kObjectScores.at(static_cast<size_t>(o))[e];
+std::vector<double> emotion_distribution(const WorldAspects& a, double sharpness, const UserTaste* taste) {
+  auto add = [](Scores& s, const std::vector<double>& row) {
+    for (int e = 0; e < kEmotions; ++e) s[e] += row.at(static_cast<size_t>(e));
+  };
+  auto add_row = [](Scores& s, const Scores& row) {
+    for (int e = 0; e < kEmotions; ++e) s[e] += row[e];
+  };
+  Scores s = kSceneScores.at(static_cast<size_t>(a.scene));
+  for (int o : a.objects) add_row(s, kObjectScores.at(static_cast<size_t>(o)));
+  if (a.expression >= 0) add_row(s, kExpressionScores.at(static_cast<size_t>(a.expression)));
+  if (a.action >= 0) add_row(s, kActionScores.at(static_cast<size_t>(a.action)));
   if (taste) {  // the user's own reading of the scene and the objects (synth/world_users.h)
-    for (int e = 0; e < kEmotions; ++e) s[e] += taste->scene_offsets.at(static_cast<size_t>(scene))[static_cast<size_t>(e)];
-    for (int o : objects)
-      for (int e = 0; e < kEmotions; ++e) s[e] += taste->object_offsets.at(static_cast<size_t>(o))[static_cast<size_t>(e)];
+    add(s, taste->scene_offsets.at(static_cast<size_t>(a.scene)));
+    for (int o : a.objects) add(s, taste->object_offsets.at(static_cast<size_t>(o)));
   }
-  for (int e = 0; e < kEmotions; ++e) s[e] += kBrightnessScores[bin_of(brightness)][e] + kColorfulnessScores[bin_of(colorfulness)][e];
+  for (int e = 0; e < kEmotions; ++e) s[e] += kBrightnessScores[bin_of(a.brightness)][e] + kColorfulnessScores[bin_of(a.colorfulness)][e];
   double mx = *std::max_element(s.begin(), s.end()), z = 0;
   std::vector<double> p(kEmotions);
   for (int e = 0; e < kEmotions; ++e) z += p[e] = std::exp(sharpness * (s[e] - mx));
@@ -238,26 +152,39 @@ WorldSummary synthesize_world(const WorldOptions& o) {
   const int s = static_cast<int>(o.size);
   for (int64_t i = 0; i < o.images; ++i) {
     std::mt19937_64 rng(mix_seed(o.seed, 0x574f524c44ull, static_cast<uint64_t>(i)));
-    std::uniform_int_distribution<int> scene_d(0, 5), object_d(0, 5), count_d(1, 2), pos_d(s / 5, s * 4 / 5);
+    std::uniform_int_distribution<int> scene_d(0, 5), object_d(0, 5), count_d(1, 2), pos_d(s / 5, s * 4 / 5),
+        expression_d(0, 5), action_d(0, 4);
     std::uniform_real_distribution<double> light_d(0.3, 1.45), sat_d(0.0, 1.4), u(0, 1);
+    std::bernoulli_distribution has_face(o.face_probability), has_action(o.action_probability), face_left(0.5);
     cv::Mat img(s, s, CV_8UC3);
-    int scene = scene_d(rng);
-    draw_scene(img, scene, rng);
-    std::vector<int> objects;
+    WorldAspects drawn;
+    drawn.scene = scene_d(rng);
+    draw_scene(img, drawn.scene, rng);
+    std::vector<int>& objects = drawn.objects;
     for (int k = count_d(rng); k > 0; --k) {
       int obj = object_d(rng);
       if (std::find(objects.begin(), objects.end(), obj) == objects.end()) objects.push_back(obj);
       draw_object(img, obj, {pos_d(rng), pos_d(rng)}, s / 10);
+    }
+    // A figure stands in one lower half, a face looks out of the opposite upper corner.
+    const bool left = face_left(rng);
+    if (has_action(rng)) {
+      drawn.action = action_d(rng);
+      draw_action(img, drawn.action, left ? s * 2 / 3 : s / 3, s * 23 / 25, s * 2 / 5, rng);
+    }
+    if (has_face(rng)) {
+      drawn.expression = expression_d(rng);
+      draw_face(img, drawn.expression, {left ? s / 5 : s * 4 / 5, s / 5}, s / 7, rng);
     }
     apply_lighting(img, light_d(rng), sat_d(rng));
     // Measure what is actually stored: encode, decode, measure.
     std::vector<unsigned char> jpg;
     cv::imencode(".jpg", img, jpg, {cv::IMWRITE_JPEG_QUALITY, 95});
     cv::Mat stored = cv::imdecode(jpg, cv::IMREAD_COLOR);
-    double brightness = round_to_tenth(measure_brightness(stored));
-    double colorfulness = round_to_tenth(measure_colorfulness(stored));
+    drawn.brightness = round_to_tenth(measure_brightness(stored));
+    drawn.colorfulness = round_to_tenth(measure_colorfulness(stored));
     const UserTaste* taste = o.users > 0 ? &tastes[static_cast<size_t>(i % o.users)] : nullptr;
-    auto p = emotion_distribution(scene, objects, brightness, colorfulness, o.sharpness, taste);
+    auto p = emotion_distribution(drawn, o.sharpness, taste);
     double r = u(rng), acc = 0;
     size_t label = p.size() - 1;
     for (size_t e = 0; e < p.size(); ++e)
@@ -267,7 +194,7 @@ WorldSummary synthesize_world(const WorldOptions& o) {
     if (taste) {
       const auto user = static_cast<size_t>(i % o.users);
       split = static_cast<size_t>(user_split[user][static_cast<size_t>(i / o.users)]);
-      auto global = emotion_distribution(scene, objects, brightness, colorfulness, o.sharpness);
+      auto global = emotion_distribution(drawn, o.sharpness);
       auto& us = users[user].splits[split];
       us.images++;
       us.bayes_accuracy += *std::max_element(p.begin(), p.end());
@@ -285,8 +212,11 @@ WorldSummary synthesize_world(const WorldOptions& o) {
     write_file_atomic((root / image_path).string(), std::string(jpg.begin(), jpg.end()));
     nlohmann::json objs = nlohmann::json::array();
     for (int obj : objects) objs.push_back(world_objects()[static_cast<size_t>(obj)]);
-    nlohmann::json aspects = {{"scene", world_scenes()[static_cast<size_t>(scene)]}, {"object", objs},
-                              {"brightness", brightness}, {"colorfulness", colorfulness}};
+    // EmoSet leaves an attribute out when the image has none (no face, no person).
+    nlohmann::json aspects = {{"scene", world_scenes()[static_cast<size_t>(drawn.scene)]}, {"object", objs},
+                              {"brightness", drawn.brightness}, {"colorfulness", drawn.colorfulness}};
+    if (drawn.expression >= 0) aspects["facial_expression"] = world_expressions()[static_cast<size_t>(drawn.expression)];
+    if (drawn.action >= 0) aspects["human_action"] = world_actions()[static_cast<size_t>(drawn.action)];
     nlohmann::json annotation = aspects;
     annotation["emotion"] = emotion;
     annotation["image_id"] = id;
@@ -300,7 +230,9 @@ WorldSummary synthesize_world(const WorldOptions& o) {
   for (auto& sp : splits)
     if (sp.images) sp.bayes_accuracy /= static_cast<double>(sp.images);
   nlohmann::json info = {{"seed", o.seed}, {"images", o.images}, {"size", o.size}, {"sharpness", o.sharpness},
-                         {"emotions", world_emotions()}, {"scenes", world_scenes()}, {"objects", world_objects()}};
+                         {"emotions", world_emotions()}, {"scenes", world_scenes()}, {"objects", world_objects()},
+                         {"facial_expressions", world_expressions()}, {"human_actions", world_actions()},
+                         {"face_probability", o.face_probability}, {"action_probability", o.action_probability}};
   for (const auto& sp : splits) info["splits"][sp.name] = {{"images", sp.images}, {"bayes_accuracy", sp.bayes_accuracy}};
   if (o.users > 0) {
     info["users"] = {{"count", o.users}, {"spread", o.user_spread}, {"train_fraction", o.user_train_fraction},
@@ -324,7 +256,9 @@ WorldSummary synthesize_world(const WorldOptions& o) {
     return m;
   };
   nlohmann::json emoset_info = {{"label2idx", index_of(world_emotions())}, {"scene2idx", index_of(world_scenes())},
-                                {"object2idx", index_of(world_objects())}};
+                                {"object2idx", index_of(world_objects())},
+                                {"facial_expression2idx", index_of(world_expressions())},
+                                {"human_action2idx", index_of(world_actions())}};
   write_file_atomic((root / "info.json").string(), emoset_info.dump(2) + "\n");
   write_file_atomic((root / "manifest.jsonl").string(), manifest);
   return {splits, users, (root / "manifest.jsonl").string()};

@@ -28,7 +28,7 @@ std::string users_world() {
   if (!manifest.empty()) return manifest;
   WorldOptions o;
   o.out_dir = (fs::temp_directory_path() / ("emotune-test-" + std::to_string(::getpid())) / "users-world").string();
-  o.images = 40, o.users = 2, o.seed = 9, o.size = 64;
+  o.images = 40, o.users = 2, o.seed = 9;
   return manifest = synthesize_world(o).manifest;
 }
 

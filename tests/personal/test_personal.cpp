@@ -22,7 +22,7 @@ namespace {
 
 WorldSummary users_world(const std::string& dir, int64_t images, int64_t users) {
   WorldOptions o;
-  o.out_dir = dir, o.images = images, o.users = users, o.seed = 21, o.size = 64;
+  o.out_dir = dir, o.images = images, o.users = users, o.seed = 21;
   return synthesize_world(o);
 }
 
@@ -46,7 +46,9 @@ TEST(SyntheticUsers, EachUserHasATableASplitAndKnownLimits) {
   EXPECT_EQ(make_user_taste(21, 1, 0.6).scene_offsets, make_user_taste(21, 1, 0.6).scene_offsets);
   EXPECT_NE(make_user_taste(21, 1, 0.6).scene_offsets, make_user_taste(21, 2, 0.6).scene_offsets);
   const auto taste = make_user_taste(21, 1, 0.6);
-  auto p = emotion_distribution(0, {1}, 0.5, 0.5, 2.5), q = emotion_distribution(0, {1}, 0.5, 0.5, 2.5, &taste);
+  WorldAspects shown;
+  shown.objects = {1};
+  auto p = emotion_distribution(shown, 2.5), q = emotion_distribution(shown, 2.5, &taste);
   EXPECT_NE(p, q);
 }
 
