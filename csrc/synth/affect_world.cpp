@@ -96,16 +96,13 @@ const std::vector<std::string>& world_actions() {
 }
 
 std::vector<double> emotion_distribution(const WorldAspects& a, double sharpness, const UserTaste* taste) {
-  auto add = [](Scores& s, const std::vector<double>& row) {
-    for (int e = 0; e < kEmotions; ++e) s[e] += row.at(static_cast<size_t>(e));
-  };
-  auto add_row = [](Scores& s, const Scores& row) {
-    for (int e = 0; e < kEmotions; ++e) s[e] += row[e];
+  auto add = [](Scores& s, const auto& row) {  // a table row (Scores) or a user's offsets (vector)
+    for (size_t e = 0; e < kEmotions; ++e) s[e] += row.at(e);
   };
   Scores s = kSceneScores.at(static_cast<size_t>(a.scene));
-  for (int o : a.objects) add_row(s, kObjectScores.at(static_cast<size_t>(o)));
-  if (a.expression >= 0) add_row(s, kExpressionScores.at(static_cast<size_t>(a.expression)));
-  if (a.action >= 0) add_row(s, kActionScores.at(static_cast<size_t>(a.action)));
+  for (int o : a.objects) add(s, kObjectScores.at(static_cast<size_t>(o)));
+  if (a.expression >= 0) add(s, kExpressionScores.at(static_cast<size_t>(a.expression)));
+  if (a.action >= 0) add(s, kActionScores.at(static_cast<size_t>(a.action)));
   if (taste) {  // the user's own reading of the scene and the objects (synth/world_users.h)
     add(s, taste->scene_offsets.at(static_cast<size_t>(a.scene)));
     for (int o : a.objects) add(s, taste->object_offsets.at(static_cast<size_t>(o)));
