@@ -17,7 +17,9 @@ Recipe (seeded, logged to <out>/pretrain.log):
      several match, one of them at random, so the LM learns to read every matching entry). Three kinds:
        - image lookups: "Which word goes with this image?" (sometimes "Choose from:" and the table's words);
        - text lookups (`--lookup-text-share`): "What word does the table give for beach?", the key named in
-         the question -- plain in-context copying, which a small LM learns first and image lookups build on;
+         the question -- in-context copying, which a small LM learns first and image lookups build on (as
+         committed, the named key is always one the image shows, so the image also gives the answer away;
+         naming any table key would make these pure text lookups -- worth changing with the next bundle);
        - verification (`--verify-share`): "Does the image show storm?" -> yes/no, matching the picture to the
          key words.
      The words are drawn afresh for every example, so a table carries no information about the world's
