@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <sstream>
 
 #include "masp/answer_scoring.h"
 #include "vlm/frozen_vlm.h"
@@ -18,6 +19,20 @@ std::string normalise_answer(const std::string& text) {
   line = line.substr(begin, end - begin + 1);
   std::transform(line.begin(), line.end(), line.begin(), [](unsigned char c) { return std::tolower(c); });
   return line;
+}
+
+bool aspect_answer_matches(const std::string& generated, const std::string& annotated) {
+  auto items = [](const std::string& text) {
+    std::vector<std::string> out;
+    std::stringstream in(normalise_answer(text));
+    for (std::string item; std::getline(in, item, ',');) {
+      const auto b = item.find_first_not_of(' '), e = item.find_last_not_of(' ');
+      out.push_back(b == std::string::npos ? "" : item.substr(b, e - b + 1));
+    }
+    std::sort(out.begin(), out.end());
+    return out;
+  };
+  return items(generated) == items(annotated);
 }
 
 std::vector<std::string> generate_greedy(FrozenVLM& vlm, const SequenceBuilder& builder,

@@ -22,5 +22,9 @@ torch::Tensor score_candidates(FrozenVLM& vlm, const SequenceBuilder& builder, c
                                const std::vector<std::string>& candidates, int64_t batch_size);
 // First line, surrounding whitespace removed, lower-cased.
 std::string normalise_answer(const std::string& text);
+// Whether a generated aspect answer states the annotated one: equal after normalise_answer, where a list
+// ("balloon, gift": EmoSet's objects) matches the same items in any order, since an annotation's list order
+// is not visible in the image.
+bool aspect_answer_matches(const std::string& generated, const std::string& annotated);
 
 }  // namespace emotune

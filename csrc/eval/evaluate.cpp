@@ -120,7 +120,7 @@ AspectEvaluation evaluate_aspects(FrozenVLM& vlm, const SequenceBuilder& builder
     for (size_t i = lo; i < hi; ++i) {
       auto a = static_cast<size_t>(samples[i].aspect);
       out.total[a]++;
-      if (normalise_answer(texts[i - lo]) == normalise_answer(samples[i].answer)) out.correct[a]++;
+      if (aspect_answer_matches(texts[i - lo], samples[i].answer)) out.correct[a]++;
     }
     if (o.show_progress) bar.update(static_cast<int64_t>(hi), static_cast<int64_t>(hi));
   }
