@@ -6,16 +6,9 @@ Recipe (seeded, logged to <out>/pretrain.log):
   2. spm_train builds the tokenizer from the world's text, the question templates emotune ships
      (`emotune info --print-config`), and the label names of the common benchmark label sets (so emotion
      words exist in the vocabulary).
-  3. Vision warm-up (`--vision-minutes`): the vision tower and merger of the TinyVLM (emotune_vlm/tiny_vlm.py)
-     alone learn the world's aspects through linear aspect heads on the pooled visual tokens
-     (emotune_vlm/aspect_heads.py: the annotation's facts as class targets, no emotion; the heads are not
-     exported). Their accuracy on a held-out world is logged.
-  4. The vision side is then frozen (its tokens computed once per image) and the decoder trains on aspect
-     question/answer pairs and captions of the world's images, in emotune's chat template. Each question
-     example picks its task first -- one of the six aspects or a caption, uniformly -- then an image that has
-     it and a template: sampled in proportion to the templates instead, faces and people (half the images,
-     one aspect each) got too few examples for the LM to learn to read them, although the frozen tokens carry
-     them (the heads read 99%). It never sees an emotion label as an answer.
+  3. The TinyVLM of emotune_vlm/tiny_vlm.py (vision tower, merger, decoder) trains from scratch on
+     aspect question/answer pairs (every template, every aspect) and captions of the world's images, in
+     emotune's chat template. It never sees an emotion label as an answer.
      Augmentation: with probability `pool_prob` the image span holds 1, 2 or 4 mean-pooled visual tokens
      instead of all T, so the LM also learns to read a few summary tokens (what MASP's aspect modules feed it).
      Word-table lookups (`--lookup-share` of the batches): after the image, where MASP puts its soft prompt,
@@ -23,16 +16,17 @@ Recipe (seeded, logged to <out>/pretrain.log):
      awe. happy: lamp. ..."), then a question, and the answer is the word of a value the image shows (when
      several match, one of them at random, so the LM learns to read every matching entry). Three kinds:
        - image lookups: "Which word goes with this image?" (sometimes "Choose from:" and the table's words);
-       - text lookups (`--lookup-text-share`): "What word does the table give for beach?", any key of the
-         table named in the question -- in-context copying by text alone, which a small LM learns first and
-         image lookups build on;
+       - text lookups (`--lookup-text-share`): "What word does the table give for beach?", the key named in
+         the question -- in-context copying, which a small LM learns first and image lookups build on (as
+         committed, the named key is always one the image shows, so the image also gives the answer away;
+         naming any table key would make these pure text lookups -- worth changing with the next bundle);
        - verification (`--verify-share`): "Does the image show storm?" -> yes/no, matching the picture to the
          key words.
      The words are drawn afresh for every example, so a table carries no information about the world's
      emotions; it teaches the LM to answer with any word its context ties to what it sees -- the skill prompt
      tuning relies on (MASP stage 2 steers a frozen LM with a learned context; a 4-layer LM trained on aspect
      answers alone cannot be steered to new words, see docs/affect-world.md).
-  5. The scripted model, tokenizer and bundle.yaml are written to <out>.
+  4. The scripted model, tokenizer and bundle.yaml are written to <out>.
 Run with Debian's /usr/bin/python3 (python3-torch, python3-opencv, python3-yaml)."""
 import argparse
 import json
@@ -49,7 +43,6 @@ import torch  # noqa: E402
 import torch.nn.functional as F  # noqa: E402
 import yaml  # noqa: E402
 
-from emotune_vlm.aspect_heads import AspectHeads, AspectLabels  # noqa: E402
 from emotune_vlm.corpus import corpus_lines  # noqa: E402
 from emotune_vlm.tiny_vlm import TinyVLM, TinyVLMConfig, script  # noqa: E402
 from make_tiny_bundle import bundle_yaml, piece_ids, train_tokenizer  # noqa: E402
@@ -100,8 +93,7 @@ def load_world(emotune, out, images, seed, size):
         pixels.append(torch.from_numpy(img).permute(2, 0, 1))
     px = torch.stack(pixels)
     px = (px - torch.tensor(MEAN).view(1, 3, 1, 1)) / torch.tensor(STD).view(1, 3, 1, 1)
-    with open(os.path.join(out, "world.json")) as f:
-        return rows, px, AspectLabels(json.load(f), rows)
+    return rows, px
 
 
 class Encoder:
@@ -137,29 +129,6 @@ class Encoder:
         return out
 
 
-def warm_up_vision(model, heads, pixels, labels, args, say):
-    """Step 3 of the recipe: vision tower, merger and aspect heads alone, on the annotation's aspects."""
-    params = [p for n, p in model.named_parameters() if n.startswith(("patch", "vision", "merger"))]
-    opt = torch.optim.AdamW(params + list(heads.parameters()), lr=args.lr, weight_decay=0.01, betas=(0.9, 0.98))
-    gen = torch.Generator().manual_seed(args.seed + 2)
-    start, step, avg = time.time(), 0, None
-    while (args.vision_steps and step < args.vision_steps) or (
-            not args.vision_steps and time.time() - start < args.vision_minutes * 60):
-        index = torch.randint(0, len(pixels), (64,), generator=gen)
-        loss = heads.loss(model.encode_image(pixels[index]), labels, index)
-        frac = step / args.vision_steps if args.vision_steps else min(1.0, (time.time() - start) / (args.vision_minutes * 60))
-        for g in opt.param_groups:
-            g["lr"] = args.lr * min(1.0, (step + 1) / 100) * (0.05 + 0.95 * 0.5 * (1 + math.cos(math.pi * frac)))
-        opt.zero_grad()
-        loss.backward()
-        opt.step()
-        avg = loss.item() if avg is None else 0.98 * avg + 0.02 * loss.item()
-        step += 1
-        if step % 100 == 0:
-            say(f"vision step {step} aspect loss {avg:.4f} elapsed {(time.time() - start) / 60:.1f} min")
-    say(f"vision warm-up done: {step} steps, {(time.time() - start) / 60:.1f} min")
-
-
 def main():
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--emotune", default="build/emotune")
@@ -167,9 +136,7 @@ def main():
     ap.add_argument("--work", default="data/generated/pretrain")
     ap.add_argument("--images", type=int, default=6000)
     ap.add_argument("--seed", type=int, default=20261122)
-    ap.add_argument("--minutes", type=float, default=30.0, help="wall-clock budget of the decoder's training loop")
-    ap.add_argument("--vision-minutes", type=float, default=6.0, help="wall-clock budget of the vision warm-up")
-    ap.add_argument("--heldout-images", type=int, default=600, help="a held-out world (seed + 1) for the aspect heads' accuracy")
+    ap.add_argument("--minutes", type=float, default=30.0, help="wall-clock budget of the training loop")
     ap.add_argument("--batch", type=int, default=48)
     ap.add_argument("--lr", type=float, default=2e-3)
     ap.add_argument("--pool-prob", type=float, default=0.35)
@@ -183,7 +150,6 @@ def main():
     ap.add_argument("--patch-size", type=int, default=12)
     ap.add_argument("--steps", type=int, default=0,
                     help="a step budget instead of --minutes (the schedule then follows steps; reproducible on any CPU)")
-    ap.add_argument("--vision-steps", type=int, default=0, help="a step budget instead of --vision-minutes")
     ap.add_argument("--threads", type=int, default=2)
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
@@ -197,27 +163,21 @@ def main():
         log.write(msg + "\n")
         log.flush()
 
-    script_start = time.time()
     say(f"args: {vars(args)}")
     cfg_yaml = subprocess.run([args.emotune, "info", "--print-config"], stdout=subprocess.PIPE, check=True).stdout
     questions = yaml.safe_load(cfg_yaml)["masp"]["questions"]
-    rows, pixels, labels = load_world(args.emotune, args.work, args.images, args.seed, args.image_size)
+    rows, pixels = load_world(args.emotune, args.work, args.images, args.seed, args.image_size)
     say(f"world: {len(rows)} images in {args.work}")
-    _, heldout_pixels, heldout_labels = load_world(args.emotune, args.work + "-heldout", args.heldout_images,
-                                                   args.seed + 1, args.image_size)
-    say(f"held-out world: {args.heldout_images} images (seed {args.seed + 1}) in {args.work}-heldout")
 
     # Examples: (image index, question, answer). Emotion labels are never answers (emotion words are, as the
     # random words of lookup tables).
-    tasks = {}  # aspect or "caption" -> its examples
+    examples = []
     for i, r in enumerate(rows):
         for aspect, value in r["aspects"].items():
             for q in questions.get(aspect, []):
-                tasks.setdefault(aspect, []).append((i, q, aspect_answer(value)))
+                examples.append((i, q, aspect_answer(value)))
         for q in CAPTION_QUESTIONS:
-            tasks.setdefault("caption", []).append((i, q, caption(r["aspects"])))
-    task_names = sorted(tasks)
-    examples = [e for name in task_names for e in tasks[name]]
+            examples.append((i, q, caption(r["aspects"])))
     # Table keys: every value of every aspect, as the LM answers it (bins carry their aspect's name, since
     # brightness and colorfulness share them); the words: the vocabulary of the corpus and of the answers.
     def keys_of(aspect, value):
@@ -287,8 +247,7 @@ def main():
             probe = lookup_rng.choice(keys_of(a, shown[a]) if lookup_rng.random() < 0.5 else table_keys[a])
             yes = probe in keys_of(a, shown[a])
             return tail + verify_question_ids[probe] + turn_end, word_ids["yes" if yes else "no"]
-        if draw < args.verify_share + args.lookup_text_share:  # any key of the table named: lookup by text alone
-            key, answer = lookup_rng.choice(entries)
+        if draw < args.verify_share + args.lookup_text_share:  # the key named in the question: lookup by text alone
             tail += key_question_ids[key]
         elif lookup_rng.random() < 0.5:
             tail += lq_ids[LOOKUP_CHOICE_QUESTION]
@@ -303,43 +262,32 @@ def main():
     cfg = TinyVLMConfig(vocab_size=vocab, image_size=args.image_size, patch_size=args.patch_size, merge=2, vision_dim=96, vision_layers=3,
                         vision_heads=4, hidden_size=128, lm_layers=4, lm_heads=4, mlp_ratio=3)
     model = TinyVLM(cfg)
-    heads = AspectHeads(cfg.hidden_size, labels.classes())
+    opt = torch.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=0.01, betas=(0.9, 0.98))
     say(f"model: {sum(p.numel() for p in model.parameters())} parameters, config {cfg.to_dict()}")
-
-    def report_heads(phase):
-        model.eval()
-        with torch.no_grad():
-            visual = torch.cat([model.encode_image(heldout_pixels[i:i + 200]) for i in range(0, len(heldout_pixels), 200)])
-        model.train()
-        acc = heads.accuracy(visual, heldout_labels)
-        say(f"aspect heads on the held-out world after {phase}: " + ", ".join(f"{k} {v:.1f}%" for k, v in acc.items()))
-
-    warm_up_vision(model, heads, pixels, labels, args, say)
-    report_heads("the vision warm-up")
-    vision = [p for n, p in model.named_parameters() if n.startswith(("patch", "vision", "merger"))]
-    for p in vision:
-        p.requires_grad_(False)
-    with torch.no_grad():
-        frozen_visual = torch.cat([model.encode_image(pixels[i:i + 200]) for i in range(0, len(pixels), 200)])
-    opt = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=args.lr, weight_decay=0.01,
-                            betas=(0.9, 0.98))
     prefix_t = torch.tensor(prefix)
     start = time.time()
     step = 0
+    order = list(range(len(examples)))
+    random.shuffle(order)
+    cursor = 0
     avg = avg_lookup = None
     while True:
         elapsed = time.time() - start
         if (args.steps and step >= args.steps) or (not args.steps and elapsed > args.minutes * 60):
             break
-        batch = [random.choice(tasks[random.choice(task_names)]) for _ in range(args.batch)]
+        if cursor + args.batch > len(order):
+            random.shuffle(order)
+            cursor = 0
+        batch = [examples[j] for j in order[cursor:cursor + args.batch]]
+        cursor += args.batch
         # (image, tail ids before the answer, answer ids): aspect/caption examples or, a whole batch at a time
         # (lookups are long; mixing them would pad every short example to their length), fresh lookups.
         if lookup_rng.random() < args.lookup_share:
             batch = [(lookup_rng.randrange(len(rows)),) for _ in batch]
         is_lookup = torch.tensor([len(b) == 1 for b in batch])
         batch = [(b[0],) + lookup_example(b[0]) if len(b) == 1 else (b[0], q_ids[b[1]], a_ids[b[2]]) for b in batch]
-        index = torch.tensor([b[0] for b in batch])
-        visual = frozen_visual[index]
+        img = pixels[[b[0] for b in batch]]
+        visual = model.encode_image(img)
         if random.random() < args.pool_prob:
             k = random.choice([1, 2, 4])
             perm = torch.randperm(visual.shape[1])
@@ -389,7 +337,7 @@ def main():
     script(model).save(os.path.join(args.out, "vlm.pt"))
     with open(os.path.join(args.out, "bundle.yaml"), "w") as f:
         f.write(bundle_yaml("tiny-affect-world", cfg, ids))
-    say(f"bundle written to {args.out}; the whole recipe took {(time.time() - script_start) / 60:.1f} min")
+    say(f"bundle written to {args.out}")
 
 
 if __name__ == "__main__":
