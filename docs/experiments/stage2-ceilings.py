@@ -17,7 +17,6 @@ import sys
 
 ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..")
 SOURCE = open(os.path.join(ROOT, "csrc", "synth", "affect_world.cpp")).read()
-KAPPA = 2.5
 
 
 def table(name):
@@ -26,12 +25,8 @@ def table(name):
     return [[float(x) for x in row.split(",")] for row in re.findall(r"\{([0-9., ]+)\}", block)]
 
 
-ROWS = {
-    "scene": (table("kSceneScores"), ["beach", "forest", "night street", "room", "storm", "amusement park"]),
-    "object": (table("kObjectScores"), ["balloon", "flower", "spider", "knife", "gift", "candle"]),
-    "facial_expression": (table("kExpressionScores"), ["angry", "disgust", "fear", "happy", "sad", "surprise"]),
-    "human_action": (table("kActionScores"), ["running", "sitting", "falling", "hugging", "fighting"]),
-}
+ROWS = {}  # aspect -> (table rows, value names from the world's world.json)
+KAPPA = None
 BINS = {"brightness": table("kBrightnessScores"), "colorfulness": table("kColorfulnessScores")}
 
 
@@ -47,6 +42,17 @@ def rows_of(aspects, use):
     return out
 
 
+def read_world(manifest_path):
+    global KAPPA
+    with open(os.path.join(os.path.dirname(manifest_path), "world.json")) as f:
+        world = json.load(f)
+    KAPPA = world["sharpness"]
+    for aspect, name, key in [("scene", "kSceneScores", "scenes"), ("object", "kObjectScores", "objects"),
+                              ("facial_expression", "kExpressionScores", "facial_expressions"),
+                              ("human_action", "kActionScores", "human_actions")]:
+        ROWS[aspect] = (table(name), world[key])
+
+
 def softmax(v):
     m = max(v)
     e = [math.exp(KAPPA * (x - m)) for x in v]
@@ -54,6 +60,7 @@ def softmax(v):
 
 
 def main():
+    read_world(sys.argv[1])
     manifest = [json.loads(line) for line in open(sys.argv[1])]
     if len(sys.argv) > 2:
         manifest = [r for r in manifest if r["split"] == sys.argv[2]]
