@@ -26,13 +26,21 @@ Recipe (seeded, logged to <out>/pretrain.log):
      emotions; it teaches the LM to answer with any word its context ties to what it sees -- the skill prompt
      tuning relies on (MASP stage 2 steers a frozen LM with a learned context; a 4-layer LM trained on aspect
      answers alone cannot be steered to new words, see docs/affect-world.md).
-  4. The scripted model, tokenizer and bundle.yaml are written to <out>.
+  4. Focus phase (`--focus-minutes`): a second, shorter schedule (`--focus-lr`) in which each question example
+     picks its task first -- an aspect or a caption, with weights that favour faces, people and objects
+     (`--focus-task-weights`) -- then an image that has it and a template. Sampled in proportion to their
+     templates (step 3), faces and people (half the images, one aspect each) get too few examples for the LM to
+     learn to read them. Lookups go on (`--focus-lookup-share`): sampling by task from the start, with the
+     vision tower frozen, gave an LM that read faces but could not be steered (docs/affect-world.md, B), while
+     this phase on top of the broad one keeps the skill.
+  5. The scripted model, tokenizer and bundle.yaml are written to <out>.
 Run with Debian's /usr/bin/python3 (python3-torch, python3-opencv, python3-yaml)."""
 import argparse
 import json
 import math
 import os
 import random
+import shutil
 import subprocess
 import sys
 import time
@@ -96,6 +104,46 @@ def load_world(emotune, out, images, seed, size):
     return rows, px
 
 
+def parse_task_weights(text, task_names):
+    """"facial_expression=4,object=2" -> {task: weight}; an unknown task or a bad weight is an error naming it."""
+    weights = {}
+    for item in filter(None, (x.strip() for x in text.split(","))):
+        task, _, value = item.partition("=")
+        if task not in task_names:
+            raise SystemExit(f"--focus-task-weights: unknown task '{task}' (expected one of {', '.join(task_names)})")
+        try:
+            weights[task] = float(value)
+        except ValueError:
+            raise SystemExit(f"--focus-task-weights: '{item}' needs a number after '=' (e.g. {task}=4)")
+        if weights[task] < 0:
+            raise SystemExit(f"--focus-task-weights: the weight of '{task}' must not be negative")
+    return weights
+
+
+def answer_losses(model, prefix_t, visual, batch, is_lookup, pad_id, eot):
+    """Per-token cross-entropy of the answers (and their end of turn) of a batch of (image, tail ids, answer
+    ids), read after [prefix; visual tokens; tail]; and which of those tokens belong to lookups."""
+    tails = [q + a + [eot] for _, q, a in batch]
+    n_ans = [len(a) + 1 for _, _, a in batch]
+    width = max(len(t) for t in tails)
+    B = len(batch)
+    tail = torch.full((B, width), pad_id, dtype=torch.long)
+    tmask = torch.zeros(B, width, dtype=torch.long)
+    target = torch.full((B, width), -100, dtype=torch.long)
+    for b, t in enumerate(tails):
+        tail[b, :len(t)] = torch.tensor(t)
+        tmask[b, :len(t)] = 1
+        target[b, len(t) - n_ans[b]:len(t)] = torch.tensor(t[len(t) - n_ans[b]:])
+    n_prefix = len(prefix_t) + visual.shape[1]
+    emb = torch.cat([model.embed_tokens(prefix_t.expand(B, -1)), visual, model.embed_tokens(tail)], 1)
+    mask = torch.cat([torch.ones(B, n_prefix, dtype=torch.long), tmask], 1)
+    full_target = torch.cat([torch.full((B, n_prefix), -100, dtype=torch.long), target], 1)
+    hidden = model.hidden_states(emb, mask)
+    sel = full_target[:, 1:] != -100
+    token_loss = F.cross_entropy(model.project_logits(hidden[:, :-1][sel]), full_target[:, 1:][sel], reduction="none")
+    return token_loss, is_lookup.view(B, 1).expand_as(sel)[sel]
+
+
 class Encoder:
     """Token ids as emotune's C++ tokenizer produces them. Debian has no sentencepiece Python binding, so
     spm_encode encodes everything in one call. It reads line by line; a newline is never inside a piece (the
@@ -136,7 +184,12 @@ def main():
     ap.add_argument("--work", default="data/generated/pretrain")
     ap.add_argument("--images", type=int, default=6000)
     ap.add_argument("--seed", type=int, default=20261122)
-    ap.add_argument("--minutes", type=float, default=30.0, help="wall-clock budget of the training loop")
+    ap.add_argument("--minutes", type=float, default=30.0, help="wall-clock budget of the broad phase (step 3)")
+    ap.add_argument("--focus-minutes", type=float, default=0.0, help="wall-clock budget of the focus phase (step 4)")
+    ap.add_argument("--focus-lr", type=float, default=1e-3)
+    ap.add_argument("--focus-lookup-share", type=float, default=0.45)
+    ap.add_argument("--focus-task-weights", default="facial_expression=4,human_action=4,object=2",
+                    help="task=weight,...; tasks not named weigh 1 (the tasks: the six aspects and caption)")
     ap.add_argument("--batch", type=int, default=48)
     ap.add_argument("--lr", type=float, default=2e-3)
     ap.add_argument("--pool-prob", type=float, default=0.35)
@@ -150,6 +203,10 @@ def main():
     ap.add_argument("--patch-size", type=int, default=12)
     ap.add_argument("--steps", type=int, default=0,
                     help="a step budget instead of --minutes (the schedule then follows steps; reproducible on any CPU)")
+    ap.add_argument("--focus-steps", type=int, default=0, help="a step budget instead of --focus-minutes")
+    ap.add_argument("--init-from", default="",
+                    help="a bundle written by this script to continue training (its tokenizer and weights) instead of "
+                         "starting from scratch; with --minutes 0 only the focus phase runs")
     ap.add_argument("--threads", type=int, default=2)
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
@@ -163,21 +220,22 @@ def main():
         log.write(msg + "\n")
         log.flush()
 
+    recipe_start = time.time()
     say(f"args: {vars(args)}")
     cfg_yaml = subprocess.run([args.emotune, "info", "--print-config"], stdout=subprocess.PIPE, check=True).stdout
     questions = yaml.safe_load(cfg_yaml)["masp"]["questions"]
     rows, pixels = load_world(args.emotune, args.work, args.images, args.seed, args.image_size)
     say(f"world: {len(rows)} images in {args.work}")
 
-    # Examples: (image index, question, answer). Emotion labels are never answers (emotion words are, as the
+    # Examples: (image index, question, answer, task). Emotion labels are never answers (emotion words are, as the
     # random words of lookup tables).
     examples = []
     for i, r in enumerate(rows):
         for aspect, value in r["aspects"].items():
             for q in questions.get(aspect, []):
-                examples.append((i, q, aspect_answer(value)))
+                examples.append((i, q, aspect_answer(value), aspect))
         for q in CAPTION_QUESTIONS:
-            examples.append((i, q, caption(r["aspects"])))
+            examples.append((i, q, caption(r["aspects"]), "caption"))
     # Table keys: every value of every aspect, as the LM answers it (bins carry their aspect's name, since
     # brightness and colorfulness share them); the words: the vocabulary of the corpus and of the answers.
     def keys_of(aspect, value):
@@ -194,19 +252,24 @@ def main():
     words = sorted({w for line in corpus_lines() for w in line.replace(",", " ").replace(".", " ").replace("?", " ").split()
                     if w.isalpha() and len(w) > 2})
     lines = corpus_lines() + [q for qs in questions.values() for q in qs] + CAPTION_QUESTIONS
-    lines += sorted({a for _, _, a in examples}) + LOOKUP_QUESTIONS + [LOOKUP_CHOICE_QUESTION]
+    lines += sorted({e[2] for e in examples}) + LOOKUP_QUESTIONS + [LOOKUP_CHOICE_QUESTION]
     lines += [f"{k}: {w}. " for keys in table_keys.values() for k in keys for w in words[:2]]
     lines += [f"What word does the table give for {k}?" for keys in table_keys.values() for k in keys]
     lines += [f"Does the image show {k}?" for keys in table_keys.values() for k in keys] + ["yes", "no"]
-    vocab = train_tokenizer(args.out, lines, 1024)
+    if args.init_from:  # the continued bundle's tokenizer, so its embeddings keep their meaning
+        for name in ("tokenizer.model", "tokenizer.vocab"):
+            shutil.copy(os.path.join(args.init_from, name), os.path.join(args.out, name))
+        vocab = len(piece_ids(args.out))
+    else:
+        vocab = train_tokenizer(args.out, lines, 1024)
     say(f"tokenizer: {vocab} pieces, {len(examples)} examples")
     ids = piece_ids(args.out)
     enc = Encoder(os.path.join(args.out, "tokenizer.model"), ids["<0x0A>"])
     eot = ids["<|im_end|>"]
     prefix = enc.encode_many([f"<|im_start|>system\n{SYSTEM}<|im_end|>\n<|im_start|>user\n<|vision_start|>"])[0]
-    q_ids = dict(zip(sorted({q for _, q, _ in examples}),
-                     enc.encode_many([f"<|vision_end|>{q}<|im_end|>\n<|im_start|>assistant\n" for q in sorted({q for _, q, _ in examples})])))
-    a_ids = dict(zip(sorted({a for _, _, a in examples}), enc.encode_many(sorted({a for _, _, a in examples}))))
+    q_ids = dict(zip(sorted({e[1] for e in examples}),
+                     enc.encode_many([f"<|vision_end|>{q}<|im_end|>\n<|im_start|>assistant\n" for q in sorted({e[1] for e in examples})])))
+    a_ids = dict(zip(sorted({e[2] for e in examples}), enc.encode_many(sorted({e[2] for e in examples}))))
     # Lookup pieces are encoded once and concatenated, "<key>: " + "<word>" + ". " per entry, the word with the
     # very pieces it has as an answer (the tokenizer has no dummy prefix: "awe" alone is not " awe").
     all_keys = sorted({k for keys in table_keys.values() for k in keys})
@@ -262,82 +325,99 @@ def main():
     cfg = TinyVLMConfig(vocab_size=vocab, image_size=args.image_size, patch_size=args.patch_size, merge=2, vision_dim=96, vision_layers=3,
                         vision_heads=4, hidden_size=128, lm_layers=4, lm_heads=4, mlp_ratio=3)
     model = TinyVLM(cfg)
-    opt = torch.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=0.01, betas=(0.9, 0.98))
+    if args.init_from:
+        with open(os.path.join(args.init_from, "architecture.yaml")) as f:
+            if yaml.safe_load(f) != cfg.to_dict():
+                raise SystemExit(f"--init-from {args.init_from}: its architecture.yaml differs from this recipe's "
+                                 f"architecture {cfg.to_dict()}")
+        model.load_state_dict(torch.jit.load(os.path.join(args.init_from, "vlm.pt")).state_dict())
+        say(f"continuing the bundle in {args.init_from}")
     say(f"model: {sum(p.numel() for p in model.parameters())} parameters, config {cfg.to_dict()}")
     prefix_t = torch.tensor(prefix)
-    start = time.time()
-    step = 0
     order = list(range(len(examples)))
     random.shuffle(order)
     cursor = 0
-    avg = avg_lookup = None
-    while True:
-        elapsed = time.time() - start
-        if (args.steps and step >= args.steps) or (not args.steps and elapsed > args.minutes * 60):
-            break
+
+    def broad_questions():
+        """Step 3: question examples in proportion to their templates, an epoch at a time."""
+        nonlocal cursor
         if cursor + args.batch > len(order):
             random.shuffle(order)
             cursor = 0
-        batch = [examples[j] for j in order[cursor:cursor + args.batch]]
         cursor += args.batch
-        # (image, tail ids before the answer, answer ids): aspect/caption examples or, a whole batch at a time
-        # (lookups are long; mixing them would pad every short example to their length), fresh lookups.
-        if lookup_rng.random() < args.lookup_share:
-            batch = [(lookup_rng.randrange(len(rows)),) for _ in batch]
-        is_lookup = torch.tensor([len(b) == 1 for b in batch])
-        batch = [(b[0],) + lookup_example(b[0]) if len(b) == 1 else (b[0], q_ids[b[1]], a_ids[b[2]]) for b in batch]
-        img = pixels[[b[0] for b in batch]]
-        visual = model.encode_image(img)
-        if random.random() < args.pool_prob:
-            k = random.choice([1, 2, 4])
-            perm = torch.randperm(visual.shape[1])
-            visual = torch.stack([visual[:, perm[g::k]].mean(1) for g in range(k)], 1)
-        tails = [q + a + [eot] for _, q, a in batch]
-        n_ans = [len(a) + 1 for _, _, a in batch]
-        width = max(len(t) for t in tails)
-        tail = torch.full((len(batch), width), ids["<pad>"], dtype=torch.long)
-        tmask = torch.zeros(len(batch), width, dtype=torch.long)
-        target = torch.full((len(batch), width), -100, dtype=torch.long)
-        for b, t in enumerate(tails):
-            tail[b, :len(t)] = torch.tensor(t)
-            tmask[b, :len(t)] = 1
-            target[b, len(t) - n_ans[b]:len(t)] = torch.tensor(t[len(t) - n_ans[b]:])
-        B = len(batch)
-        emb = torch.cat([model.embed_tokens(prefix_t.expand(B, -1)), visual, model.embed_tokens(tail)], 1)
-        mask = torch.cat([torch.ones(B, len(prefix) + visual.shape[1], dtype=torch.long), tmask], 1)
-        full_target = torch.cat([torch.full((B, len(prefix) + visual.shape[1]), -100, dtype=torch.long), target], 1)
-        hidden = model.hidden_states(emb, mask)
-        sel = full_target[:, 1:] != -100
-        logits = model.project_logits(hidden[:, :-1][sel])
-        token_loss = F.cross_entropy(logits, full_target[:, 1:][sel], reduction="none")
-        loss = token_loss.mean()
-        # The lookups' share of the loss, logged on its own: it shows whether the LM learns to read tables.
-        of_lookup = is_lookup.view(B, 1).expand_as(sel)[sel]
-        if of_lookup.any():
-            lk = token_loss[of_lookup].mean().item()
-            avg_lookup = lk if avg_lookup is None else 0.98 * avg_lookup + 0.02 * lk
-        # Cosine decay over the time budget (the step count is only known approximately in advance).
-        frac = step / args.steps if args.steps else min(1.0, elapsed / (args.minutes * 60))
-        lr = args.lr * min(1.0, (step + 1) / 200) * (0.05 + 0.95 * 0.5 * (1 + math.cos(math.pi * frac)))
-        for g in opt.param_groups:
-            g["lr"] = lr
-        opt.zero_grad()
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
-        opt.step()
-        avg = loss.item() if avg is None else 0.98 * avg + 0.02 * loss.item()
-        step += 1
-        if step % 100 == 0:
-            say(f"step {step} loss {avg:.4f} (lookups {avg_lookup if avg_lookup is not None else float('nan'):.4f}) lr {lr:.2e} elapsed {elapsed / 60:.1f} min "
-                f"({step * args.batch / max(elapsed, 1e-9):.0f} examples/s)")
-    say(f"done: {step} steps, {step * args.batch} examples, final loss {avg:.4f}, {(time.time() - start) / 60:.1f} min")
+        return [examples[j] for j in order[cursor - args.batch:cursor]]
+
+    tasks = {}  # aspect or "caption" -> its examples
+    for e in examples:
+        tasks.setdefault(e[3], []).append(e)
+    task_names = sorted(tasks)
+    weight_of = parse_task_weights(args.focus_task_weights, task_names)
+    task_weights = [weight_of.get(t, 1.0) for t in task_names]
+
+    def focus_questions():
+        """Step 4: the task first (weighted), then an example of it."""
+        return [random.choice(tasks[t]) for t in random.choices(task_names, task_weights, k=args.batch)]
+
+    def train_phase(name, minutes, steps, base_lr, warmup, lookup_share, next_questions):
+        if not steps and minutes <= 0:
+            return
+        opt = torch.optim.AdamW(model.parameters(), lr=base_lr, weight_decay=0.01, betas=(0.9, 0.98))
+        start = time.time()
+        step = 0
+        avg = avg_lookup = None
+        while True:
+            elapsed = time.time() - start
+            if (steps and step >= steps) or (not steps and elapsed > minutes * 60):
+                break
+            batch = next_questions()
+            # (image, tail ids before the answer, answer ids): aspect/caption examples or, a whole batch at a
+            # time (lookups are long; mixing them would pad every short example to their length), fresh lookups.
+            if lookup_rng.random() < lookup_share:
+                batch = [(lookup_rng.randrange(len(rows)),) for _ in batch]
+            is_lookup = torch.tensor([len(b) == 1 for b in batch])
+            batch = [(b[0],) + lookup_example(b[0]) if len(b) == 1 else (b[0], q_ids[b[1]], a_ids[b[2]]) for b in batch]
+            visual = model.encode_image(pixels[[b[0] for b in batch]])
+            if random.random() < args.pool_prob:
+                k = random.choice([1, 2, 4])
+                perm = torch.randperm(visual.shape[1])
+                visual = torch.stack([visual[:, perm[g::k]].mean(1) for g in range(k)], 1)
+            token_loss, of_lookup = answer_losses(model, prefix_t, visual, batch, is_lookup, ids["<pad>"], eot)
+            loss = token_loss.mean()
+            # The lookups' share of the loss, logged on its own: it shows whether the LM learns to read tables.
+            if of_lookup.any():
+                lk = token_loss[of_lookup].mean().item()
+                avg_lookup = lk if avg_lookup is None else 0.98 * avg_lookup + 0.02 * lk
+            # Cosine decay over the budget (the step count is only known approximately in advance).
+            frac = step / steps if steps else min(1.0, elapsed / (minutes * 60))
+            lr = base_lr * min(1.0, (step + 1) / warmup) * (0.05 + 0.95 * 0.5 * (1 + math.cos(math.pi * frac)))
+            for g in opt.param_groups:
+                g["lr"] = lr
+            opt.zero_grad()
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+            opt.step()
+            avg = loss.item() if avg is None else 0.98 * avg + 0.02 * loss.item()
+            step += 1
+            if step % 100 == 0:
+                say(f"{name} step {step} loss {avg:.4f} (lookups {avg_lookup if avg_lookup is not None else float('nan'):.4f}) "
+                    f"lr {lr:.2e} elapsed {elapsed / 60:.1f} min ({step * args.batch / max(elapsed, 1e-9):.0f} examples/s)")
+        if step == 0:
+            return
+        say(f"{name} phase done: {step} steps, {step * args.batch} examples, final loss {avg:.4f}, "
+            f"{(time.time() - start) / 60:.1f} min")
+
+    train_phase("broad", args.minutes, args.steps, args.lr, 200, args.lookup_share, broad_questions)
+    if args.focus_minutes > 0 or args.focus_steps > 0:
+        say("focus task weights: " + ", ".join(f"{t} {w:g}" for t, w in zip(task_names, task_weights)))
+        train_phase("focus", args.focus_minutes, args.focus_steps, args.focus_lr, 20, args.focus_lookup_share,
+                    focus_questions)
     model.eval()
     with open(os.path.join(args.out, "architecture.yaml"), "w") as f:
         yaml.safe_dump(cfg.to_dict(), f, sort_keys=False)
     script(model).save(os.path.join(args.out, "vlm.pt"))
     with open(os.path.join(args.out, "bundle.yaml"), "w") as f:
         f.write(bundle_yaml("tiny-affect-world", cfg, ids))
-    say(f"bundle written to {args.out}")
+    say(f"bundle written to {args.out}; the whole recipe took {(time.time() - recipe_start) / 60:.1f} min")
 
 
 if __name__ == "__main__":
