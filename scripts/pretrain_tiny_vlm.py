@@ -30,9 +30,10 @@ Recipe (seeded, logged to <out>/pretrain.log):
      picks its task first -- an aspect or a caption, with weights that favour faces, people and objects
      (`--focus-task-weights`) -- then an image that has it and a template. Sampled in proportion to their
      templates (step 3), faces and people (half the images, one aspect each) get too few examples for the LM to
-     learn to read them. Lookups go on (`--focus-lookup-share`): sampling by task from the start, with the
-     vision tower frozen, gave an LM that read faces but could not be steered (docs/affect-world.md, B), while
-     this phase on top of the broad one keeps the skill.
+     learn to read them. Lookups go on (`--focus-lookup-share`) to keep the skill stage 2 steers. Off in the
+     committed recipe: measured as continuations (`--init-from`, docs/affect-world.md F-J), it kept the committed
+     bundle steerable but did not make it read faces (its tower does not carry them); on a tower trained with
+     aspect heads it made the LM read faces and people but weakened steering.
   5. The scripted model, tokenizer and bundle.yaml are written to <out>.
 Run with Debian's /usr/bin/python3 (python3-torch, python3-opencv, python3-yaml)."""
 import argparse
@@ -117,6 +118,8 @@ def parse_task_weights(text, task_names):
             raise SystemExit(f"--focus-task-weights: '{item}' needs a number after '=' (e.g. {task}=4)")
         if weights[task] < 0:
             raise SystemExit(f"--focus-task-weights: the weight of '{task}' must not be negative")
+    if all(weights.get(t, 1.0) == 0 for t in task_names):
+        raise SystemExit("--focus-task-weights: at least one task must weigh more than 0")
     return weights
 
 
