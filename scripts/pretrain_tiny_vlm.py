@@ -212,6 +212,12 @@ def main():
                          "starting from scratch; with --minutes 0 only the focus phase runs")
     ap.add_argument("--threads", type=int, default=2)
     args = ap.parse_args()
+    if args.init_from:  # checked before the world is rendered
+        missing = [n for n in ("vlm.pt", "architecture.yaml", "tokenizer.model", "tokenizer.vocab")
+                   if not os.path.isfile(os.path.join(args.init_from, n))]
+        if missing:
+            raise SystemExit(f"--init-from {args.init_from}: not a bundle written by this script (missing "
+                             f"{', '.join(missing)})")
     torch.set_num_threads(args.threads)
     torch.manual_seed(args.seed)
     random.seed(args.seed)
