@@ -6,9 +6,16 @@ Recipe (seeded, logged to <out>/pretrain.log):
   2. spm_train builds the tokenizer from the world's text, the question templates emotune ships
      (`emotune info --print-config`), and the label names of the common benchmark label sets (so emotion
      words exist in the vocabulary).
+  3a. Vision warm-up (`--vision-minutes`, off in the committed recipe): the vision tower and merger alone learn
+     the annotation's aspects through linear aspect heads on the pooled visual tokens (emotune_vlm/aspect_heads.py;
+     the annotation's facts as class targets, no emotion; the heads are not exported), which gives the tower a
+     short gradient path to faces, poses and objects. Their accuracy on a held-out world is logged. With
+     `--freeze-vision` the vision side then stays frozen and its tokens are computed once per image (the
+     decoder trains about a third faster).
   3. The TinyVLM of emotune_vlm/tiny_vlm.py (vision tower, merger, decoder) trains from scratch on
      aspect question/answer pairs (every template, every aspect) and captions of the world's images, in
-     emotune's chat template. It never sees an emotion label as an answer.
+     emotune's chat template. It never sees an emotion label as an answer. Questions are sampled in proportion
+     to their templates, or task first with `--broad-task-weights` (as in step 4).
      Augmentation: with probability `pool_prob` the image span holds 1, 2 or 4 mean-pooled visual tokens
      instead of all T, so the LM also learns to read a few summary tokens (what MASP's aspect modules feed it).
      Word-table lookups (`--lookup-share` of the batches): after the image, where MASP puts its soft prompt,
@@ -52,6 +59,7 @@ import torch  # noqa: E402
 import torch.nn.functional as F  # noqa: E402
 import yaml  # noqa: E402
 
+from emotune_vlm.aspect_heads import AspectHeads, AspectLabels  # noqa: E402
 from emotune_vlm.corpus import corpus_lines  # noqa: E402
 from emotune_vlm.tiny_vlm import TinyVLM, TinyVLMConfig, script  # noqa: E402
 from make_tiny_bundle import bundle_yaml, piece_ids, train_tokenizer  # noqa: E402
@@ -102,24 +110,53 @@ def load_world(emotune, out, images, seed, size):
         pixels.append(torch.from_numpy(img).permute(2, 0, 1))
     px = torch.stack(pixels)
     px = (px - torch.tensor(MEAN).view(1, 3, 1, 1)) / torch.tensor(STD).view(1, 3, 1, 1)
-    return rows, px
+    with open(os.path.join(out, "world.json")) as f:
+        return rows, px, AspectLabels(json.load(f), rows)
 
 
-def parse_task_weights(text, task_names):
+def vision_parameters(model):
+    return [p for n, p in model.named_parameters() if n.startswith(("patch", "vision", "merger"))]
+
+
+def warm_up_vision(model, heads, pixels, labels, args, say):
+    """Step 3a: the vision tower and merger alone learn the annotation's aspects through linear aspect heads
+    (emotune_vlm/aspect_heads.py), a short gradient path to faces, poses and objects."""
+    opt = torch.optim.AdamW(vision_parameters(model) + list(heads.parameters()), lr=args.lr, weight_decay=0.01,
+                            betas=(0.9, 0.98))
+    gen = torch.Generator().manual_seed(args.seed + 2)
+    start, step, avg = time.time(), 0, None
+    while (args.vision_steps and step < args.vision_steps) or (
+            not args.vision_steps and time.time() - start < args.vision_minutes * 60):
+        index = torch.randint(0, len(pixels), (64,), generator=gen)
+        loss = heads.loss(model.encode_image(pixels[index]), labels, index)
+        frac = step / args.vision_steps if args.vision_steps else min(1.0, (time.time() - start) / (args.vision_minutes * 60))
+        for g in opt.param_groups:
+            g["lr"] = args.lr * min(1.0, (step + 1) / 100) * (0.05 + 0.95 * 0.5 * (1 + math.cos(math.pi * frac)))
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        avg = loss.item() if avg is None else 0.98 * avg + 0.02 * loss.item()
+        step += 1
+        if step % 100 == 0:
+            say(f"vision step {step} aspect loss {avg:.4f} elapsed {(time.time() - start) / 60:.1f} min")
+    say(f"vision warm-up done: {step} steps, {(time.time() - start) / 60:.1f} min")
+
+
+def parse_task_weights(text, task_names, option="--focus-task-weights"):
     """"facial_expression=4,object=2" -> {task: weight}; an unknown task or a bad weight is an error naming it."""
     weights = {}
     for item in filter(None, (x.strip() for x in text.split(","))):
         task, _, value = item.partition("=")
         if task not in task_names:
-            raise SystemExit(f"--focus-task-weights: unknown task '{task}' (expected one of {', '.join(task_names)})")
+            raise SystemExit(f"{option}: unknown task '{task}' (expected one of {', '.join(task_names)})")
         try:
             weights[task] = float(value)
         except ValueError:
-            raise SystemExit(f"--focus-task-weights: '{item}' needs a number after '=' (e.g. {task}=4)")
+            raise SystemExit(f"{option}: '{item}' needs a number after '=' (e.g. {task}=4)")
         if weights[task] < 0:
-            raise SystemExit(f"--focus-task-weights: the weight of '{task}' must not be negative")
+            raise SystemExit(f"{option}: the weight of '{task}' must not be negative")
     if all(weights.get(t, 1.0) == 0 for t in task_names):
-        raise SystemExit("--focus-task-weights: at least one task must weigh more than 0")
+        raise SystemExit(f"{option}: at least one task must weigh more than 0")
     return weights
 
 
@@ -188,6 +225,16 @@ def main():
     ap.add_argument("--images", type=int, default=6000)
     ap.add_argument("--seed", type=int, default=20261122)
     ap.add_argument("--minutes", type=float, default=30.0, help="wall-clock budget of the broad phase (step 3)")
+    ap.add_argument("--vision-minutes", type=float, default=0.0,
+                    help="wall-clock budget of the vision warm-up on aspect heads (step 3a; 0: none)")
+    ap.add_argument("--vision-steps", type=int, default=0, help="a step budget instead of --vision-minutes")
+    ap.add_argument("--heldout-images", type=int, default=600,
+                    help="a held-out world (seed + 1) on which the aspect heads' accuracy is logged")
+    ap.add_argument("--freeze-vision", action="store_true",
+                    help="after the warm-up, keep the vision side frozen (its tokens computed once per image)")
+    ap.add_argument("--broad-task-weights", default="templates",
+                    help="question sampling of the broad phase: 'templates' (in proportion to the question "
+                         "templates) or task=weight,... as --focus-task-weights ('uniform': every task weighs 1)")
     ap.add_argument("--focus-minutes", type=float, default=0.0, help="wall-clock budget of the focus phase (step 4)")
     ap.add_argument("--focus-lr", type=float, default=1e-3)
     ap.add_argument("--focus-lookup-share", type=float, default=0.45)
@@ -233,8 +280,12 @@ def main():
     say(f"args: {vars(args)}")
     cfg_yaml = subprocess.run([args.emotune, "info", "--print-config"], stdout=subprocess.PIPE, check=True).stdout
     questions = yaml.safe_load(cfg_yaml)["masp"]["questions"]
-    rows, pixels = load_world(args.emotune, args.work, args.images, args.seed, args.image_size)
+    rows, pixels, labels = load_world(args.emotune, args.work, args.images, args.seed, args.image_size)
     say(f"world: {len(rows)} images in {args.work}")
+    if args.vision_minutes > 0 or args.vision_steps > 0:
+        _, heldout_pixels, heldout_labels = load_world(args.emotune, args.work + "-heldout", args.heldout_images,
+                                                       args.seed + 1, args.image_size)
+        say(f"held-out world: {args.heldout_images} images (seed {args.seed + 1}) in {args.work}-heldout")
 
     # Examples: (image index, question, answer, task). Emotion labels are never answers (emotion words are, as the
     # random words of lookup tables).
@@ -360,17 +411,39 @@ def main():
     for e in examples:
         tasks.setdefault(e[3], []).append(e)
     task_names = sorted(tasks)
-    weight_of = parse_task_weights(args.focus_task_weights, task_names)
-    task_weights = [weight_of.get(t, 1.0) for t in task_names]
 
-    def focus_questions():
-        """Step 4: the task first (weighted), then an example of it."""
-        return [random.choice(tasks[t]) for t in random.choices(task_names, task_weights, k=args.batch)]
+    def task_sampler(option, text):
+        """Questions drawn task first (weighted), then an example of it."""
+        weight_of = parse_task_weights("" if text == "uniform" else text, task_names, option)
+        weights = [weight_of.get(t, 1.0) for t in task_names]
+        say(f"{option}: " + ", ".join(f"{t} {w:g}" for t, w in zip(task_names, weights)))
+        return lambda: [random.choice(tasks[t]) for t in random.choices(task_names, weights, k=args.batch)]
+
+    if args.broad_task_weights != "templates":
+        broad_questions = task_sampler("--broad-task-weights", args.broad_task_weights)
+
+    encode = lambda index: model.encode_image(pixels[index])  # noqa: E731
+    if args.vision_minutes > 0 or args.vision_steps > 0:
+        heads = AspectHeads(cfg.hidden_size, labels.classes())
+        warm_up_vision(model, heads, pixels, labels, args, say)
+        model.eval()
+        with torch.no_grad():
+            visual = torch.cat([model.encode_image(heldout_pixels[i:i + 200]) for i in range(0, len(heldout_pixels), 200)])
+        model.train()
+        say("aspect heads on the held-out world after the warm-up: " +
+            ", ".join(f"{k} {v:.1f}%" for k, v in heads.accuracy(visual, heldout_labels).items()))
+    if args.freeze_vision:
+        for p in vision_parameters(model):
+            p.requires_grad_(False)
+        with torch.no_grad():
+            frozen_visual = torch.cat([model.encode_image(pixels[i:i + 200]) for i in range(0, len(pixels), 200)])
+        encode = lambda index: frozen_visual[index]  # noqa: E731
+        say("vision frozen: its tokens are computed once per image")
 
     def train_phase(name, minutes, steps, base_lr, warmup, lookup_share, next_questions):
         if not steps and minutes <= 0:
             return
-        opt = torch.optim.AdamW(model.parameters(), lr=base_lr, weight_decay=0.01, betas=(0.9, 0.98))
+        opt = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=base_lr, weight_decay=0.01, betas=(0.9, 0.98))
         start = time.time()
         step = 0
         avg = avg_lookup = None
@@ -385,7 +458,7 @@ def main():
                 batch = [(lookup_rng.randrange(len(rows)),) for _ in batch]
             is_lookup = torch.tensor([len(b) == 1 for b in batch])
             batch = [(b[0],) + lookup_example(b[0]) if len(b) == 1 else (b[0], q_ids[b[1]], a_ids[b[2]]) for b in batch]
-            visual = model.encode_image(pixels[[b[0] for b in batch]])
+            visual = encode(torch.tensor([b[0] for b in batch]))
             if random.random() < args.pool_prob:
                 k = random.choice([1, 2, 4])
                 perm = torch.randperm(visual.shape[1])
@@ -417,9 +490,8 @@ def main():
 
     train_phase("broad", args.minutes, args.steps, args.lr, 200, args.lookup_share, broad_questions)
     if args.focus_minutes > 0 or args.focus_steps > 0:
-        say("focus task weights: " + ", ".join(f"{t} {w:g}" for t, w in zip(task_names, task_weights)))
         train_phase("focus", args.focus_minutes, args.focus_steps, args.focus_lr, 20, args.focus_lookup_share,
-                    focus_questions)
+                    task_sampler("--focus-task-weights", args.focus_task_weights))
     model.eval()
     with open(os.path.join(args.out, "architecture.yaml"), "w") as f:
         yaml.safe_dump(cfg.to_dict(), f, sort_keys=False)
