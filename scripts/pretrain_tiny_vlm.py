@@ -29,10 +29,14 @@ Recipe (seeded, logged to <out>/pretrain.log):
          naming any table key would make these pure text lookups -- worth changing with the next bundle);
        - verification (`--verify-share`): "Does the image show storm?" -> yes/no, matching the picture to the
          key words.
+       - optional, aspect-named lookups (`--lookup-aspect-share`, off by default): "Which word does the table give
+         for the facial expression in the image?" -- the aspect question's reading, then copying.
      The words are drawn afresh for every example, so a table carries no information about the world's
      emotions; it teaches the LM to answer with any word its context ties to what it sees -- the skill prompt
      tuning relies on (MASP stage 2 steers a frozen LM with a learned context; a 4-layer LM trained on aspect
-     answers alone cannot be steered to new words, see docs/affect-world.md).
+     answers alone cannot be steered to new words, see docs/affect-world.md). Measured later
+     (docs/experiments/lookup-probe.py): no bundle of this recipe matches table keys, by image or by text; the
+     lookup loss it reaches is what answering *some* word of the table earns. The skill is the open problem.
   4. Focus phase (`--focus-minutes`): a second, shorter schedule (`--focus-lr`) in which each question example
      picks its task first -- an aspect or a caption, with weights that favour faces, people and objects
      (`--focus-task-weights`) -- then an image that has it and a template. Sampled in proportion to their
@@ -70,6 +74,8 @@ CAPTION_QUESTIONS = ["Describe the image.", "What does this picture show?", "Giv
 LOOKUP_QUESTIONS = ["Which word goes with this image?", "Which of the words fits the picture?",
                     "What word does the table give for this image?", "Which word matches what you see?"]
 LOOKUP_CHOICE_QUESTION = "Pick the word that matches the image. Choose from:"
+ASPECT_PHRASES = {"scene": "scene", "object": "object", "facial_expression": "facial expression",
+                  "human_action": "person's action", "brightness": "brightness", "colorfulness": "colorfulness"}
 
 
 def bin_name(v):
@@ -247,6 +253,10 @@ def main():
     ap.add_argument("--lookup-aspects", type=int, default=2, help="a lookup table covers 1 to this many aspects")
     ap.add_argument("--lookup-text-share", type=float, default=0.35,
                     help="share of lookups whose question names the key (text-only lookups bootstrap the skill)")
+    ap.add_argument("--lookup-aspect-share", type=float, default=0.0,
+                    help="share of lookups whose question names the aspect, not the key ('Which word does the table "
+                         "give for the facial expression in the image?'): reading the image as an aspect question "
+                         "does, then copying -- a bridge from the two skills to image lookups")
     ap.add_argument("--verify-share", type=float, default=0.2,
                     help="share of lookups replaced by 'Does the image show <key>?' (yes/no) over the same table")
     ap.add_argument("--image-size", type=int, default=96)
@@ -316,6 +326,8 @@ def main():
     lines += [f"{k}: {w}. " for keys in table_keys.values() for k in keys for w in words[:2]]
     lines += [f"What word does the table give for {k}?" for keys in table_keys.values() for k in keys]
     lines += [f"Does the image show {k}?" for keys in table_keys.values() for k in keys] + ["yes", "no"]
+    if args.lookup_aspect_share > 0:  # (kept out otherwise: the committed recipe's tokenizer stays as it was)
+        lines += [f"Which word does the table give for the {p} in the image?" for p in ASPECT_PHRASES.values()]
     if args.init_from:  # the continued bundle's tokenizer, so its embeddings keep their meaning
         for name in ("tokenizer.model", "tokenizer.vocab"):
             shutil.copy(os.path.join(args.init_from, name), os.path.join(args.out, name))
@@ -342,6 +354,8 @@ def main():
     lq_ids = dict(zip(LOOKUP_QUESTIONS + [LOOKUP_CHOICE_QUESTION], enc.encode_many([" " + q for q in LOOKUP_QUESTIONS + [LOOKUP_CHOICE_QUESTION]])))
     lookup_rng = random.Random(args.seed + 1)
     key_question_ids = dict(zip(all_keys, enc.encode_many([f" What word does the table give for {k}?" for k in all_keys])))
+    aspect_question_ids = dict(zip(ASPECT_PHRASES, enc.encode_many(
+        [f" Which word does the table give for the {p} in the image?" for p in ASPECT_PHRASES.values()])))
     verify_question_ids = dict(zip(all_keys, enc.encode_many([f" Does the image show {k}?" for k in all_keys])))
 
     def lookup_example(i):
@@ -372,6 +386,11 @@ def main():
             return tail + verify_question_ids[probe] + turn_end, word_ids["yes" if yes else "no"]
         if draw < args.verify_share + args.lookup_text_share:  # the key named in the question: lookup by text alone
             tail += key_question_ids[key]
+        elif draw < args.verify_share + args.lookup_text_share + args.lookup_aspect_share:
+            a = lookup_rng.choice(aspects)
+            key = lookup_rng.choice(keys_of(a, shown[a]))
+            answer = dict(entries)[key]
+            tail += aspect_question_ids[a]
         elif lookup_rng.random() < 0.5:
             tail += lq_ids[LOOKUP_CHOICE_QUESTION]
             options = [w for _, w in entries]
