@@ -63,7 +63,7 @@ import torch  # noqa: E402
 import torch.nn.functional as F  # noqa: E402
 import yaml  # noqa: E402
 
-from emotune_vlm.aspect_heads import AspectHeads, AspectLabels  # noqa: E402
+from emotune_vlm.aspect_heads import AspectHeads, AspectLabels, vision_parameters, warm_up_vision  # noqa: E402
 from emotune_vlm.corpus import corpus_lines  # noqa: E402
 from emotune_vlm.tiny_vlm import TinyVLM, TinyVLMConfig, script  # noqa: E402
 from make_tiny_bundle import bundle_yaml, piece_ids, train_tokenizer  # noqa: E402
@@ -118,34 +118,6 @@ def load_world(emotune, out, images, seed, size):
     px = (px - torch.tensor(MEAN).view(1, 3, 1, 1)) / torch.tensor(STD).view(1, 3, 1, 1)
     with open(os.path.join(out, "world.json")) as f:
         return rows, px, AspectLabels(json.load(f), rows)
-
-
-def vision_parameters(model):
-    return [p for n, p in model.named_parameters() if n.startswith(("patch", "vision", "merger"))]
-
-
-def warm_up_vision(model, heads, pixels, labels, args, say):
-    """Step 3a: the vision tower and merger alone learn the annotation's aspects through linear aspect heads
-    (emotune_vlm/aspect_heads.py), a short gradient path to faces, poses and objects."""
-    opt = torch.optim.AdamW(vision_parameters(model) + list(heads.parameters()), lr=args.lr, weight_decay=0.01,
-                            betas=(0.9, 0.98))
-    gen = torch.Generator().manual_seed(args.seed + 2)
-    start, step, avg = time.time(), 0, None
-    while (args.vision_steps and step < args.vision_steps) or (
-            not args.vision_steps and time.time() - start < args.vision_minutes * 60):
-        index = torch.randint(0, len(pixels), (64,), generator=gen)
-        loss = heads.loss(model.encode_image(pixels[index]), labels, index)
-        frac = step / args.vision_steps if args.vision_steps else min(1.0, (time.time() - start) / (args.vision_minutes * 60))
-        for g in opt.param_groups:
-            g["lr"] = args.lr * min(1.0, (step + 1) / 100) * (0.05 + 0.95 * 0.5 * (1 + math.cos(math.pi * frac)))
-        opt.zero_grad()
-        loss.backward()
-        opt.step()
-        avg = loss.item() if avg is None else 0.98 * avg + 0.02 * loss.item()
-        step += 1
-        if step % 100 == 0:
-            say(f"vision step {step} aspect loss {avg:.4f} elapsed {(time.time() - start) / 60:.1f} min")
-    say(f"vision warm-up done: {step} steps, {(time.time() - start) / 60:.1f} min")
 
 
 def parse_task_weights(text, task_names, option="--focus-task-weights"):

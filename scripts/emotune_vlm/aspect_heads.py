@@ -8,6 +8,8 @@ classify every aspect the annotation states -- the same facts the aspect answers
 give the tower a short gradient path. Measured on the affect world: the 3-layer tower then reads faces and
 actions in about five minutes (docs/affect-world.md). The heads are dropped from the exported bundle.
 """
+import math
+import time
 from typing import Dict, List
 
 import torch
@@ -74,3 +76,31 @@ class AspectHeads(nn.Module):
             keep = target > 0 if k in ("facial_expression", "human_action") else torch.ones_like(target, dtype=torch.bool)
             out[k] = 100 * (logits.argmax(1) == target)[keep].float().mean().item()
         return out
+
+
+def vision_parameters(model):
+    return [p for n, p in model.named_parameters() if n.startswith(("patch", "vision", "merger"))]
+
+
+def warm_up_vision(model, heads, pixels, labels, args, say):
+    """Step 3a: the vision tower and merger alone learn the annotation's aspects through linear aspect heads
+    (emotune_vlm/aspect_heads.py), a short gradient path to faces, poses and objects."""
+    opt = torch.optim.AdamW(vision_parameters(model) + list(heads.parameters()), lr=args.lr, weight_decay=0.01,
+                            betas=(0.9, 0.98))
+    gen = torch.Generator().manual_seed(args.seed + 2)
+    start, step, avg = time.time(), 0, None
+    while (args.vision_steps and step < args.vision_steps) or (
+            not args.vision_steps and time.time() - start < args.vision_minutes * 60):
+        index = torch.randint(0, len(pixels), (64,), generator=gen)
+        loss = heads.loss(model.encode_image(pixels[index]), labels, index)
+        frac = step / args.vision_steps if args.vision_steps else min(1.0, (time.time() - start) / (args.vision_minutes * 60))
+        for g in opt.param_groups:
+            g["lr"] = args.lr * min(1.0, (step + 1) / 100) * (0.05 + 0.95 * 0.5 * (1 + math.cos(math.pi * frac)))
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        avg = loss.item() if avg is None else 0.98 * avg + 0.02 * loss.item()
+        step += 1
+        if step % 100 == 0:
+            say(f"vision step {step} aspect loss {avg:.4f} elapsed {(time.time() - start) / 60:.1f} min")
+    say(f"vision warm-up done: {step} steps, {(time.time() - start) / 60:.1f} min")
