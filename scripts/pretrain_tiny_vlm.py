@@ -225,6 +225,8 @@ def main():
     ap.add_argument("--lookup-aspects", type=int, default=2, help="a lookup table covers 1 to this many aspects")
     ap.add_argument("--lookup-text-share", type=float, default=0.35,
                     help="share of lookups whose question names the key (text-only lookups bootstrap the skill)")
+    ap.add_argument("--lookup-text-any-key", action="store_true",
+                    help="text lookups name any key of the table, not one the image shows (pure copying)")
     ap.add_argument("--lookup-aspect-share", type=float, default=0.0,
                     help="share of lookups whose question names the aspect, not the key ('Which word does the table "
                          "give for the facial expression in the image?'): reading the image as an aspect question "
@@ -357,6 +359,8 @@ def main():
             yes = probe in keys_of(a, shown[a])
             return tail + verify_question_ids[probe] + turn_end, word_ids["yes" if yes else "no"]
         if draw < args.verify_share + args.lookup_text_share:  # the key named in the question: lookup by text alone
+            if args.lookup_text_any_key:
+                key, answer = lookup_rng.choice(entries)
             tail += key_question_ids[key]
         elif draw < args.verify_share + args.lookup_text_share + args.lookup_aspect_share:
             a = lookup_rng.choice(aspects)
