@@ -206,10 +206,8 @@ def main():
     ap.add_argument("--vision-minutes", type=float, default=0.0,
                     help="wall-clock budget of the vision warm-up on aspect heads (step 3a; 0: none)")
     ap.add_argument("--vision-steps", type=int, default=0, help="a step budget instead of --vision-minutes")
-    ap.add_argument("--heldout-images", type=int, default=600,
-                    help="a held-out world (seed + 1) on which the aspect heads' accuracy is logged")
-    ap.add_argument("--freeze-vision", action="store_true",
-                    help="after the warm-up, keep the vision side frozen (its tokens computed once per image)")
+    ap.add_argument("--heldout-images", type=int, default=600, help="held-out world (seed + 1) for the heads' accuracy")
+    ap.add_argument("--freeze-vision", action="store_true", help="vision frozen after the warm-up, tokens cached")
     ap.add_argument("--broad-task-weights", default="templates",
                     help="question sampling of the broad phase: 'templates' (in proportion to the question "
                          "templates) or task=weight,... as --focus-task-weights ('uniform': every task weighs 1)")
@@ -228,9 +226,7 @@ def main():
     ap.add_argument("--lookup-text-any-key", action="store_true",
                     help="text lookups name any key of the table, not one the image shows (pure copying)")
     ap.add_argument("--lookup-aspect-share", type=float, default=0.0,
-                    help="share of lookups whose question names the aspect, not the key ('Which word does the table "
-                         "give for the facial expression in the image?'): reading the image as an aspect question "
-                         "does, then copying -- a bridge from the two skills to image lookups")
+                    help="share of lookups whose question names the aspect, not the key (reading, then copying)")
     ap.add_argument("--verify-share", type=float, default=0.2,
                     help="share of lookups replaced by 'Does the image show <key>?' (yes/no) over the same table")
     ap.add_argument("--image-size", type=int, default=96)
@@ -266,7 +262,8 @@ def main():
     questions = yaml.safe_load(cfg_yaml)["masp"]["questions"]
     rows, pixels, labels = load_world(args.emotune, args.work, args.images, args.seed, args.image_size)
     say(f"world: {len(rows)} images in {args.work}")
-    if args.vision_minutes > 0 or args.vision_steps > 0:
+    warm_up = args.vision_minutes > 0 or args.vision_steps > 0
+    if warm_up:
         _, heldout_pixels, heldout_labels = load_world(args.emotune, args.work + "-heldout", args.heldout_images,
                                                        args.seed + 1, args.image_size)
         say(f"held-out world: {args.heldout_images} images (seed {args.seed + 1}) in {args.work}-heldout")
@@ -416,22 +413,25 @@ def main():
 
     if args.broad_task_weights != "templates":
         broad_questions = task_sampler("--broad-task-weights", args.broad_task_weights)
+    focus_questions = task_sampler("--focus-task-weights", args.focus_task_weights)  # checked before training
+
+    def encode_all(px):
+        with torch.no_grad():  # in chunks: the whole world at once would hold every activation
+            return torch.cat([model.encode_image(px[i:i + 200]) for i in range(0, len(px), 200)])
 
     encode = lambda index: model.encode_image(pixels[index])  # noqa: E731
-    if args.vision_minutes > 0 or args.vision_steps > 0:
+    if warm_up:
         heads = AspectHeads(cfg.hidden_size, labels.classes())
         warm_up_vision(model, heads, pixels, labels, args, say)
         model.eval()
-        with torch.no_grad():
-            visual = torch.cat([model.encode_image(heldout_pixels[i:i + 200]) for i in range(0, len(heldout_pixels), 200)])
+        visual = encode_all(heldout_pixels)
         model.train()
         say("aspect heads on the held-out world after the warm-up: " +
             ", ".join(f"{k} {v:.1f}%" for k, v in heads.accuracy(visual, heldout_labels).items()))
     if args.freeze_vision:
         for p in vision_parameters(model):
             p.requires_grad_(False)
-        with torch.no_grad():
-            frozen_visual = torch.cat([model.encode_image(pixels[i:i + 200]) for i in range(0, len(pixels), 200)])
+        frozen_visual = encode_all(pixels)
         encode = lambda index: frozen_visual[index]  # noqa: E731
         say("vision frozen: its tokens are computed once per image")
 
@@ -486,7 +486,7 @@ def main():
     train_phase("broad", args.minutes, args.steps, args.lr, 200, args.lookup_share, broad_questions)
     if args.focus_minutes > 0 or args.focus_steps > 0:
         train_phase("focus", args.focus_minutes, args.focus_steps, args.focus_lr, 20, args.focus_lookup_share,
-                    task_sampler("--focus-task-weights", args.focus_task_weights))
+                    focus_questions)
     model.eval()
     with open(os.path.join(args.out, "architecture.yaml"), "w") as f:
         yaml.safe_dump(cfg.to_dict(), f, sort_keys=False)

@@ -83,8 +83,8 @@ def vision_parameters(model):
 
 
 def warm_up_vision(model, heads, pixels, labels, args, say):
-    """Step 3a: the vision tower and merger alone learn the annotation's aspects through linear aspect heads
-    (emotune_vlm/aspect_heads.py), a short gradient path to faces, poses and objects."""
+    """Step 3a of scripts/pretrain_tiny_vlm.py: the vision tower and merger alone learn the annotation's aspects
+    through the heads, a short gradient path to faces, poses and objects."""
     opt = torch.optim.AdamW(vision_parameters(model) + list(heads.parameters()), lr=args.lr, weight_decay=0.01,
                             betas=(0.9, 0.98))
     gen = torch.Generator().manual_seed(args.seed + 2)
