@@ -7,11 +7,9 @@ Recipe (seeded, logged to <out>/pretrain.log):
      (`emotune info --print-config`), and the label names of the common benchmark label sets (so emotion
      words exist in the vocabulary).
   3a. Vision warm-up (`--vision-minutes`, off in the committed recipe): the vision tower and merger alone learn
-     the annotation's aspects through linear aspect heads on the pooled visual tokens (emotune_vlm/aspect_heads.py;
-     the annotation's facts as class targets, no emotion; the heads are not exported), which gives the tower a
-     short gradient path to faces, poses and objects. Their accuracy on a held-out world is logged. With
-     `--freeze-vision` the vision side then stays frozen and its tokens are computed once per image (the
-     decoder trains about a third faster).
+     the annotation's aspects (facts, no emotion) through linear aspect heads on the pooled visual tokens
+     (emotune_vlm/aspect_heads.py, not exported), a short gradient path to faces, poses and objects; their
+     held-out accuracy is logged. `--freeze-vision` then freezes the vision side and caches its tokens.
   3. The TinyVLM of emotune_vlm/tiny_vlm.py (vision tower, merger, decoder) trains from scratch on
      aspect question/answer pairs (every template, every aspect) and captions of the world's images, in
      emotune's chat template. It never sees an emotion label as an answer. Questions are sampled in proportion
@@ -21,30 +19,22 @@ Recipe (seeded, logged to <out>/pretrain.log):
      Word-table lookups (`--lookup-share` of the batches): after the image, where MASP puts its soft prompt,
      stands a table that gives some values of one or two aspects each a random word ("beach: stone. storm:
      awe. happy: lamp. ..."), then a question, and the answer is the word of a value the image shows (when
-     several match, one of them at random, so the LM learns to read every matching entry). Three kinds:
+     several match, one of them at random). Kinds:
        - image lookups: "Which word goes with this image?" (sometimes "Choose from:" and the table's words);
-       - text lookups (`--lookup-text-share`): "What word does the table give for beach?", the key named in
-         the question -- in-context copying, which a small LM learns first and image lookups build on (as
-         committed, the named key is always one the image shows, so the image also gives the answer away;
-         naming any table key would make these pure text lookups -- worth changing with the next bundle);
-       - verification (`--verify-share`): "Does the image show storm?" -> yes/no, matching the picture to the
-         key words.
-       - optional, aspect-named lookups (`--lookup-aspect-share`, off by default): "Which word does the table give
-         for the facial expression in the image?" -- the aspect question's reading, then copying.
-     The words are drawn afresh for every example, so a table carries no information about the world's
-     emotions; it teaches the LM to answer with any word its context ties to what it sees -- the skill prompt
-     tuning relies on (MASP stage 2 steers a frozen LM with a learned context; a 4-layer LM trained on aspect
-     answers alone cannot be steered to new words, see docs/affect-world.md). Measured later
-     (docs/experiments/lookup-probe.py): no bundle of this recipe matches table keys, by image or by text; the
-     lookup loss it reaches is what answering *some* word of the table earns. The skill is the open problem.
-  4. Focus phase (`--focus-minutes`): a second, shorter schedule (`--focus-lr`) in which each question example
-     picks its task first -- an aspect or a caption, with weights that favour faces, people and objects
-     (`--focus-task-weights`) -- then an image that has it and a template. Sampled in proportion to their
-     templates (step 3), faces and people (half the images, one aspect each) get too few examples for the LM to
-     learn to read them. Lookups go on (`--focus-lookup-share`) to keep the skill stage 2 steers. Off in the
-     committed recipe: measured as continuations (`--init-from`, docs/affect-world.md F-J), it kept the committed
-     bundle steerable but did not make it read faces (its tower does not carry them); on a tower trained with
-     aspect heads it made the LM read faces and people but weakened steering.
+       - text lookups (`--lookup-text-share`): "What word does the table give for beach?" (as committed, a key
+         the image shows; `--lookup-text-any-key`: any table key);
+       - verification (`--verify-share`): "Does the image show storm?" -> yes/no;
+       - optional (off by default): aspect-named (`--lookup-aspect-share`: "Which word does the table give for
+         the facial expression in the image?"); recall (`--lookup-recall-share`: no question, the table goes on
+         with a key and its colon, "... beach: ", docs/experiments/recall-format.py); pick (`--lookup-pick-share`:
+         no table, "Which of these does the image show? Choose from: storm, happy, lamp," -- the emotion
+         question's form, answered by copying an option the image shows: one hop, no key-to-word indirection).
+     Words are drawn afresh for every example, so tables carry no information about the world's emotions; they
+     are to teach the skill prompt tuning relies on: answering with a word the context ties to what the LM sees
+     (docs/affect-world.md). No bundle of this recipe has it (docs/experiments/lookup-probe.py): the open problem.
+  4. Focus phase (`--focus-minutes`, off in the committed recipe; docs/affect-world.md F-J): a second schedule
+     (`--focus-lr`) whose question examples pick their task first, with weights that favour faces, people and
+     objects (`--focus-task-weights`); lookups go on (`--focus-lookup-share`).
   5. The scripted model, tokenizer and bundle.yaml are written to <out>.
 Run with Debian's /usr/bin/python3 (python3-torch, python3-opencv, python3-yaml)."""
 import argparse
@@ -74,6 +64,7 @@ CAPTION_QUESTIONS = ["Describe the image.", "What does this picture show?", "Giv
 LOOKUP_QUESTIONS = ["Which word goes with this image?", "Which of the words fits the picture?",
                     "What word does the table give for this image?", "Which word matches what you see?"]
 LOOKUP_CHOICE_QUESTION = "Pick the word that matches the image. Choose from:"
+PICK_QUESTION = "Which of these does the image show? Choose from:"
 ASPECT_PHRASES = {"scene": "scene", "object": "object", "facial_expression": "facial expression",
                   "human_action": "person's action", "brightness": "brightness", "colorfulness": "colorfulness"}
 
@@ -227,6 +218,10 @@ def main():
                     help="text lookups name any key of the table, not one the image shows (pure copying)")
     ap.add_argument("--lookup-aspect-share", type=float, default=0.0,
                     help="share of lookups whose question names the aspect, not the key (reading, then copying)")
+    ap.add_argument("--lookup-recall-share", type=float, default=0.0,
+                    help="share of lookups that end with a table key and its colon, the answer its word (recall)")
+    ap.add_argument("--lookup-pick-share", type=float, default=0.0,
+                    help="share of lookups that list table keys as options, the answer one the image shows (pick)")
     ap.add_argument("--verify-share", type=float, default=0.2,
                     help="share of lookups replaced by 'Does the image show <key>?' (yes/no) over the same table")
     ap.add_argument("--image-size", type=int, default=96)
@@ -299,6 +294,8 @@ def main():
     lines += [f"Does the image show {k}?" for keys in table_keys.values() for k in keys] + ["yes", "no"]
     if args.lookup_aspect_share > 0:  # (kept out otherwise: the committed recipe's tokenizer stays as it was)
         lines += [f"Which word does the table give for the {p} in the image?" for p in ASPECT_PHRASES.values()]
+    if args.lookup_pick_share > 0:
+        lines += [PICK_QUESTION + "".join(f" {k}," for k in keys) for keys in table_keys.values()]
     if args.init_from:  # the continued bundle's tokenizer, so its embeddings keep their meaning
         for name in ("tokenizer.model", "tokenizer.vocab"):
             shutil.copy(os.path.join(args.init_from, name), os.path.join(args.out, name))
@@ -321,6 +318,9 @@ def main():
     separator = enc.encode_many([". "])[0]
     entry_ids = {w: word_ids[w] + separator for w in words}
     choice_ids = dict(zip(words, enc.encode_many([f" {w}," for w in words])))
+    key_choice_ids = dict(zip(all_keys, enc.encode_many([f" {k}," for k in all_keys])))
+    key_answer_ids = dict(zip(all_keys, enc.encode_many(all_keys)))
+    pick_ids = enc.encode_many([" " + PICK_QUESTION])[0]
     turn_end = enc.encode_many(["<|im_end|>\n<|im_start|>assistant\n"])[0]
     lq_ids = dict(zip(LOOKUP_QUESTIONS + [LOOKUP_CHOICE_QUESTION], enc.encode_many([" " + q for q in LOOKUP_QUESTIONS + [LOOKUP_CHOICE_QUESTION]])))
     lookup_rng = random.Random(args.seed + 1)
@@ -349,6 +349,12 @@ def main():
         tail = [ids["<|vision_end|>"]]
         for k, w in entries:
             tail += key_ids[k] + entry_ids[w]
+        if args.lookup_pick_share and lookup_rng.random() < args.lookup_pick_share:  # the table's keys as options
+            return ([ids["<|vision_end|>"]] + pick_ids + [t for k, _ in entries for t in key_choice_ids[k]] + turn_end,
+                    key_answer_ids[key])
+        if args.lookup_recall_share and lookup_rng.random() < args.lookup_recall_share:  # text recall: "... beach: "
+            key, answer = lookup_rng.choice(entries)
+            return tail + key_ids[key], word_ids[answer]
         draw = lookup_rng.random()
         if draw < args.verify_share:  # does the image show a key? (trains matching the picture to key words)
             a = lookup_rng.choice(aspects)
@@ -423,9 +429,7 @@ def main():
     if warm_up:
         heads = AspectHeads(cfg.hidden_size, labels.classes())
         warm_up_vision(model, heads, pixels, labels, args, say)
-        model.eval()
-        visual = encode_all(heldout_pixels)
-        model.train()
+        visual = encode_all(heldout_pixels)  # (no dropout or batch norm: train and eval modes agree)
         say("aspect heads on the held-out world after the warm-up: " +
             ", ".join(f"{k} {v:.1f}%" for k, v in heads.accuracy(visual, heldout_labels).items()))
     if args.freeze_vision:
@@ -439,9 +443,7 @@ def main():
         if not steps and minutes <= 0:
             return
         opt = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=base_lr, weight_decay=0.01, betas=(0.9, 0.98))
-        start = time.time()
-        step = 0
-        avg = avg_lookup = None
+        start, step, avg, avg_lookup = time.time(), 0, None, None
         while True:
             elapsed = time.time() - start
             if (steps and step >= steps) or (not steps and elapsed > minutes * 60):
@@ -467,8 +469,7 @@ def main():
             # Cosine decay over the budget (the step count is only known approximately in advance).
             frac = step / steps if steps else min(1.0, elapsed / (minutes * 60))
             lr = base_lr * min(1.0, (step + 1) / warmup) * (0.05 + 0.95 * 0.5 * (1 + math.cos(math.pi * frac)))
-            for g in opt.param_groups:
-                g["lr"] = lr
+            opt.param_groups[0]["lr"] = lr  # (one group)
             opt.zero_grad()
             loss.backward()
             torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
@@ -478,10 +479,9 @@ def main():
             if step % 100 == 0:
                 say(f"{name} step {step} loss {avg:.4f} (lookups {avg_lookup if avg_lookup is not None else float('nan'):.4f}) "
                     f"lr {lr:.2e} elapsed {elapsed / 60:.1f} min ({step * args.batch / max(elapsed, 1e-9):.0f} examples/s)")
-        if step == 0:
-            return
-        say(f"{name} phase done: {step} steps, {step * args.batch} examples, final loss {avg:.4f}, "
-            f"{(time.time() - start) / 60:.1f} min")
+        if step:
+            say(f"{name} phase done: {step} steps, {step * args.batch} examples, final loss {avg:.4f}, "
+                f"{(time.time() - start) / 60:.1f} min")
 
     train_phase("broad", args.minutes, args.steps, args.lr, 200, args.lookup_share, broad_questions)
     if args.focus_minutes > 0 or args.focus_steps > 0:

@@ -9,7 +9,8 @@ log-likelihood (answer pieces + end of turn) and reports how often the word of t
 first, averaged over three random word draws. Chance is 1 / (number of values). A QUESTION may name the aspect
 with {aspect} ("Which word does the table give for the {aspect} in the image?", the lookups of
 --lookup-aspect-share) and the shown value with {key} ("What word does the table give for {key}?": a text
-lookup, which checks the probe itself).
+lookup, which checks the probe itself). QUESTION "{recall}" asks nothing: the table goes on with the shown value's
+key and its colon ("... beach: "), as the recall lookups of --lookup-recall-share, and the answer is scored there.
 Usage: docs/experiments/lookup-probe.py BUNDLE MANIFEST [SPLIT] [QUESTION]"""
 import json
 import os
@@ -71,13 +72,17 @@ for aspect, values in aspects.items():
         answers = enc.encode_many(words)
         hits = 0
         # One question for all images, or with {key} the shown value's own (a text lookup: the probe's check).
-        groups = [(v, [j for j, s in enumerate(shown) if s == v]) for v in range(len(keys))] if "{key}" in question \
+        by_key = "{key}" in question or question == "{recall}"
+        groups = [(v, [j for j, s in enumerate(shown) if s == v]) for v in range(len(keys))] if by_key \
             else [(None, list(range(len(keep))))]
         for v, members in groups:
             if not members:
                 continue
             text = question.replace("{aspect}", ASPECT_PHRASES[aspect]).replace("{key}", keys[v] if v is not None else "")
-            tail = table + enc.encode_many([" " + text])[0] + turn_end
+            if question == "{recall}":
+                tail = table + enc.encode_many([f"{keys[v]}: "])[0]
+            else:
+                tail = table + enc.encode_many([" " + text])[0] + turn_end
             B = len(members)
             scores = torch.zeros(B, len(words))
             with torch.no_grad():
