@@ -43,11 +43,11 @@ TEST(Learning, StageOneAspectModulesLearnToAnswer) {
   c.masp.questions.erase("object");
   c.masp.questions.erase("colorfulness");
   c.train.lr = 3e-3;
-  c.train.max_steps = 150;
+  c.train.max_steps = 300;
   train_aspects(c);
   auto l = losses(c.run_dir);
-  ASSERT_EQ(l.size(), 150u);
-  EXPECT_LT(mean(l, 140, 150), 0.5 * mean(l, 0, 10)) << "stage-1 loss did not fall";
+  ASSERT_EQ(l.size(), 300u);
+  EXPECT_LT(mean(l, 290, 300), 0.5 * mean(l, 0, 10)) << "stage-1 loss did not fall";
 
   auto vlm = open_bundle(c);
   auto images = open_split(*vlm, c, "test");
@@ -56,8 +56,9 @@ TEST(Learning, StageOneAspectModulesLearnToAnswer) {
   auto result = evaluate_aspects(*vlm, builder, &modules, *images, make_aspect_samples(*images, c.masp.aspects, false),
                                  aspect_question_lists(c.masp), {"generate", 16, 8, false}, c.masp.aspects);
   // Chance: 1/6 scenes, 1/5 brightness bins (and generation could produce anything at all). One query token
-  // after 150 steps on 170 images answered about 57% or more here (96 px bundle, lr 3e-3); modules that learnt nothing
-  // would answer near chance.
+  // after 300 steps on 177 images answers 66% (scene) and 70% (brightness) on an AMD EPYC (96 px bundle, lr 3e-3);
+  // modules that learnt nothing would answer near chance. 150 steps gave 57% or more on earlier machines but 43%
+  // for scenes there: so short a run is sensitive to the CPU's floating-point kernels, hence the 300.
   for (size_t a = 0; a < 2; ++a) {
     double acc = static_cast<double>(result.correct[a]) / static_cast<double>(result.total[a]);
     EXPECT_GT(acc, 0.45) << c.masp.aspects[a] << ": " << result.correct[a] << "/" << result.total[a];
