@@ -346,12 +346,12 @@ def main():
         lookup_rng.shuffle(entries)
         matching = [(k, w) for k, w in entries if any(k in keys_of(a, shown[a]) for a in aspects)]
         key, answer = lookup_rng.choice(matching)
-        tail = [ids["<|vision_end|>"]]
-        for k, w in entries:
-            tail += key_ids[k] + entry_ids[w]
         if args.lookup_pick_share and lookup_rng.random() < args.lookup_pick_share:  # the table's keys as options
             return ([ids["<|vision_end|>"]] + pick_ids + [t for k, _ in entries for t in key_choice_ids[k]] + turn_end,
                     key_answer_ids[key])
+        tail = [ids["<|vision_end|>"]]
+        for k, w in entries:
+            tail += key_ids[k] + entry_ids[w]
         if args.lookup_recall_share and lookup_rng.random() < args.lookup_recall_share:  # text recall: "... beach: "
             key, answer = lookup_rng.choice(entries)
             return tail + key_ids[key], word_ids[answer]
