@@ -29,6 +29,8 @@ Recipe (seeded, logged to <out>/pretrain.log):
          with a key and its colon, "... beach: ", docs/experiments/recall-format.py); pick (`--lookup-pick-share`:
          no table, "Which of these does the image show? Choose from: storm, happy, lamp," -- the emotion
          question's form, answered by copying an option the image shows: one hop, no key-to-word indirection).
+       - entry (`--lookup-entry-share`): each table entry is one continuous token, A·e(key) + B·e(word)
+         (emotune_vlm/entries.py), so the key and its word share a position, as in a soft prompt.
      Words are drawn afresh for every example, so tables carry no information about the world's emotions; they
      are to teach the skill prompt tuning relies on: answering with a word the context ties to what the LM sees
      (docs/affect-world.md). No bundle of this recipe has it (docs/experiments/lookup-probe.py): the open problem.
@@ -55,6 +57,8 @@ import yaml  # noqa: E402
 
 from emotune_vlm.aspect_heads import AspectHeads, AspectLabels, vision_parameters, warm_up_vision  # noqa: E402
 from emotune_vlm.corpus import corpus_lines  # noqa: E402
+from emotune_vlm.encoder import Encoder  # noqa: E402
+from emotune_vlm.entries import EntryTokens  # noqa: E402
 from emotune_vlm.tiny_vlm import TinyVLM, TinyVLMConfig, script  # noqa: E402
 from make_tiny_bundle import bundle_yaml, piece_ids, train_tokenizer  # noqa: E402
 
@@ -129,7 +133,7 @@ def parse_task_weights(text, task_names, option="--focus-task-weights"):
     return weights
 
 
-def answer_losses(model, prefix_t, visual, batch, is_lookup, pad_id, eot):
+def answer_losses(model, prefix_t, visual, batch, is_lookup, pad_id, eot, entries=None):
     """Per-token cross-entropy of the answers (and their end of turn) of a batch of (image, tail ids, answer
     ids), read after [prefix; visual tokens; tail]; and which of those tokens belong to lookups."""
     tails = [q + a + [eot] for _, q, a in batch]
@@ -144,46 +148,14 @@ def answer_losses(model, prefix_t, visual, batch, is_lookup, pad_id, eot):
         tmask[b, :len(t)] = 1
         target[b, len(t) - n_ans[b]:len(t)] = torch.tensor(t[len(t) - n_ans[b]:])
     n_prefix = len(prefix_t) + visual.shape[1]
-    emb = torch.cat([model.embed_tokens(prefix_t.expand(B, -1)), visual, model.embed_tokens(tail)], 1)
+    tail_emb = entries.embed(model.tok_embed, tail) if entries is not None else model.embed_tokens(tail)
+    emb = torch.cat([model.embed_tokens(prefix_t.expand(B, -1)), visual, tail_emb], 1)
     mask = torch.cat([torch.ones(B, n_prefix, dtype=torch.long), tmask], 1)
     full_target = torch.cat([torch.full((B, n_prefix), -100, dtype=torch.long), target], 1)
     hidden = model.hidden_states(emb, mask)
     sel = full_target[:, 1:] != -100
     token_loss = F.cross_entropy(model.project_logits(hidden[:, :-1][sel]), full_target[:, 1:][sel], reduction="none")
     return token_loss, is_lookup.view(B, 1).expand_as(sel)[sel]
-
-
-class Encoder:
-    """Token ids as emotune's C++ tokenizer produces them. Debian has no sentencepiece Python binding, so
-    spm_encode encodes everything in one call. It reads line by line; a newline is never inside a piece (the
-    training text has none, so it is always the byte-fallback token <0x0A>), hence encoding the segments
-    between newlines and joining them with <0x0A> gives the ids of the whole string."""
-
-    def __init__(self, model_path, newline_id):
-        self.model_path = model_path
-        self.newline_id = newline_id
-        self.cache = {}
-
-    def _encode_lines(self, lines):
-        pending = sorted({t for t in lines if t not in self.cache})
-        if pending:
-            res = subprocess.run(["spm_encode", f"--model={self.model_path}", "--output_format=id"],
-                                 input=("\n".join(pending) + "\n").encode(), stdout=subprocess.PIPE, check=True)
-            for t, line in zip(pending, res.stdout.decode().split("\n")):
-                self.cache[t] = [int(x) for x in line.split()]
-
-    def encode_many(self, texts):
-        self._encode_lines([seg for t in texts for seg in t.split("\n") if seg])
-        out = []
-        for t in texts:
-            ids = []
-            for k, seg in enumerate(t.split("\n")):
-                if k:
-                    ids.append(self.newline_id)
-                if seg:
-                    ids.extend(self.cache[seg])
-            out.append(ids)
-        return out
 
 
 def main():
@@ -222,6 +194,8 @@ def main():
                     help="share of lookups that end with a table key and its colon, the answer its word (recall)")
     ap.add_argument("--lookup-pick-share", type=float, default=0.0,
                     help="share of lookups that list table keys as options, the answer one the image shows (pick)")
+    ap.add_argument("--lookup-entry-share", type=float, default=0.0,
+                    help="share of lookups whose table entries are single continuous tokens (emotune_vlm/entries.py)")
     ap.add_argument("--verify-share", type=float, default=0.2,
                     help="share of lookups replaced by 'Does the image show <key>?' (yes/no) over the same table")
     ap.add_argument("--image-size", type=int, default=96)
@@ -346,6 +320,12 @@ def main():
         lookup_rng.shuffle(entries)
         matching = [(k, w) for k, w in entries if any(k in keys_of(a, shown[a]) for a in aspects)]
         key, answer = lookup_rng.choice(matching)
+        if args.lookup_entry_share and lookup_rng.random() < args.lookup_entry_share:  # one token per entry
+            tail = [ids["<|vision_end|>"]] + [EntryTokens.code(all_keys.index(k), words.index(w)) for k, w in entries]
+            question = lq_ids[lookup_rng.choice(LOOKUP_QUESTIONS + [LOOKUP_CHOICE_QUESTION])]
+            options = lookup_rng.sample([w for _, w in entries], len(entries))
+            tail += question + ([t for w in options for t in choice_ids[w]] if question == lq_ids[LOOKUP_CHOICE_QUESTION] else [])
+            return tail + turn_end, word_ids[answer]
         if args.lookup_pick_share and lookup_rng.random() < args.lookup_pick_share:  # the table's keys as options
             return ([ids["<|vision_end|>"]] + pick_ids + [t for k, _ in entries for t in key_choice_ids[k]] + turn_end,
                     key_answer_ids[key])
@@ -391,6 +371,8 @@ def main():
         model.load_state_dict(torch.jit.load(os.path.join(args.init_from, "vlm.pt")).state_dict())
         say(f"continuing the bundle in {args.init_from}")
     say(f"model: {sum(p.numel() for p in model.parameters())} parameters, config {cfg.to_dict()}")
+    entry_tokens = EntryTokens([key_answer_ids[k] for k in all_keys], [word_ids[w] for w in words], cfg.hidden_size) \
+        if args.lookup_entry_share else None
     prefix_t = torch.tensor(prefix)
     order = list(range(len(examples)))
     random.shuffle(order)
@@ -442,7 +424,8 @@ def main():
     def train_phase(name, minutes, steps, base_lr, warmup, lookup_share, next_questions):
         if not steps and minutes <= 0:
             return
-        opt = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=base_lr, weight_decay=0.01, betas=(0.9, 0.98))
+        trained = [p for p in model.parameters() if p.requires_grad] + (list(entry_tokens.parameters()) if entry_tokens else [])
+        opt = torch.optim.AdamW(trained, lr=base_lr, weight_decay=0.01, betas=(0.9, 0.98))
         start, step, avg, avg_lookup = time.time(), 0, None, None
         while True:
             elapsed = time.time() - start
@@ -460,7 +443,7 @@ def main():
                 k = random.choice([1, 2, 4])
                 perm = torch.randperm(visual.shape[1])
                 visual = torch.stack([visual[:, perm[g::k]].mean(1) for g in range(k)], 1)
-            token_loss, of_lookup = answer_losses(model, prefix_t, visual, batch, is_lookup, ids["<pad>"], eot)
+            token_loss, of_lookup = answer_losses(model, prefix_t, visual, batch, is_lookup, ids["<pad>"], eot, entry_tokens)
             loss = token_loss.mean()
             # The lookups' share of the loss, logged on its own: it shows whether the LM learns to read tables.
             if of_lookup.any():
@@ -472,7 +455,7 @@ def main():
             opt.param_groups[0]["lr"] = lr  # (one group)
             opt.zero_grad()
             loss.backward()
-            torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+            torch.nn.utils.clip_grad_norm_(trained, 1.0)
             opt.step()
             avg = loss.item() if avg is None else 0.98 * avg + 0.02 * loss.item()
             step += 1
@@ -491,6 +474,8 @@ def main():
     with open(os.path.join(args.out, "architecture.yaml"), "w") as f:
         yaml.safe_dump(cfg.to_dict(), f, sort_keys=False)
     script(model).save(os.path.join(args.out, "vlm.pt"))
+    if entry_tokens:  # not part of the bundle: for probing the entry skill (docs/experiments/stage2-probe.py)
+        torch.save(entry_tokens.state_dict(), os.path.join(args.out, "entry_maps.pt"))
     with open(os.path.join(args.out, "bundle.yaml"), "w") as f:
         f.write(bundle_yaml("tiny-affect-world", cfg, ids))
     say(f"bundle written to {args.out}; the whole recipe took {(time.time() - recipe_start) / 60:.1f} min")

@@ -25,7 +25,8 @@ import torch.nn.functional as F  # noqa: E402
 
 from emotune_vlm.corpus import corpus_lines  # noqa: E402
 from make_tiny_bundle import piece_ids  # noqa: E402
-from pretrain_tiny_vlm import ASPECT_PHRASES, MEAN, STD, SYSTEM, Encoder, aspect_answer  # noqa: E402
+from emotune_vlm.encoder import Encoder  # noqa: E402
+from pretrain_tiny_vlm import ASPECT_PHRASES, MEAN, STD, SYSTEM, aspect_answer  # noqa: E402
 
 bundle, manifest = sys.argv[1:3]
 split = sys.argv[3] if len(sys.argv) > 3 else "test"

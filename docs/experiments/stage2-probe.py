@@ -1,0 +1,165 @@
+#!/usr/bin/python3
+"""What stops a soft prompt on a tiny-VLM bundle (ad hoc, 2026-11-23 session 10).
+
+Stage 2 of MASP in Python, on the paper placement ([prefix, <|vision_start|>] [V_global] [<|vision_end|>] [P_soft]
+[question, end of turn, assistant] [label, end of turn]), with the same loss (label tokens' cross-entropy) and the
+same score (label ranking) as `emotune train-prompt` / `emotune eval`, so variants are minutes, not a rebuild:
+  probe:  linear probes (logistic regression, train split -> test split) of the answer position's hidden state
+          after each decoder layer, for the emotion and for each aspect: what a prompt could at best read there;
+  train:  a soft prompt (Adam, batch 16, lr and epochs as given), train and test accuracy every few epochs.
+Usage: docs/experiments/stage2-probe.py BUNDLE MANIFEST probe|train [--lr 0.05] [--epochs 20] [--length 32]"""
+import argparse
+import json
+import os
+import sys
+
+ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..")
+sys.path.insert(0, os.path.join(ROOT, "scripts"))
+import cv2  # noqa: E402
+import torch  # noqa: E402
+import torch.nn.functional as F  # noqa: E402
+import yaml  # noqa: E402
+
+from emotune_vlm.tiny_vlm import TinyVLM, TinyVLMConfig  # noqa: E402
+from make_tiny_bundle import piece_ids  # noqa: E402
+from emotune_vlm.encoder import Encoder  # noqa: E402
+from pretrain_tiny_vlm import MEAN, STD, SYSTEM  # noqa: E402
+
+LABELS = ["amusement", "awe", "contentment", "excitement", "anger", "disgust", "fear", "sadness"]
+QUESTION = "Which emotion does this image most strongly evoke? Choose from: " + ", ".join(LABELS) + "."
+
+ap = argparse.ArgumentParser()
+ap.add_argument("bundle")
+ap.add_argument("manifest")
+ap.add_argument("mode", choices=["probe", "train"])
+ap.add_argument("--lr", type=float, default=0.05)
+ap.add_argument("--epochs", type=int, default=20)
+ap.add_argument("--length", type=int, default=32)
+ap.add_argument("--seed", type=int, default=0)
+ap.add_argument("--loss", choices=["lm", "labels"], default="lm", help="lm: emotune's; labels: softmax over the labels only")
+args = ap.parse_args()
+torch.manual_seed(args.seed)
+torch.set_num_threads(2)
+
+with open(os.path.join(args.bundle, "architecture.yaml")) as f:
+    model = TinyVLM(TinyVLMConfig(**yaml.safe_load(f)))
+model.load_state_dict(torch.jit.load(os.path.join(args.bundle, "vlm.pt")).state_dict())
+model.eval().requires_grad_(False)
+ids = piece_ids(args.bundle)
+enc = Encoder(os.path.join(args.bundle, "tokenizer.model"), ids["<0x0A>"])
+eot = ids["<|im_end|>"]
+head = torch.tensor(enc.encode_many([f"<|im_start|>system\n{SYSTEM}<|im_end|>\n<|im_start|>user\n<|vision_start|>"])[0])
+close = torch.tensor([ids["<|vision_end|>"]])
+tail = torch.tensor(enc.encode_many([QUESTION + "<|im_end|>\n<|im_start|>assistant\n"])[0])
+label_ids = torch.tensor([enc.encode_many([w])[0] for w in LABELS])
+assert label_ids.shape == (len(LABELS), 1), "every label must be one piece"
+label_ids = label_ids[:, 0]
+
+rows = [json.loads(line) for line in open(args.manifest)]
+base = os.path.dirname(args.manifest)
+
+
+def load(split):
+    rs = [r for r in rows if r["split"] == split]
+    px = []
+    for r in rs:
+        img = cv2.cvtColor(cv2.imread(os.path.join(base, r["image"])), cv2.COLOR_BGR2RGB)
+        px.append(torch.from_numpy(img.astype("float32") / 255.0).permute(2, 0, 1))
+    px = (torch.stack(px) - torch.tensor(MEAN).view(1, 3, 1, 1)) / torch.tensor(STD).view(1, 3, 1, 1)
+    with torch.no_grad():
+        visual = model.encode_image(px)
+    return rs, visual, torch.tensor([LABELS.index(r["label"]) for r in rs])
+
+
+def run(visual, prompt, layers=False):
+    """Hidden states at the answer position (the last context position) and the label log-likelihoods."""
+    b = visual.shape[0]
+    parts = [model.embed_tokens(head).expand(b, -1, -1), visual, model.embed_tokens(close).expand(b, -1, -1)]
+    if prompt is not None:
+        parts.append(prompt.expand(b, -1, -1))
+    parts.append(model.embed_tokens(tail).expand(b, -1, -1))
+    x = torch.cat(parts, 1)
+    bias, cos, sin = model.attention_inputs(x, torch.ones(b, x.shape[1], dtype=torch.long))
+    per_layer = []
+    for blk in model.blocks:
+        x = blk(x, bias, cos, sin)
+        per_layer.append(x[:, -1])
+    logp = F.log_softmax(model.project_logits(model.norm(x[:, -1])), -1)[:, label_ids]
+    # + log p(end of turn | label): one more position per label, from the cached context would be exact; the
+    # first piece dominates the ranking (measured below as "first piece only" vs emotune's score).
+    return per_layer, logp
+
+
+def probe(train_x, train_y, test_x, test_y, classes):
+    mu, sd = train_x.mean(0), train_x.std(0) + 1e-6
+    a, b = (train_x - mu) / sd, (test_x - mu) / sd
+    w = torch.zeros(a.shape[1], classes, requires_grad=True)
+    c = torch.zeros(classes, requires_grad=True)
+    opt = torch.optim.LBFGS([w, c], max_iter=200)
+
+    def closure():
+        opt.zero_grad()
+        loss = F.cross_entropy(a @ w + c, train_y) + 1e-2 * w.pow(2).sum()
+        loss.backward()
+        return loss
+    opt.step(closure)
+    return 100.0 * ((b @ w + c).argmax(1) == test_y).float().mean().item()
+
+
+train_rows, train_v, train_y = load("train")
+test_rows, test_v, test_y = load("test")
+print(f"train {len(train_rows)}, test {len(test_rows)} images", flush=True)
+if args.mode == "probe":
+    with torch.no_grad():
+        tr_layers, _ = run(train_v, None)
+        te_layers, te_logp = run(test_v, None)
+    print(f"zero-shot (first piece) {100.0 * (te_logp.argmax(1) == test_y).float().mean():.1f}%")
+    targets = {"emotion": (train_y, test_y)}
+    for aspect in ("scene", "facial_expression", "human_action", "brightness", "colorfulness"):
+        values = sorted({str(r["aspects"].get(aspect)) for r in train_rows + test_rows})
+        targets[aspect] = tuple(torch.tensor([values.index(str(r["aspects"].get(aspect))) for r in rs])
+                                for rs in (train_rows, test_rows))
+    pooled_tr, pooled_te = train_v.flatten(1), test_v.flatten(1)
+
+    def one_hot(rs):  # the annotation itself: what a perfect reader would hand a linear classifier
+        keys = sorted({f"{a}={v}" for r in train_rows + test_rows for a, vs in r["aspects"].items()
+                       for v in (vs if isinstance(vs, list) else [vs])})
+        out = torch.zeros(len(rs), len(keys))
+        for i, r in enumerate(rs):
+            for a, vs in r["aspects"].items():
+                for v in (vs if isinstance(vs, list) else [vs]):
+                    out[i, keys.index(f"{a}={v}")] = 1.0
+        return out
+    print(f"emotion from the annotated aspects (linear): {probe(one_hot(train_rows), train_y, one_hot(test_rows), test_y, 8):.1f}%")
+    for name, (ytr, yte) in targets.items():
+        classes = int(max(ytr.max(), yte.max())) + 1
+        accs = [probe(tr_layers[i], ytr, te_layers[i], yte, classes) for i in range(len(tr_layers))]
+        vis = probe(pooled_tr, ytr, pooled_te, yte, classes)
+        print(f"{name:18s} answer position after layer " + " ".join(f"{i + 1}:{a:5.1f}" for i, a in enumerate(accs))
+              + f"   | all visual tokens: {vis:5.1f}", flush=True)
+else:
+    std = model.tok_embed.weight.std().item()
+    prompt = (torch.randn(1, args.length, model.tok_embed.weight.shape[1]) * std).requires_grad_(True)
+    opt = torch.optim.Adam([prompt], lr=args.lr)
+    n = train_v.shape[0]
+    steps = args.epochs * ((n + 15) // 16)
+    sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: min(1.0, (s + 1) / max(1, int(0.03 * steps)))
+                                              * max(0.0, 1 - s / steps))
+    for epoch in range(args.epochs):
+        perm = torch.randperm(n)
+        for i in range(0, n, 16):
+            idx = perm[i:i + 16]
+            _, logp = run(train_v[idx], prompt)
+            # label cross-entropy over the whole vocabulary (what emotune's LM loss is), first piece
+            loss = -logp.gather(1, train_y[idx].view(-1, 1)).mean() if args.loss == "lm" \
+                else F.cross_entropy(logp, train_y[idx])
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+            sched.step()
+        if (epoch + 1) % 5 == 0 or epoch + 1 == args.epochs:
+            with torch.no_grad():
+                _, tr = run(train_v, prompt)
+                _, te = run(test_v, prompt)
+            print(f"epoch {epoch + 1}: loss {loss.item():.3f}  train {100.0 * (tr.argmax(1) == train_y).float().mean():5.1f}%"
+                  f"  test {100.0 * (te.argmax(1) == test_y).float().mean():5.1f}%", flush=True)
