@@ -200,6 +200,7 @@ def main():
                     help="share of lookups replaced by 'Does the image show <key>?' (yes/no) over the same table")
     ap.add_argument("--image-size", type=int, default=96)
     ap.add_argument("--patch-size", type=int, default=12)
+    ap.add_argument("--lm-layers", type=int, default=4, help="decoder depth")
     ap.add_argument("--steps", type=int, default=0,
                     help="a step budget instead of --minutes (the schedule then follows steps; reproducible on any CPU)")
     ap.add_argument("--focus-steps", type=int, default=0, help="a step budget instead of --focus-minutes")
@@ -361,7 +362,7 @@ def main():
         return tail + turn_end, word_ids[answer]
 
     cfg = TinyVLMConfig(vocab_size=vocab, image_size=args.image_size, patch_size=args.patch_size, merge=2, vision_dim=96, vision_layers=3,
-                        vision_heads=4, hidden_size=128, lm_layers=4, lm_heads=4, mlp_ratio=3)
+                        vision_heads=4, hidden_size=128, lm_layers=args.lm_layers, lm_heads=4, mlp_ratio=3)
     model = TinyVLM(cfg)
     if args.init_from:
         with open(os.path.join(args.init_from, "architecture.yaml")) as f:

@@ -7,7 +7,13 @@ same score (label ranking) as `emotune train-prompt` / `emotune eval`, so varian
   probe:  linear probes (logistic regression, train split -> test split) of the answer position's hidden state
           after each decoder layer, for the emotion and for each aspect: what a prompt could at best read there;
   train:  a soft prompt (Adam, batch 16, lr and epochs as given), train and test accuracy every few epochs.
-Usage: docs/experiments/stage2-probe.py BUNDLE MANIFEST probe|train [--lr 0.05] [--epochs 20] [--length 32]"""
+  entries: a bundle pretrained with entry lookups (--lookup-entry-share; its entry_maps.pt) read as its prompt one
+          entry token per aspect value of the training split, "value -> the emotion most frequent with it there"
+          (a table from the training labels, the only emotion knowledge): accuracy with no training, what the
+          entry skill gives stage 2 if the soft prompt finds it (train --init entries starts there).
+  entry-lookup: the entry skill in its pretraining form: every value of one aspect an entry with a random
+          one-piece word, "Which word goes with this image?", the table's words ranked (3 draws; test split).
+Usage: docs/experiments/stage2-probe.py BUNDLE MANIFEST probe|train|entries [--lr 0.05] [--epochs 20] [--length 32]"""
 import argparse
 import json
 import os
@@ -23,7 +29,8 @@ import yaml  # noqa: E402
 from emotune_vlm.tiny_vlm import TinyVLM, TinyVLMConfig  # noqa: E402
 from make_tiny_bundle import piece_ids  # noqa: E402
 from emotune_vlm.encoder import Encoder  # noqa: E402
-from pretrain_tiny_vlm import MEAN, STD, SYSTEM  # noqa: E402
+from emotune_vlm.entries import EntryTokens  # noqa: E402
+from pretrain_tiny_vlm import MEAN, STD, SYSTEM, aspect_answer  # noqa: E402
 
 LABELS = ["amusement", "awe", "contentment", "excitement", "anger", "disgust", "fear", "sadness"]
 QUESTION = "Which emotion does this image most strongly evoke? Choose from: " + ", ".join(LABELS) + "."
@@ -31,11 +38,14 @@ QUESTION = "Which emotion does this image most strongly evoke? Choose from: " + 
 ap = argparse.ArgumentParser()
 ap.add_argument("bundle")
 ap.add_argument("manifest")
-ap.add_argument("mode", choices=["probe", "train"])
+ap.add_argument("mode", choices=["probe", "train", "entries", "entry-lookup"])
+ap.add_argument("--init", choices=["random", "entries"], default="random",
+                help="train: the prompt starts as the entries of mode 'entries' (needs BUNDLE/entry_maps.pt)")
 ap.add_argument("--lr", type=float, default=0.05)
 ap.add_argument("--epochs", type=int, default=20)
 ap.add_argument("--length", type=int, default=32)
 ap.add_argument("--seed", type=int, default=0)
+ap.add_argument("--question", default=QUESTION, help="the question after the prompt ({labels}: ' amusement, awe, ...,')")
 ap.add_argument("--loss", choices=["lm", "labels"], default="lm", help="lm: emotune's; labels: softmax over the labels only")
 args = ap.parse_args()
 torch.manual_seed(args.seed)
@@ -50,7 +60,8 @@ enc = Encoder(os.path.join(args.bundle, "tokenizer.model"), ids["<0x0A>"])
 eot = ids["<|im_end|>"]
 head = torch.tensor(enc.encode_many([f"<|im_start|>system\n{SYSTEM}<|im_end|>\n<|im_start|>user\n<|vision_start|>"])[0])
 close = torch.tensor([ids["<|vision_end|>"]])
-tail = torch.tensor(enc.encode_many([QUESTION + "<|im_end|>\n<|im_start|>assistant\n"])[0])
+question = args.question.replace("{labels}", "".join(f" {w}," for w in LABELS))
+tail = torch.tensor(enc.encode_many([question + "<|im_end|>\n<|im_start|>assistant\n"])[0])
 label_ids = torch.tensor([enc.encode_many([w])[0] for w in LABELS])
 assert label_ids.shape == (len(LABELS), 1), "every label must be one piece"
 label_ids = label_ids[:, 0]
@@ -109,6 +120,78 @@ def probe(train_x, train_y, test_x, test_y, classes):
 train_rows, train_v, train_y = load("train")
 test_rows, test_v, test_y = load("test")
 print(f"train {len(train_rows)}, test {len(test_rows)} images", flush=True)
+
+
+def keys_of(r):
+    return [f"{a} {aspect_answer(v)}" if a in ("brightness", "colorfulness") else aspect_answer(v)
+            for a, value in r["aspects"].items() for v in (value if isinstance(value, list) else [value])]
+
+
+def training_counts():
+    counts = {}  # key as the LM answers it -> emotion counts on the training split
+    for r, y in zip(train_rows, train_y.tolist()):
+        for key in keys_of(r):
+            counts.setdefault(key, [0] * len(LABELS))[y] += 1
+    return counts
+
+
+def training_entries():
+    counts = training_counts()
+    keys = sorted(counts)
+    words = [LABELS[max(range(len(LABELS)), key=lambda e: c[e])] for c in (counts[k] for k in keys)]
+    maker = EntryTokens(enc.encode_many(keys), enc.encode_many(words), model.tok_embed.weight.shape[1])
+    maker.load_state_dict(torch.load(os.path.join(args.bundle, "entry_maps.pt")))
+    codes = torch.tensor([[EntryTokens.code(i, i) for i in range(len(keys))]])
+    with torch.no_grad():
+        return maker.embed(model.tok_embed, codes), list(zip(keys, words))
+
+
+if args.mode == "entry-lookup":
+    import random
+    from emotune_vlm.corpus import corpus_lines
+    words = sorted({w for line in corpus_lines() for w in line.replace(",", " ").replace(".", " ").split()
+                    if w.isalpha() and len(w) > 2 and len(enc.encode_many([w])[0]) == 1})
+    tail = torch.tensor(enc.encode_many([" Which word goes with this image?<|im_end|>\n<|im_start|>assistant\n"])[0])
+    for aspect in ("scene", "facial_expression", "human_action"):
+        keep = [i for i, r in enumerate(test_rows) if aspect in r["aspects"]]
+        keys = sorted({aspect_answer(test_rows[i]["aspects"][aspect]) for i in keep})
+        shown = torch.tensor([keys.index(aspect_answer(test_rows[i]["aspects"][aspect])) for i in keep])
+        accuracy = []
+        for draw in range(3):
+            drawn = random.Random(draw).sample(words, len(keys))
+            maker = EntryTokens(enc.encode_many(keys), enc.encode_many(drawn), model.tok_embed.weight.shape[1])
+            maker.load_state_dict(torch.load(os.path.join(args.bundle, "entry_maps.pt")))
+            with torch.no_grad():
+                table = maker.embed(model.tok_embed, torch.tensor([[EntryTokens.code(i, i) for i in range(len(keys))]]))
+                b = len(keep)
+                x = torch.cat([model.embed_tokens(head).expand(b, -1, -1), test_v[keep],
+                               model.embed_tokens(close).expand(b, -1, -1), table.expand(b, -1, -1),
+                               model.embed_tokens(tail).expand(b, -1, -1)], 1)
+                logits = model.project_logits(model.hidden_states(x, torch.ones(b, x.shape[1], dtype=torch.long))[:, -1])
+                pick = logits[:, torch.tensor([enc.encode_many([w])[0][0] for w in drawn])].argmax(1)
+            accuracy.append(100.0 * (pick == shown).float().mean().item())
+        print(f"{aspect:18s} {sum(accuracy) / 3:5.1f}% (chance {100 / len(keys):.0f}%; draws "
+              + " ".join(f"{a:.1f}" for a in accuracy) + ")")
+    sys.exit(0)
+if args.mode == "entries":
+    entries, pairs = training_entries()
+    print("entries: " + ", ".join(f"{k}->{w}" for k, w in pairs))
+    counts, word = training_counts(), dict(pairs)
+    for name, rs, y in (("train", train_rows, train_y), ("test", test_rows, test_y)):
+        votes = torch.zeros(len(rs), len(LABELS))  # the entries' rule without the LM: a vote per shown value
+        mixture = torch.zeros(len(rs), len(LABELS))  # the empirical rows' mixture
+        for i, r in enumerate(rs):
+            for k in keys_of(r):
+                if k in word:
+                    votes[i, LABELS.index(word[k])] += 1
+                    mixture[i] += torch.tensor(counts[k], dtype=torch.float) / sum(counts[k])
+        print(f"{name}: the rule itself: votes {100.0 * (votes.argmax(1) == y).float().mean():.1f}%, "
+              f"mixture of the training rows {100.0 * (mixture.argmax(1) == y).float().mean():.1f}%")
+    with torch.no_grad():
+        for name, v, y in (("train", train_v, train_y), ("test", test_v, test_y)):
+            _, logp = run(v, entries)
+            print(f"{name}: {100.0 * (logp.argmax(1) == y).float().mean():.1f}% with the entries as the prompt")
+    sys.exit(0)
 if args.mode == "probe":
     with torch.no_grad():
         tr_layers, _ = run(train_v, None)
@@ -139,7 +222,8 @@ if args.mode == "probe":
               + f"   | all visual tokens: {vis:5.1f}", flush=True)
 else:
     std = model.tok_embed.weight.std().item()
-    prompt = (torch.randn(1, args.length, model.tok_embed.weight.shape[1]) * std).requires_grad_(True)
+    prompt = (training_entries()[0].clone() if args.init == "entries"
+              else torch.randn(1, args.length, model.tok_embed.weight.shape[1]) * std).requires_grad_(True)
     opt = torch.optim.Adam([prompt], lr=args.lr)
     n = train_v.shape[0]
     steps = args.epochs * ((n + 15) // 16)
