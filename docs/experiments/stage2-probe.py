@@ -2,8 +2,9 @@
 """What stops a soft prompt on a tiny-VLM bundle (ad hoc, 2026-11-23 session 10).
 
 Stage 2 of MASP in Python, on the paper placement ([prefix, <|vision_start|>] [V_global] [<|vision_end|>] [P_soft]
-[question, end of turn, assistant] [label, end of turn]), with the same loss (label tokens' cross-entropy) and the
-same score (label ranking) as `emotune train-prompt` / `emotune eval`, so variants are minutes, not a rebuild:
+[question, end of turn, assistant] [label]), with the loss and score of `emotune train-prompt` / `emotune eval`
+(the label's cross-entropy over the vocabulary; label ranking) on the label's one piece, without the end of turn
+that emotune also scores, so variants are minutes, not a rebuild:
   probe:  linear probes (logistic regression, train split -> test split) of the answer position's hidden state
           after each decoder layer, for the emotion and for each aspect: what a prompt could at best read there;
   train:  a soft prompt (Adam, batch 16, lr and epochs as given), train and test accuracy every few epochs.
@@ -13,10 +14,12 @@ same score (label ranking) as `emotune train-prompt` / `emotune eval`, so varian
           entry skill gives stage 2 if the soft prompt finds it (train --init entries starts there).
   entry-lookup: the entry skill in its pretraining form: every value of one aspect an entry with a random
           one-piece word, "Which word goes with this image?", the table's words ranked (3 draws; test split).
-Usage: docs/experiments/stage2-probe.py BUNDLE MANIFEST probe|train|entries [--lr 0.05] [--epochs 20] [--length 32]"""
+Usage: docs/experiments/stage2-probe.py BUNDLE MANIFEST probe|train|entries|entry-lookup [--lr 0.05] [--epochs 20]
+       [--length 32] [--init random|entries] [--loss lm|labels] [--question TEXT]"""
 import argparse
 import json
 import os
+import random
 import sys
 
 ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..")
@@ -26,10 +29,11 @@ import torch  # noqa: E402
 import torch.nn.functional as F  # noqa: E402
 import yaml  # noqa: E402
 
-from emotune_vlm.tiny_vlm import TinyVLM, TinyVLMConfig  # noqa: E402
-from make_tiny_bundle import piece_ids  # noqa: E402
+from emotune_vlm.corpus import corpus_lines  # noqa: E402
 from emotune_vlm.encoder import Encoder  # noqa: E402
 from emotune_vlm.entries import EntryTokens  # noqa: E402
+from emotune_vlm.tiny_vlm import TinyVLM, TinyVLMConfig  # noqa: E402
+from make_tiny_bundle import piece_ids  # noqa: E402
 from pretrain_tiny_vlm import MEAN, STD, SYSTEM, aspect_answer  # noqa: E402
 
 LABELS = ["amusement", "awe", "contentment", "excitement", "anger", "disgust", "fear", "sadness"]
@@ -57,7 +61,6 @@ model.load_state_dict(torch.jit.load(os.path.join(args.bundle, "vlm.pt")).state_
 model.eval().requires_grad_(False)
 ids = piece_ids(args.bundle)
 enc = Encoder(os.path.join(args.bundle, "tokenizer.model"), ids["<0x0A>"])
-eot = ids["<|im_end|>"]
 head = torch.tensor(enc.encode_many([f"<|im_start|>system\n{SYSTEM}<|im_end|>\n<|im_start|>user\n<|vision_start|>"])[0])
 close = torch.tensor([ids["<|vision_end|>"]])
 question = args.question.replace("{labels}", "".join(f" {w}," for w in LABELS))
@@ -82,23 +85,22 @@ def load(split):
     return rs, visual, torch.tensor([LABELS.index(r["label"]) for r in rs])
 
 
-def run(visual, prompt, layers=False):
-    """Hidden states at the answer position (the last context position) and the label log-likelihoods."""
+def run(visual, prompt, question_ids=None):
+    """Hidden states at the answer position (the last context position) after each layer, and the labels'
+    log-likelihoods (with question_ids instead of the emotion question: log-probabilities over the vocabulary)."""
     b = visual.shape[0]
     parts = [model.embed_tokens(head).expand(b, -1, -1), visual, model.embed_tokens(close).expand(b, -1, -1)]
     if prompt is not None:
         parts.append(prompt.expand(b, -1, -1))
-    parts.append(model.embed_tokens(tail).expand(b, -1, -1))
+    parts.append(model.embed_tokens(tail if question_ids is None else question_ids).expand(b, -1, -1))
     x = torch.cat(parts, 1)
     bias, cos, sin = model.attention_inputs(x, torch.ones(b, x.shape[1], dtype=torch.long))
     per_layer = []
     for blk in model.blocks:
         x = blk(x, bias, cos, sin)
         per_layer.append(x[:, -1])
-    logp = F.log_softmax(model.project_logits(model.norm(x[:, -1])), -1)[:, label_ids]
-    # + log p(end of turn | label): one more position per label, from the cached context would be exact; the
-    # first piece dominates the ranking (measured below as "first piece only" vs emotune's score).
-    return per_layer, logp
+    logp = F.log_softmax(model.project_logits(model.norm(x[:, -1])), -1)
+    return per_layer, logp[:, label_ids] if question_ids is None else logp
 
 
 def probe(train_x, train_y, test_x, test_y, classes):
@@ -147,11 +149,9 @@ def training_entries():
 
 
 if args.mode == "entry-lookup":
-    import random
-    from emotune_vlm.corpus import corpus_lines
     words = sorted({w for line in corpus_lines() for w in line.replace(",", " ").replace(".", " ").split()
                     if w.isalpha() and len(w) > 2 and len(enc.encode_many([w])[0]) == 1})
-    tail = torch.tensor(enc.encode_many([" Which word goes with this image?<|im_end|>\n<|im_start|>assistant\n"])[0])
+    lookup_question = torch.tensor(enc.encode_many([" Which word goes with this image?<|im_end|>\n<|im_start|>assistant\n"])[0])
     for aspect in ("scene", "facial_expression", "human_action"):
         keep = [i for i, r in enumerate(test_rows) if aspect in r["aspects"]]
         keys = sorted({aspect_answer(test_rows[i]["aspects"][aspect]) for i in keep})
@@ -163,12 +163,8 @@ if args.mode == "entry-lookup":
             maker.load_state_dict(torch.load(os.path.join(args.bundle, "entry_maps.pt")))
             with torch.no_grad():
                 table = maker.embed(model.tok_embed, torch.tensor([[EntryTokens.code(i, i) for i in range(len(keys))]]))
-                b = len(keep)
-                x = torch.cat([model.embed_tokens(head).expand(b, -1, -1), test_v[keep],
-                               model.embed_tokens(close).expand(b, -1, -1), table.expand(b, -1, -1),
-                               model.embed_tokens(tail).expand(b, -1, -1)], 1)
-                logits = model.project_logits(model.hidden_states(x, torch.ones(b, x.shape[1], dtype=torch.long))[:, -1])
-                pick = logits[:, torch.tensor([enc.encode_many([w])[0][0] for w in drawn])].argmax(1)
+                _, logp = run(test_v[keep], table, lookup_question)
+                pick = logp[:, torch.tensor([enc.encode_many([w])[0][0] for w in drawn])].argmax(1)
             accuracy.append(100.0 * (pick == shown).float().mean().item())
         print(f"{aspect:18s} {sum(accuracy) / 3:5.1f}% (chance {100 / len(keys):.0f}%; draws "
               + " ".join(f"{a:.1f}" for a in accuracy) + ")")
