@@ -33,7 +33,8 @@ Recipe (seeded, logged to <out>/pretrain.log):
          (emotune_vlm/entries.py), so the key and its word share a position, as in a soft prompt.
      Words are drawn afresh for every example, so tables carry no information about the world's emotions; they
      are to teach the skill prompt tuning relies on: answering with a word the context ties to what the LM sees
-     (docs/affect-world.md). No bundle of this recipe has it (docs/experiments/lookup-probe.py): the open problem.
+     (docs/affect-world.md). Only entry lookups have formed at all, and for scenes alone
+     (docs/experiments/stage2-probe.py entry-lookup): the open problem.
   4. Focus phase (`--focus-minutes`, off in the committed recipe; docs/affect-world.md F-J): a second schedule
      (`--focus-lr`) whose question examples pick their task first, with weights that favour faces, people and
      objects (`--focus-task-weights`); lookups go on (`--focus-lookup-share`).

@@ -1,4 +1,4 @@
-"""Token ids as emotune's C++ tokenizer produces them, from Python (the pretraining recipe and its probes)."""
+"""The tokenizer of the pretraining recipe and its probes (scripts/pretrain_tiny_vlm.py, docs/experiments)."""
 import subprocess
 
 
