@@ -57,7 +57,7 @@ import torch.nn.functional as F  # noqa: E402
 import yaml  # noqa: E402
 
 from emotune_vlm.aspect_heads import AspectHeads, AspectLabels, vision_parameters, warm_up_vision  # noqa: E402
-from emotune_vlm.corpus import corpus_lines  # noqa: E402
+from emotune_vlm.corpus import corpus_lines, corpus_words  # noqa: E402
 from emotune_vlm.encoder import Encoder  # noqa: E402
 from emotune_vlm.entries import EntryTokens  # noqa: E402
 from emotune_vlm.tiny_vlm import TinyVLM, TinyVLMConfig, script  # noqa: E402
@@ -101,17 +101,28 @@ def caption(aspects):
     return text
 
 
+def table_key(aspect, value):
+    """A value as a lookup table's key: the LM's answer, bins with their aspect's name (brightness and
+    colorfulness share them)."""
+    return f"{aspect} {aspect_answer(value)}" if aspect in ("brightness", "colorfulness") else aspect_answer(value)
+
+
+def load_pixels(base, rows):
+    """The rows' images under base as the bundle's normalised [N,3,H,W] input."""
+    pixels = []
+    for r in rows:
+        img = cv2.imread(os.path.join(base, r["image"]), cv2.IMREAD_COLOR)
+        img = cv2.cvtColor(img, cv2.COLOR_BGR2RGB).astype("float32") / 255.0
+        pixels.append(torch.from_numpy(img).permute(2, 0, 1))
+    px = torch.stack(pixels)
+    return (px - torch.tensor(MEAN).view(1, 3, 1, 1)) / torch.tensor(STD).view(1, 3, 1, 1)
+
+
 def load_world(emotune, out, images, seed, size):
     subprocess.run([emotune, "synth", "--out", out, "--images", str(images), "--seed", str(seed), "--size", str(size)],
                    check=True, stdout=subprocess.DEVNULL)
     rows = [json.loads(l) for l in open(os.path.join(out, "manifest.jsonl"))]
-    pixels = []
-    for r in rows:
-        img = cv2.imread(os.path.join(out, r["image"]), cv2.IMREAD_COLOR)
-        img = cv2.cvtColor(img, cv2.COLOR_BGR2RGB).astype("float32") / 255.0
-        pixels.append(torch.from_numpy(img).permute(2, 0, 1))
-    px = torch.stack(pixels)
-    px = (px - torch.tensor(MEAN).view(1, 3, 1, 1)) / torch.tensor(STD).view(1, 3, 1, 1)
+    px = load_pixels(out, rows)
     with open(os.path.join(out, "world.json")) as f:
         return rows, px, AspectLabels(json.load(f), rows)
 
@@ -253,16 +264,13 @@ def main():
     def keys_of(aspect, value):
         if aspect == "object":
             return [aspect_answer(v) for v in value]
-        if aspect in ("brightness", "colorfulness"):
-            return [f"{aspect} {aspect_answer(value)}"]
-        return [aspect_answer(value)]
+        return [table_key(aspect, value)]
     table_keys = {}
     for r in rows:
         for aspect, value in r["aspects"].items():
             table_keys.setdefault(aspect, set()).update(keys_of(aspect, value))
     table_keys = {a: sorted(k) for a, k in table_keys.items()}
-    words = sorted({w for line in corpus_lines() for w in line.replace(",", " ").replace(".", " ").replace("?", " ").split()
-                    if w.isalpha() and len(w) > 2})
+    words = corpus_words()
     lines = corpus_lines() + [q for qs in questions.values() for q in qs] + CAPTION_QUESTIONS
     lines += sorted({e[2] for e in examples}) + LOOKUP_QUESTIONS + [LOOKUP_CHOICE_QUESTION]
     lines += [f"{k}: {w}. " for keys in table_keys.values() for k in keys for w in words[:2]]

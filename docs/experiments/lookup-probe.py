@@ -19,14 +19,13 @@ import sys
 
 ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..")
 sys.path.insert(0, os.path.join(ROOT, "scripts"))
-import cv2  # noqa: E402
 import torch  # noqa: E402
 import torch.nn.functional as F  # noqa: E402
 
-from emotune_vlm.corpus import corpus_lines  # noqa: E402
+from emotune_vlm.corpus import corpus_words  # noqa: E402
 from make_tiny_bundle import piece_ids  # noqa: E402
 from emotune_vlm.encoder import Encoder  # noqa: E402
-from pretrain_tiny_vlm import ASPECT_PHRASES, MEAN, STD, SYSTEM, aspect_answer  # noqa: E402
+from pretrain_tiny_vlm import ASPECT_PHRASES, SYSTEM, load_pixels, table_key  # noqa: E402
 
 bundle, manifest = sys.argv[1:3]
 split = sys.argv[3] if len(sys.argv) > 3 else "test"
@@ -38,32 +37,22 @@ eot = ids["<|im_end|>"]
 prefix = torch.tensor(enc.encode_many([f"<|im_start|>system\n{SYSTEM}<|im_end|>\n<|im_start|>user\n<|vision_start|>"])[0])
 turn_end = enc.encode_many(["<|im_end|>\n<|im_start|>assistant\n"])[0]
 separator = enc.encode_many([". "])[0]
-vocab_words = sorted({w for line in corpus_lines() for w in line.replace(",", " ").replace(".", " ").replace("?", " ").split()
-                      if w.isalpha() and len(w) > 2})
+vocab_words = corpus_words()
 with open(os.path.join(os.path.dirname(manifest), "world.json")) as f:
     world = json.load(f)
 rows = [json.loads(line) for line in open(manifest)]
 rows = [r for r in rows if r["split"] == split]
-px = []
-for r in rows:
-    img = cv2.cvtColor(cv2.imread(os.path.join(os.path.dirname(manifest), r["image"])), cv2.COLOR_BGR2RGB)
-    px.append(torch.from_numpy(img.astype("float32") / 255.0).permute(2, 0, 1))
-px = (torch.stack(px) - torch.tensor(MEAN).view(1, 3, 1, 1)) / torch.tensor(STD).view(1, 3, 1, 1)
 with torch.no_grad():
-    visual = model.encode_image(px)
-
-
-def key_of(aspect, value):
-    return f"{aspect} {aspect_answer(value)}" if aspect in ("brightness", "colorfulness") else aspect_answer(value)
+    visual = model.encode_image(load_pixels(os.path.dirname(manifest), rows))
 
 
 aspects = {"scene": world["scenes"], "facial_expression": world["facial_expressions"],
            "human_action": world["human_actions"],
            "brightness": [0.0, 0.2, 0.4, 0.6, 0.8], "colorfulness": [0.0, 0.2, 0.4, 0.6, 0.8]}
 for aspect, values in aspects.items():
-    keys = [key_of(aspect, v) for v in values]
+    keys = [table_key(aspect, v) for v in values]
     keep = [i for i, r in enumerate(rows) if aspect in r["aspects"]]
-    shown = [keys.index(key_of(aspect, rows[i]["aspects"][aspect])) for i in keep]
+    shown = [keys.index(table_key(aspect, rows[i]["aspects"][aspect])) for i in keep]
     accuracy = []
     for draw in range(3):
         words = random.Random(draw).sample(vocab_words, len(keys))

@@ -24,17 +24,16 @@ import sys
 
 ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..")
 sys.path.insert(0, os.path.join(ROOT, "scripts"))
-import cv2  # noqa: E402
 import torch  # noqa: E402
 import torch.nn.functional as F  # noqa: E402
 import yaml  # noqa: E402
 
-from emotune_vlm.corpus import corpus_lines  # noqa: E402
+from emotune_vlm.corpus import corpus_words  # noqa: E402
 from emotune_vlm.encoder import Encoder  # noqa: E402
 from emotune_vlm.entries import EntryTokens  # noqa: E402
 from emotune_vlm.tiny_vlm import TinyVLM, TinyVLMConfig  # noqa: E402
 from make_tiny_bundle import piece_ids  # noqa: E402
-from pretrain_tiny_vlm import MEAN, STD, SYSTEM, aspect_answer  # noqa: E402
+from pretrain_tiny_vlm import SYSTEM, aspect_answer, load_pixels, table_key  # noqa: E402
 
 LABELS = ["amusement", "awe", "contentment", "excitement", "anger", "disgust", "fear", "sadness"]
 QUESTION = "Which emotion does this image most strongly evoke? Choose from: " + ", ".join(LABELS) + "."
@@ -75,13 +74,8 @@ base = os.path.dirname(args.manifest)
 
 def load(split):
     rs = [r for r in rows if r["split"] == split]
-    px = []
-    for r in rs:
-        img = cv2.cvtColor(cv2.imread(os.path.join(base, r["image"])), cv2.COLOR_BGR2RGB)
-        px.append(torch.from_numpy(img.astype("float32") / 255.0).permute(2, 0, 1))
-    px = (torch.stack(px) - torch.tensor(MEAN).view(1, 3, 1, 1)) / torch.tensor(STD).view(1, 3, 1, 1)
     with torch.no_grad():
-        visual = model.encode_image(px)
+        visual = model.encode_image(load_pixels(base, rs))
     return rs, visual, torch.tensor([LABELS.index(r["label"]) for r in rs])
 
 
@@ -125,8 +119,7 @@ print(f"train {len(train_rows)}, test {len(test_rows)} images", flush=True)
 
 
 def keys_of(r):
-    return [f"{a} {aspect_answer(v)}" if a in ("brightness", "colorfulness") else aspect_answer(v)
-            for a, value in r["aspects"].items() for v in (value if isinstance(value, list) else [value])]
+    return [table_key(a, v) for a, value in r["aspects"].items() for v in (value if isinstance(value, list) else [value])]
 
 
 def training_counts():
@@ -149,8 +142,7 @@ def training_entries():
 
 
 if args.mode == "entry-lookup":
-    words = sorted({w for line in corpus_lines() for w in line.replace(",", " ").replace(".", " ").split()
-                    if w.isalpha() and len(w) > 2 and len(enc.encode_many([w])[0]) == 1})
+    words = [w for w in corpus_words() if len(enc.encode_many([w])[0]) == 1]
     lookup_question = torch.tensor(enc.encode_many([" Which word goes with this image?<|im_end|>\n<|im_start|>assistant\n"])[0])
     for aspect in ("scene", "facial_expression", "human_action"):
         keep = [i for i, r in enumerate(test_rows) if aspect in r["aspects"]]

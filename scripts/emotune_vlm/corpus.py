@@ -32,6 +32,12 @@ SENTENCES = [
 ]
 
 
+def corpus_words():
+    """The corpus's words of three letters or more: the random words of the pretraining lookup tables."""
+    return sorted({w for line in corpus_lines() for w in line.replace(",", " ").replace(".", " ").replace("?", " ").split()
+                   if w.isalpha() and len(w) > 2})
+
+
 def corpus_lines():
     lines = list(SENTENCES)
     for labels in LABEL_SETS.values():
