@@ -31,6 +31,9 @@ Recipe (seeded, logged to <out>/pretrain.log):
          question's form, answered by copying an option the image shows: one hop, no key-to-word indirection).
        - entry (`--lookup-entry-share`): each table entry is one continuous token, A·e(key) + B·e(word)
          (emotune_vlm/entries.py), so the key and its word share a position, as in a soft prompt.
+       - evidence (`--lookup-evidence-share`): entry tokens that hold a row of random weights over option words,
+         for all values of one to six aspects; the answer distribution is the softmax of the shown values' rows
+         summed -- the form of the world's own p(emotion | aspects) (emotune_vlm/evidence.py).
      Words are drawn afresh for every example, so tables carry no information about the world's emotions; they
      are to teach the skill prompt tuning relies on: answering with a word the context ties to what the LM sees
      (docs/affect-world.md). Only entry lookups have formed at all, and for scenes alone
@@ -53,13 +56,14 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import cv2  # noqa: E402
 import torch  # noqa: E402
-import torch.nn.functional as F  # noqa: E402
 import yaml  # noqa: E402
 
 from emotune_vlm.aspect_heads import AspectHeads, AspectLabels, vision_parameters, warm_up_vision  # noqa: E402
 from emotune_vlm.corpus import corpus_lines, corpus_words  # noqa: E402
 from emotune_vlm.encoder import Encoder  # noqa: E402
 from emotune_vlm.entries import EntryTokens  # noqa: E402
+from emotune_vlm.evidence import EvidenceLookups  # noqa: E402
+from emotune_vlm.losses import answer_losses  # noqa: E402
 from emotune_vlm.tiny_vlm import TinyVLM, TinyVLMConfig, script  # noqa: E402
 from make_tiny_bundle import bundle_yaml, piece_ids, train_tokenizer  # noqa: E402
 
@@ -145,31 +149,6 @@ def parse_task_weights(text, task_names, option="--focus-task-weights"):
     return weights
 
 
-def answer_losses(model, prefix_t, visual, batch, is_lookup, pad_id, eot, entries=None):
-    """Per-token cross-entropy of the answers (and their end of turn) of a batch of (image, tail ids, answer
-    ids), read after [prefix; visual tokens; tail]; and which of those tokens belong to lookups."""
-    tails = [q + a + [eot] for _, q, a in batch]
-    n_ans = [len(a) + 1 for _, _, a in batch]
-    width = max(len(t) for t in tails)
-    B = len(batch)
-    tail = torch.full((B, width), pad_id, dtype=torch.long)
-    tmask = torch.zeros(B, width, dtype=torch.long)
-    target = torch.full((B, width), -100, dtype=torch.long)
-    for b, t in enumerate(tails):
-        tail[b, :len(t)] = torch.tensor(t)
-        tmask[b, :len(t)] = 1
-        target[b, len(t) - n_ans[b]:len(t)] = torch.tensor(t[len(t) - n_ans[b]:])
-    n_prefix = len(prefix_t) + visual.shape[1]
-    tail_emb = entries.embed(model.tok_embed, tail) if entries is not None else model.embed_tokens(tail)
-    emb = torch.cat([model.embed_tokens(prefix_t.expand(B, -1)), visual, tail_emb], 1)
-    mask = torch.cat([torch.ones(B, n_prefix, dtype=torch.long), tmask], 1)
-    full_target = torch.cat([torch.full((B, n_prefix), -100, dtype=torch.long), target], 1)
-    hidden = model.hidden_states(emb, mask)
-    sel = full_target[:, 1:] != -100
-    token_loss = F.cross_entropy(model.project_logits(hidden[:, :-1][sel]), full_target[:, 1:][sel], reduction="none")
-    return token_loss, is_lookup.view(B, 1).expand_as(sel)[sel]
-
-
 def main():
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--emotune", default="build/emotune")
@@ -208,6 +187,8 @@ def main():
                     help="share of lookups that list table keys as options, the answer one the image shows (pick)")
     ap.add_argument("--lookup-entry-share", type=float, default=0.0,
                     help="share of lookups whose table entries are single continuous tokens (emotune_vlm/entries.py)")
+    ap.add_argument("--lookup-evidence-share", type=float, default=0.0,
+                    help="share of lookups that are additive evidence tables (emotune_vlm/evidence.py)")
     ap.add_argument("--verify-share", type=float, default=0.2,
                     help="share of lookups replaced by 'Does the image show <key>?' (yes/no) over the same table")
     ap.add_argument("--image-size", type=int, default=96)
@@ -316,6 +297,8 @@ def main():
     def lookup_example(i):
         """(image index, tail ids without the answer, answer ids) of a fresh word-table lookup on image i."""
         shown = rows[i]["aspects"]
+        if args.lookup_evidence_share and lookup_rng.random() < args.lookup_evidence_share:
+            return evidence.example(shown)
         aspects = lookup_rng.sample(sorted(shown), min(lookup_rng.randint(1, args.lookup_aspects), len(shown)))
         entries = []  # (key, word)
         for a in aspects:
@@ -382,7 +365,14 @@ def main():
         say(f"continuing the bundle in {args.init_from}")
     say(f"model: {sum(p.numel() for p in model.parameters())} parameters, config {cfg.to_dict()}")
     entry_tokens = EntryTokens([key_answer_ids[k] for k in all_keys], [word_ids[w] for w in words], cfg.hidden_size) \
-        if args.lookup_entry_share else None
+        if args.lookup_entry_share or args.lookup_evidence_share else None
+    if entry_tokens and args.init_from and os.path.isfile(os.path.join(args.init_from, "entry_maps.pt")):
+        entry_tokens.load_state_dict(torch.load(os.path.join(args.init_from, "entry_maps.pt")))
+        say(f"entry maps continued from {args.init_from}")
+    evidence = EvidenceLookups(
+        lookup_rng, table_keys, keys_of, all_keys, words,
+        {w: word_ids[w][0] for w in words if len(word_ids[w]) == 1}, entry_tokens, [lq_ids[q] for q in LOOKUP_QUESTIONS],
+        lq_ids[LOOKUP_CHOICE_QUESTION], choice_ids, ids["<|vision_end|>"], turn_end) if args.lookup_evidence_share else None
     prefix_t = torch.tensor(prefix)
     order = list(range(len(examples)))
     random.shuffle(order)
@@ -436,29 +426,34 @@ def main():
             return
         trained = [p for p in model.parameters() if p.requires_grad] + (list(entry_tokens.parameters()) if entry_tokens else [])
         opt = torch.optim.AdamW(trained, lr=base_lr, weight_decay=0.01, betas=(0.9, 0.98))
-        start, step, avg, avg_lookup = time.time(), 0, None, None
+        start, step, avg, avg_lookup, avg_evidence = time.time(), 0, None, None, None
         while True:
             elapsed = time.time() - start
             if (steps and step >= steps) or (not steps and elapsed > minutes * 60):
                 break
             batch = next_questions()
+            if entry_tokens:
+                entry_tokens.clear()  # evidence entries live for one batch
             # (image, tail ids before the answer, answer ids): aspect/caption examples or, a whole batch at a
             # time (lookups are long; mixing them would pad every short example to their length), fresh lookups.
             if lookup_rng.random() < lookup_share:
                 batch = [(lookup_rng.randrange(len(rows)),) for _ in batch]
             is_lookup = torch.tensor([len(b) == 1 for b in batch])
-            batch = [(b[0],) + lookup_example(b[0]) if len(b) == 1 else (b[0], q_ids[b[1]], a_ids[b[2]]) for b in batch]
+            batch = [(b[0],) + tuple(lookup_example(b[0])) if len(b) == 1 else (b[0], q_ids[b[1]], a_ids[b[2]]) for b in batch]
             visual = encode(torch.tensor([b[0] for b in batch]))
             if random.random() < args.pool_prob:
                 k = random.choice([1, 2, 4])
                 perm = torch.randperm(visual.shape[1])
                 visual = torch.stack([visual[:, perm[g::k]].mean(1) for g in range(k)], 1)
-            token_loss, of_lookup = answer_losses(model, prefix_t, visual, batch, is_lookup, ids["<pad>"], eot, entry_tokens)
+            token_loss, of_lookup, of_evidence = answer_losses(model, prefix_t, visual, batch, is_lookup, ids["<pad>"], eot, entry_tokens)
             loss = token_loss.mean()
             # The lookups' share of the loss, logged on its own: it shows whether the LM learns to read tables.
             if of_lookup.any():
                 lk = token_loss[of_lookup].mean().item()
                 avg_lookup = lk if avg_lookup is None else 0.98 * avg_lookup + 0.02 * lk
+            if of_evidence.any():  # evidence lookups' KL from the rule at the answer (emotune_vlm/evidence.py)
+                kl = token_loss[of_evidence].mean().item()
+                avg_evidence = kl if avg_evidence is None else 0.98 * avg_evidence + 0.02 * kl
             # Cosine decay over the budget (the step count is only known approximately in advance).
             frac = step / steps if steps else min(1.0, elapsed / (minutes * 60))
             lr = base_lr * min(1.0, (step + 1) / warmup) * (0.05 + 0.95 * 0.5 * (1 + math.cos(math.pi * frac)))
@@ -470,7 +465,8 @@ def main():
             avg = loss.item() if avg is None else 0.98 * avg + 0.02 * loss.item()
             step += 1
             if step % 100 == 0:
-                say(f"{name} step {step} loss {avg:.4f} (lookups {avg_lookup if avg_lookup is not None else float('nan'):.4f}) "
+                say(f"{name} step {step} loss {avg:.4f} (lookups {avg_lookup if avg_lookup is not None else float('nan'):.4f}"
+                    + (f", evidence KL {avg_evidence:.4f}" if avg_evidence is not None else "") + ") "
                     f"lr {lr:.2e} elapsed {elapsed / 60:.1f} min ({step * args.batch / max(elapsed, 1e-9):.0f} examples/s)")
         if step:
             say(f"{name} phase done: {step} steps, {step * args.batch} examples, final loss {avg:.4f}, "

@@ -14,7 +14,12 @@ that emotune also scores, so variants are minutes, not a rebuild:
           entry skill gives stage 2 if the soft prompt finds it (train --init entries starts there).
   entry-lookup: the entry skill in its pretraining form: every value of one aspect an entry with a random
           one-piece word, "Which word goes with this image?", the table's words ranked (3 draws; test split).
-Usage: docs/experiments/stage2-probe.py BUNDLE MANIFEST probe|train|entries|entry-lookup [--lr 0.05] [--epochs 20]
+  evidence: a bundle pretrained with evidence lookups (--lookup-evidence-share) read as its prompt one evidence
+          entry per aspect value (33), "value -> a row of weights over the 8 labels", with no training: the world's
+          own table (its rows: the Bayes rule, if the LM executes it) and the rows of a logistic regression on the
+          training split's annotated aspects (what the training split alone supports): does the LM apply a rule
+          written in its pretraining form?
+Usage: docs/experiments/stage2-probe.py BUNDLE MANIFEST probe|train|entries|entry-lookup|evidence [--lr 0.05] [--epochs 20]
        [--length 32] [--init random|entries] [--loss lm|labels] [--question TEXT]"""
 import argparse
 import json
@@ -31,6 +36,7 @@ import yaml  # noqa: E402
 from emotune_vlm.corpus import corpus_words  # noqa: E402
 from emotune_vlm.encoder import Encoder  # noqa: E402
 from emotune_vlm.entries import EntryTokens  # noqa: E402
+from emotune_vlm.evidence import EvidenceLookups  # noqa: E402
 from emotune_vlm.tiny_vlm import TinyVLM, TinyVLMConfig  # noqa: E402
 from make_tiny_bundle import piece_ids  # noqa: E402
 from pretrain_tiny_vlm import SYSTEM, aspect_answer, load_pixels, table_key  # noqa: E402
@@ -41,7 +47,7 @@ QUESTION = "Which emotion does this image most strongly evoke? Choose from: " + 
 ap = argparse.ArgumentParser()
 ap.add_argument("bundle")
 ap.add_argument("manifest")
-ap.add_argument("mode", choices=["probe", "train", "entries", "entry-lookup"])
+ap.add_argument("mode", choices=["probe", "train", "entries", "entry-lookup", "evidence"])
 ap.add_argument("--init", choices=["random", "entries"], default="random",
                 help="train: the prompt starts as the entries of mode 'entries' (needs BUNDLE/entry_maps.pt)")
 ap.add_argument("--lr", type=float, default=0.05)
@@ -160,6 +166,84 @@ if args.mode == "entry-lookup":
             accuracy.append(100.0 * (pick == shown).float().mean().item())
         print(f"{aspect:18s} {sum(accuracy) / 3:5.1f}% (chance {100 / len(keys):.0f}%; draws "
               + " ".join(f"{a:.1f}" for a in accuracy) + ")")
+    sys.exit(0)
+if args.mode == "evidence":
+    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+    ceilings = __import__("stage2-ceilings")
+    ceilings.read_world(args.manifest)
+    aspects = ["scene", "object", "facial_expression", "human_action"]
+    keys, true_rows = [], []
+    for a in aspects:
+        rows_a, values = ceilings.ROWS[a]
+        keys += [table_key(a, v) for v in values]
+        true_rows += rows_a
+    for a in ("brightness", "colorfulness"):
+        keys += [table_key(a, b) for b in (0.0, 0.2, 0.4, 0.6, 0.8)]
+        true_rows += ceilings.BINS[a]
+
+    def features(rs):
+        out = torch.zeros(len(rs), len(keys))
+        for i, r in enumerate(rs):
+            for k in keys_of(r):
+                out[i, keys.index(k)] = 1.0
+        return out
+    w = torch.zeros(len(keys), len(LABELS), requires_grad=True)  # no intercept: a table has none
+    opt = torch.optim.LBFGS([w], max_iter=300)
+    x_train, x_test = features(train_rows), features(test_rows)
+
+    def closure():
+        opt.zero_grad()
+        loss = F.cross_entropy(x_train @ w, train_y) + 1e-2 * w.pow(2).sum()
+        loss.backward()
+        return loss
+    opt.step(closure)
+    fitted = w.detach()
+    kappa = ceilings.KAPPA
+    # The skill in its pretraining form first: fresh random tables over random one-piece words, as
+    # --lookup-evidence-share draws them, on the test images: how often the LM's pick is the rule's.
+    all_words = corpus_words()
+    word_pieces = enc.encode_many(all_words)
+    maker = EntryTokens(enc.encode_many(keys), word_pieces, model.tok_embed.weight.shape[1])
+    maker.load_state_dict(torch.load(os.path.join(args.bundle, "entry_maps.pt")))
+    by_aspect = {a: [k for k in keys if k in {table_key(a, v) for v in (values if a not in ("brightness", "colorfulness")
+                 else (0.0, 0.2, 0.4, 0.6, 0.8))}] for a, values in
+                 [(a, ceilings.ROWS[a][1]) for a in aspects] + [("brightness", None), ("colorfulness", None)]}
+    choice = enc.encode_many([" Pick the word that matches the image. Choose from:"])[0]
+    ev = EvidenceLookups(random.Random(1), by_aspect, lambda a, v: [table_key(a, x) for x in (v if isinstance(v, list) else [v])],
+                         keys, all_words, {w: p[0] for w, p in zip(all_words, word_pieces) if len(p) == 1}, maker, [choice],
+                         choice, dict(zip(all_words, enc.encode_many([f" {w}," for w in all_words]))), close.item(),
+                         enc.encode_many(["<|im_end|>\n<|im_start|>assistant\n"])[0])
+    agree, kl, kl_uniform = 0, 0.0, 0.0
+    with torch.no_grad():
+        for i, r in enumerate(test_rows):
+            maker.clear()
+            tail_ids, _, (option_ids, probs) = ev.example(r["aspects"])
+            parts = [model.embed_tokens(head).unsqueeze(0), test_v[i:i + 1], maker.embed(model.tok_embed, torch.tensor([tail_ids]))]
+            x = torch.cat(parts, 1)
+            bias, cos, sin = model.attention_inputs(x, torch.ones(1, x.shape[1], dtype=torch.long))
+            for blk in model.blocks:
+                x = blk(x, bias, cos, sin)
+            logp = F.log_softmax(model.project_logits(model.norm(x[:, -1])), -1)[0, torch.tensor(option_ids)]
+            p = torch.tensor(probs)
+            agree += int(logp.argmax() == p.argmax())
+            kl += (p * (p.log() - logp)).sum().item()
+            kl_uniform += (p * (p.log() + torch.log(torch.tensor(float(len(probs)))))).sum().item()
+    n = len(test_rows)
+    print(f"pretraining form, {n} random tables on the test images: LM picks the rule's argmax {100.0 * agree / n:.1f}%, "
+          f"KL {kl / n:.3f} (a uniform answer's {kl_uniform / n:.3f})", flush=True)
+    # The LM applies softmax(κ Σ rows) (emotune_vlm/evidence.py): the world's rows as they are, the fitted ones / κ.
+    for name, table in (("world's table", torch.tensor(true_rows)), ("fitted on train", fitted / kappa)):
+        maker = EntryTokens(enc.encode_many(keys), enc.encode_many(LABELS), model.tok_embed.weight.shape[1])
+        maker.load_state_dict(torch.load(os.path.join(args.bundle, "entry_maps.pt")))
+        codes = torch.tensor([[maker.register(i, list(range(len(LABELS))), table[i].tolist()) for i in range(len(keys))]])
+        with torch.no_grad():
+            prompt = maker.embed(model.tok_embed, codes)
+            rule = {split: 100.0 * ((x @ table).argmax(1) == y).float().mean().item()
+                    for split, x, y in (("train", x_train, train_y), ("test", x_test, test_y))}
+            for split, v, y in (("train", train_v, train_y), ("test", test_v, test_y)):
+                _, logp = run(v, prompt)
+                print(f"{name:24s} {split}: LM with the entries {100.0 * (logp.argmax(1) == y).float().mean():5.1f}%"
+                      f"   the rule itself on the annotation {rule[split]:5.1f}%", flush=True)
     sys.exit(0)
 if args.mode == "entries":
     entries, pairs = training_entries()
