@@ -33,7 +33,8 @@ Recipe (seeded, logged to <out>/pretrain.log):
          (emotune_vlm/entries.py), so the key and its word share a position, as in a soft prompt.
        - evidence (`--lookup-evidence-share`): entry tokens that hold a row of random weights over option words,
          for all values of one to six aspects; the answer distribution is the softmax of the shown values' rows
-         summed -- the form of the world's own p(emotion | aspects) (emotune_vlm/evidence.py).
+         summed -- the form of the world's own p(emotion | aspects) (emotune_vlm/evidence.py); `--evidence-focus`
+         names aspects always in such a table when the image shows them.
      Words are drawn afresh for every example, so tables carry no information about the world's emotions; they
      are to teach the skill prompt tuning relies on: answering with a word the context ties to what the LM sees
      (docs/affect-world.md). Only entry lookups have formed at all, and for scenes alone
@@ -189,6 +190,8 @@ def main():
                     help="share of lookups whose table entries are single continuous tokens (emotune_vlm/entries.py)")
     ap.add_argument("--lookup-evidence-share", type=float, default=0.0,
                     help="share of lookups that are additive evidence tables (emotune_vlm/evidence.py)")
+    ap.add_argument("--evidence-focus", default="",
+                    help="aspects always in an evidence table when the image shows them (e.g. facial_expression)")
     ap.add_argument("--verify-share", type=float, default=0.2,
                     help="share of lookups replaced by 'Does the image show <key>?' (yes/no) over the same table")
     ap.add_argument("--image-size", type=int, default=96)
@@ -369,10 +372,14 @@ def main():
     if entry_tokens and args.init_from and os.path.isfile(os.path.join(args.init_from, "entry_maps.pt")):
         entry_tokens.load_state_dict(torch.load(os.path.join(args.init_from, "entry_maps.pt")))
         say(f"entry maps continued from {args.init_from}")
+    unknown = [a for a in args.evidence_focus.split(",") if a and a not in table_keys]
+    if unknown:
+        raise SystemExit(f"--evidence-focus: unknown aspect(s) {', '.join(unknown)} (expected some of {', '.join(table_keys)})")
     evidence = EvidenceLookups(
         lookup_rng, table_keys, keys_of, all_keys, words,
         {w: word_ids[w][0] for w in words if len(word_ids[w]) == 1}, entry_tokens, [lq_ids[q] for q in LOOKUP_QUESTIONS],
-        lq_ids[LOOKUP_CHOICE_QUESTION], choice_ids, ids["<|vision_end|>"], turn_end) if args.lookup_evidence_share else None
+        lq_ids[LOOKUP_CHOICE_QUESTION], choice_ids, ids["<|vision_end|>"], turn_end,
+        focus=[a for a in args.evidence_focus.split(",") if a]) if args.lookup_evidence_share else None
     prefix_t = torch.tensor(prefix)
     order = list(range(len(examples)))
     random.shuffle(order)

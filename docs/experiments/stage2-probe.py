@@ -14,13 +14,15 @@ that emotune also scores, so variants are minutes, not a rebuild:
           entry skill gives stage 2 if the soft prompt finds it (train --init entries starts there).
   entry-lookup: the entry skill in its pretraining form: every value of one aspect an entry with a random
           one-piece word, "Which word goes with this image?", the table's words ranked (3 draws; test split).
-  evidence: a bundle pretrained with evidence lookups (--lookup-evidence-share) read as its prompt one evidence
+  evidence: a bundle pretrained with evidence lookups (--lookup-evidence-share): fresh random tables in the
+          pretraining form on the test images (does the LM pick the rule's argmax?), each aspect's world rows alone,
+          and, read as its prompt, one evidence
           entry per aspect value (33), "value -> a row of weights over the 8 labels", with no training: the world's
           own table (its rows: the Bayes rule, if the LM executes it) and the rows of a logistic regression on the
           training split's annotated aspects (what the training split alone supports): does the LM apply a rule
           written in its pretraining form?
 Usage: docs/experiments/stage2-probe.py BUNDLE MANIFEST probe|train|entries|entry-lookup|evidence [--lr 0.05] [--epochs 20]
-       [--length 32] [--init random|entries] [--loss lm|labels] [--question TEXT]"""
+       [--length 32] [--init random|entries] [--loss lm|labels] [--question TEXT] [--pool K]"""
 import argparse
 import json
 import os
@@ -55,6 +57,8 @@ ap.add_argument("--epochs", type=int, default=20)
 ap.add_argument("--length", type=int, default=32)
 ap.add_argument("--seed", type=int, default=0)
 ap.add_argument("--question", default=QUESTION, help="the question after the prompt ({labels}: ' amusement, awe, ...,')")
+ap.add_argument("--pool", type=int, default=0,
+                help="the visual tokens mean-pooled into this many (strided groups, as the pretraining's pooling)")
 ap.add_argument("--loss", choices=["lm", "labels"], default="lm", help="lm: emotune's; labels: softmax over the labels only")
 args = ap.parse_args()
 torch.manual_seed(args.seed)
@@ -82,6 +86,8 @@ def load(split):
     rs = [r for r in rows if r["split"] == split]
     with torch.no_grad():
         visual = model.encode_image(load_pixels(base, rs))
+    if args.pool:
+        visual = torch.stack([visual[:, g::args.pool].mean(1) for g in range(args.pool)], 1)
     return rs, visual, torch.tensor([LABELS.index(r["label"]) for r in rs])
 
 
@@ -231,6 +237,18 @@ if args.mode == "evidence":
     n = len(test_rows)
     print(f"pretraining form, {n} random tables on the test images: LM picks the rule's argmax {100.0 * agree / n:.1f}%, "
           f"KL {kl / n:.3f} (a uniform answer's {kl_uniform / n:.3f})", flush=True)
+    # Per aspect: the world's rows of one aspect alone (images that show it): does the LM pick that row's argmax?
+    for a, names in by_aspect.items():
+        idx = [keys.index(k) for k in names]
+        maker = EntryTokens(enc.encode_many(keys), enc.encode_many(LABELS), model.tok_embed.weight.shape[1])
+        maker.load_state_dict(torch.load(os.path.join(args.bundle, "entry_maps.pt")))
+        codes = torch.tensor([[maker.register(i, list(range(len(LABELS))), true_rows[i]) for i in idx]])
+        keep = [i for i in range(len(test_rows)) if x_test[i, idx].sum() > 0]
+        rule = (x_test[keep][:, idx] @ torch.tensor([true_rows[i] for i in idx])).argmax(1)
+        with torch.no_grad():
+            _, logp = run(test_v[keep], maker.embed(model.tok_embed, codes))
+        print(f"{a:18s} alone ({len(idx)} entries, {len(keep)} test images): LM picks its row's argmax "
+              f"{100.0 * (logp.argmax(1) == rule).float().mean():5.1f}%", flush=True)
     # The LM applies softmax(κ Σ rows) (emotune_vlm/evidence.py): the world's rows as they are, the fitted ones / κ.
     for name, table in (("world's table", torch.tensor(true_rows)), ("fitted on train", fitted / kappa)):
         maker = EntryTokens(enc.encode_many(keys), enc.encode_many(LABELS), model.tok_embed.weight.shape[1])

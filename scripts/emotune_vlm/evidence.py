@@ -26,7 +26,7 @@ class EvidenceLookups:
     def __init__(self, rng: random.Random, table_keys: Dict[str, List[str]], keys_of: Callable,
                  all_keys: List[str], words: List[str], one_piece: Dict[str, int], entries: EntryTokens,
                  questions: Sequence[List[int]], choice_question: List[int], choice_ids: Dict[str, List[int]],
-                 vision_end: int, turn_end: List[int], max_options: int = 8):
+                 vision_end: int, turn_end: List[int], max_options: int = 8, focus: Sequence[str] = ()):
         self.rng, self.table_keys, self.keys_of = rng, table_keys, keys_of
         self.key_index = {k: i for i, k in enumerate(all_keys)}
         self.word_index = {w: i for i, w in enumerate(words)}
@@ -34,6 +34,7 @@ class EvidenceLookups:
         self.one_piece, self.entries = one_piece, entries
         self.questions, self.choice_question, self.choice_ids = list(questions), choice_question, choice_ids
         self.vision_end, self.turn_end, self.max_options = vision_end, turn_end, max_options
+        self.focus = list(focus)  # aspects always in the table when the image shows them (faces, people)
 
     def draw_table(self, shown: Dict) -> Tuple[List[Tuple[str, List[float]]], List[str], List[float]]:
         """(entries as (key, row), option words, answer distribution) of a fresh table for an image showing
@@ -42,6 +43,7 @@ class EvidenceLookups:
         n_options = self.max_options if rng.random() < 0.6 else rng.randint(2, self.max_options)
         options = rng.sample(self.options, n_options)
         aspects = rng.sample(sorted(self.table_keys), rng.randint(1, len(self.table_keys)))
+        aspects += [a for a in self.focus if a in shown and a not in aspects]
         shown_keys = {k for a in aspects if a in shown for k in self.keys_of(a, shown[a])}
         table, total = [], [0.0] * n_options
         for a in aspects:

@@ -28,10 +28,11 @@ def keys_of(aspect, value):
     return [value]
 
 
-def lookups(seed, entries=None):
+def lookups(seed, entries=None, focus=()):
     entries = entries or EntryTokens([[3 + i] for i in range(len(ALL_KEYS))], [[20 + i] for i in range(len(WORDS))], 8)
     return EvidenceLookups(random.Random(seed), TABLE_KEYS, keys_of, ALL_KEYS, WORDS, ONE_PIECE, entries,
-                           [[40, 41]], [42, 43], {w: [50 + i] for i, w in enumerate(WORDS)}, 1, [60, 61], 4), entries
+                           [[40, 41]], [42, 43], {w: [50 + i] for i, w in enumerate(WORDS)}, 1, [60, 61], 4,
+                           focus), entries
 
 
 class EvidenceLookupsTest(unittest.TestCase):
@@ -62,6 +63,14 @@ class EvidenceLookupsTest(unittest.TestCase):
                 for p in probs:
                     self.assertAlmostEqual(p, 1.0 / len(options), places=12)
         self.assertGreater(uniform, 0)
+
+    def test_a_focus_aspect_the_image_shows_is_always_in_the_table(self):
+        without_focus = 0
+        for seed in range(100):
+            shown = {"scene": "beach", "facial_expression": "happy"}
+            self.assertIn("happy", [k for k, _ in lookups(seed, focus=["facial_expression"])[0].draw_table(shown)[0]])
+            without_focus += "happy" not in [k for k, _ in lookups(seed)[0].draw_table(shown)[0]]
+        self.assertGreater(without_focus, 0)  # (so the focus is what put it there)
 
     def test_entries_reach_the_lm_as_key_plus_weighted_words(self):
         ev, entries = lookups(3)
