@@ -34,7 +34,8 @@ Recipe (seeded, logged to <out>/pretrain.log):
        - evidence (`--lookup-evidence-share`): entry tokens that hold a row of random weights over option words,
          for all values of one to six aspects; the answer distribution is the softmax of the shown values' rows
          summed -- the form of the world's own p(emotion | aspects) (emotune_vlm/evidence.py); `--evidence-focus`
-         names aspects always in such a table when the image shows them.
+         names aspects always in such a table when the image shows them; `--evidence-match` trains each entry's own
+         position to say (yes/no) whether the image shows its key.
      Words are drawn afresh for every example, so tables carry no information about the world's emotions; they
      are to teach the skill prompt tuning relies on: answering with a word the context ties to what the LM sees
      (docs/affect-world.md). Only entry lookups have formed at all, and for scenes alone
@@ -192,6 +193,8 @@ def main():
                     help="share of lookups that are additive evidence tables (emotune_vlm/evidence.py)")
     ap.add_argument("--evidence-focus", default="",
                     help="aspects always in an evidence table when the image shows them (e.g. facial_expression)")
+    ap.add_argument("--evidence-match", action="store_true",
+                    help="each evidence entry's own position is trained to say (yes/no) whether the image shows its key")
     ap.add_argument("--verify-share", type=float, default=0.2,
                     help="share of lookups replaced by 'Does the image show <key>?' (yes/no) over the same table")
     ap.add_argument("--image-size", type=int, default=96)
@@ -379,7 +382,9 @@ def main():
         lookup_rng, table_keys, keys_of, all_keys, words,
         {w: word_ids[w][0] for w in words if len(word_ids[w]) == 1}, entry_tokens, [lq_ids[q] for q in LOOKUP_QUESTIONS],
         lq_ids[LOOKUP_CHOICE_QUESTION], choice_ids, ids["<|vision_end|>"], turn_end,
-        focus=[a for a in args.evidence_focus.split(",") if a]) if args.lookup_evidence_share else None
+        focus=[a for a in args.evidence_focus.split(",") if a],
+        match_answers=(word_ids["yes"][0], word_ids["no"][0]) if args.evidence_match else ()) \
+        if args.lookup_evidence_share else None
     prefix_t = torch.tensor(prefix)
     order = list(range(len(examples)))
     random.shuffle(order)

@@ -26,7 +26,8 @@ class EvidenceLookups:
     def __init__(self, rng: random.Random, table_keys: Dict[str, List[str]], keys_of: Callable,
                  all_keys: List[str], words: List[str], one_piece: Dict[str, int], entries: EntryTokens,
                  questions: Sequence[List[int]], choice_question: List[int], choice_ids: Dict[str, List[int]],
-                 vision_end: int, turn_end: List[int], max_options: int = 8, focus: Sequence[str] = ()):
+                 vision_end: int, turn_end: List[int], max_options: int = 8, focus: Sequence[str] = (),
+                 match_answers: Tuple[int, ...] = ()):
         self.rng, self.table_keys, self.keys_of = rng, table_keys, keys_of
         self.key_index = {k: i for i, k in enumerate(all_keys)}
         self.word_index = {w: i for i, w in enumerate(words)}
@@ -35,6 +36,7 @@ class EvidenceLookups:
         self.questions, self.choice_question, self.choice_ids = list(questions), choice_question, choice_ids
         self.vision_end, self.turn_end, self.max_options = vision_end, turn_end, max_options
         self.focus = list(focus)  # aspects always in the table when the image shows them (faces, people)
+        self.match_answers = match_answers  # (yes id, no id): each entry's own position says if the image shows its key
 
     def draw_table(self, shown: Dict) -> Tuple[List[Tuple[str, List[float]]], List[str], List[float]]:
         """(entries as (key, row), option words, answer distribution) of a fresh table for an image showing
@@ -62,7 +64,8 @@ class EvidenceLookups:
         return table, options, [w / sum(weights) for w in weights]
 
     def example(self, shown: Dict) -> Tuple[List[int], List[int], Tuple[List[int], List[float]]]:
-        """(tail ids before the answer, one sampled answer's ids, (the options' piece ids, their probabilities))."""
+        """(tail ids before the answer, one sampled answer's ids, (the options' piece ids, their probabilities[, per
+        entry (its tail index, yes or no)]))."""
         table, options, probs = self.draw_table(shown)
         option_words = [self.word_index[w] for w in options]
         tail = [self.vision_end] + [self.entries.register(self.key_index[k], option_words, row) for k, row in table]
@@ -71,4 +74,9 @@ class EvidenceLookups:
         else:
             tail += self.rng.choice(self.questions)
         answer = self.rng.choices(options, probs)[0]
-        return tail + self.turn_end, [self.one_piece[answer]], ([self.one_piece[w] for w in options], probs)
+        scored = ([self.one_piece[w] for w in options], probs)
+        if self.match_answers:
+            yes, no = self.match_answers
+            seen = {k for a in shown for k in self.keys_of(a, shown[a])}
+            scored += ([(1 + j, yes if k in seen else no) for j, (k, _) in enumerate(table)],)
+        return tail + self.turn_end, [self.one_piece[answer]], scored

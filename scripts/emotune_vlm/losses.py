@@ -8,7 +8,8 @@ import torch.nn.functional as F
 
 
 def answer_losses(model, prefix_t, visual, batch, is_lookup, pad_id, eot, entries=None):
-    """Per-token losses of the answers of a batch of (image, tail ids, answer ids[, (option ids, probabilities)]),
+    """Per-token losses of the answers of a batch of (image, tail ids, answer ids[, (option ids, probabilities[,
+    [(tail index, target token)]])]) -- the last, targets read at positions inside the tail (evidence.py's matching),
     which of those tokens belong to lookups, and which are scored against a whole distribution."""
     tails = [b[1] + b[2] + [eot] for b in batch]
     n_ans = [len(b[2]) + 1 for b in batch]
@@ -21,6 +22,9 @@ def answer_losses(model, prefix_t, visual, batch, is_lookup, pad_id, eot, entrie
         tail[b, :len(t)] = torch.tensor(t)
         tmask[b, :len(t)] = 1
         target[b, len(t) - n_ans[b]:len(t)] = torch.tensor(t[len(t) - n_ans[b]:])
+        if len(batch[b]) > 3 and len(batch[b][3]) > 2:  # targets at positions inside the tail (entry matching)
+            for index, token in batch[b][3][2]:
+                target[b, index + 1] = token  # read from the hidden state at `index`
     n_prefix = len(prefix_t) + visual.shape[1]
     tail_emb = entries.embed(model.tok_embed, tail) if entries is not None else model.embed_tokens(tail)
     emb = torch.cat([model.embed_tokens(prefix_t.expand(B, -1)), visual, tail_emb], 1)
@@ -32,12 +36,13 @@ def answer_losses(model, prefix_t, visual, batch, is_lookup, pad_id, eot, entrie
     token_loss = F.cross_entropy(logits, full_target[:, 1:][sel], reduction="none")
     soft = [b for b, item in enumerate(batch) if len(item) > 3]
     of_soft = torch.zeros_like(token_loss, dtype=torch.bool)
-    if soft:  # rows of `logits` run example by example, answer by answer: an example's first answer row
-        first = torch.tensor([sum(n_ans[:b]) for b in soft])
+    if soft:  # the row of `logits` that predicts an example's first answer token
+        row_of = sel.flatten().long().cumsum(0).view_as(sel) - 1
+        first = torch.stack([row_of[b, n_prefix + len(tails[b]) - n_ans[b] - 1] for b in soft])
         losses = []
-        for b in soft:
-            option_ids, probs = batch[b][3]
-            logp = F.log_softmax(logits[sum(n_ans[:b])], -1)[torch.tensor(option_ids)]
+        for b, row in zip(soft, first.tolist()):
+            option_ids, probs = batch[b][3][:2]
+            logp = F.log_softmax(logits[row], -1)[torch.tensor(option_ids)]
             p = torch.tensor(probs)
             losses.append((p * (p.clamp_min(1e-12).log() - logp)).sum())  # KL: 0 when the LM matches the rule
         token_loss = token_loss.index_put((first,), torch.stack(losses))

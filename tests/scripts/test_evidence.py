@@ -28,11 +28,11 @@ def keys_of(aspect, value):
     return [value]
 
 
-def lookups(seed, entries=None, focus=()):
+def lookups(seed, entries=None, focus=(), match=()):
     entries = entries or EntryTokens([[3 + i] for i in range(len(ALL_KEYS))], [[20 + i] for i in range(len(WORDS))], 8)
     return EvidenceLookups(random.Random(seed), TABLE_KEYS, keys_of, ALL_KEYS, WORDS, ONE_PIECE, entries,
                            [[40, 41]], [42, 43], {w: [50 + i] for i, w in enumerate(WORDS)}, 1, [60, 61], 4,
-                           focus), entries
+                           focus, match), entries
 
 
 class EvidenceLookupsTest(unittest.TestCase):
@@ -71,6 +71,15 @@ class EvidenceLookupsTest(unittest.TestCase):
             self.assertIn("happy", [k for k, _ in lookups(seed, focus=["facial_expression"])[0].draw_table(shown)[0]])
             without_focus += "happy" not in [k for k, _ in lookups(seed)[0].draw_table(shown)[0]]
         self.assertGreater(without_focus, 0)  # (so the focus is what put it there)
+
+    def test_match_targets_say_which_entries_the_image_shows(self):
+        shown = {"scene": "beach", "facial_expression": "happy"}
+        ev, entries = lookups(5, match=(90, 91))
+        tail, _, (_, _, match) = ev.example(shown)
+        self.assertEqual([i for i, _ in match], [i for i, t in enumerate(tail) if t >= EVIDENCE_BASE])
+        for index, token in match:
+            key = ALL_KEYS[entries.evidence[tail[index] - EVIDENCE_BASE][0]]
+            self.assertEqual(token, 90 if key in shown.values() else 91, key)
 
     def test_entries_reach_the_lm_as_key_plus_weighted_words(self):
         ev, entries = lookups(3)
@@ -119,6 +128,27 @@ class AnswerLossesTest(unittest.TestCase):
         torch.testing.assert_close(losses[1:], losses_hard[1:])
         self.assertFalse(no_soft.any())
         self.assertFalse(torch.isclose(losses[0], losses_hard[0]))
+
+    def test_targets_inside_the_tail_are_read_at_their_own_positions(self):
+        torch.manual_seed(1)
+        cfg = TinyVLMConfig(vocab_size=70, image_size=16, patch_size=8, hidden_size=16, vision_dim=16, lm_layers=1)
+        model = TinyVLM(cfg)
+        prefix, visual = torch.tensor([2, 3]), torch.randn(1, cfg.visual_tokens, 16)
+        soft = ([20, 21], [0.9, 0.1])
+        with_match = [(0, [4, 5, 6], [20], soft + ([(1, 33)],))]
+        losses, of_lookup, of_soft = answer_losses(model, prefix, visual, with_match, torch.tensor([True]), 0, 9)
+        self.assertEqual(losses.shape[0], 3)  # the match target, the answer, its end of turn
+        self.assertEqual(of_soft.tolist(), [False, True, False])
+        emb = torch.cat([model.embed_tokens(prefix), visual[0], model.embed_tokens(torch.tensor([4, 5, 6]))]).unsqueeze(0)
+        hidden = model.hidden_states(emb, torch.ones(1, emb.shape[1], dtype=torch.long))
+        logits = model.project_logits(hidden[0])
+        at_entry = 2 + cfg.visual_tokens + 1  # tail index 1
+        torch.testing.assert_close(losses[0], F.cross_entropy(logits[at_entry:at_entry + 1], torch.tensor([33])))
+        p = torch.tensor(soft[1])
+        kl = (p * (p.log() - F.log_softmax(logits[-1], -1)[torch.tensor(soft[0])])).sum()
+        torch.testing.assert_close(losses[1], kl, rtol=1e-4, atol=1e-5)
+        plain, _, _ = answer_losses(model, prefix, visual, [(0, [4, 5, 6], [20], soft)], torch.tensor([True]), 0, 9)
+        torch.testing.assert_close(plain, losses[1:])
 
 
 if __name__ == "__main__":
