@@ -189,12 +189,9 @@ def main():
                     help="share of lookups that list table keys as options, the answer one the image shows (pick)")
     ap.add_argument("--lookup-entry-share", type=float, default=0.0,
                     help="share of lookups whose table entries are single continuous tokens (emotune_vlm/entries.py)")
-    ap.add_argument("--lookup-evidence-share", type=float, default=0.0,
-                    help="share of lookups that are additive evidence tables (emotune_vlm/evidence.py)")
-    ap.add_argument("--evidence-focus", default="",
-                    help="aspects always in an evidence table when the image shows them (e.g. facial_expression)")
-    ap.add_argument("--evidence-match", action="store_true",
-                    help="each evidence entry's own position is trained to say (yes/no) whether the image shows its key")
+    ap.add_argument("--lookup-evidence-share", type=float, default=0.0, help="share of lookups that are evidence tables")
+    ap.add_argument("--evidence-focus", default="", help="aspects always in an evidence table the image shows them in")
+    ap.add_argument("--evidence-match", action="store_true", help="evidence entries say if the image shows their key")
     ap.add_argument("--verify-share", type=float, default=0.2,
                     help="share of lookups replaced by 'Does the image show <key>?' (yes/no) over the same table")
     ap.add_argument("--image-size", type=int, default=96)
