@@ -372,14 +372,14 @@ def main():
     if entry_tokens and args.init_from and os.path.isfile(os.path.join(args.init_from, "entry_maps.pt")):
         entry_tokens.load_state_dict(torch.load(os.path.join(args.init_from, "entry_maps.pt")))
         say(f"entry maps continued from {args.init_from}")
-    unknown = [a for a in args.evidence_focus.split(",") if a and a not in table_keys]
-    if unknown:
-        raise SystemExit(f"--evidence-focus: unknown aspect(s) {', '.join(unknown)} (expected some of {', '.join(table_keys)})")
+    focus = [a for a in args.evidence_focus.split(",") if a]
+    if set(focus) - set(table_keys):
+        raise SystemExit(f"--evidence-focus: unknown aspect(s) {sorted(set(focus) - set(table_keys))}, expected {sorted(table_keys)}")
     evidence = EvidenceLookups(
         lookup_rng, table_keys, keys_of, all_keys, words,
         {w: word_ids[w][0] for w in words if len(word_ids[w]) == 1}, entry_tokens, [lq_ids[q] for q in LOOKUP_QUESTIONS],
         lq_ids[LOOKUP_CHOICE_QUESTION], choice_ids, ids["<|vision_end|>"], turn_end,
-        focus=[a for a in args.evidence_focus.split(",") if a],
+        focus=focus,
         match_answers=(word_ids["yes"][0], word_ids["no"][0]) if args.evidence_match else ()) \
         if args.lookup_evidence_share else None
     prefix_t = torch.tensor(prefix)

@@ -142,12 +142,18 @@ def training_counts():
     return counts
 
 
+def bundle_entries(key_pieces, word_pieces):
+    """EntryTokens over these keys and words with the bundle's learnt maps (its entry_maps.pt)."""
+    maker = EntryTokens(key_pieces, word_pieces, model.tok_embed.weight.shape[1])
+    maker.load_state_dict(torch.load(os.path.join(args.bundle, "entry_maps.pt")))
+    return maker
+
+
 def training_entries():
     counts = training_counts()
     keys = sorted(counts)
     words = [LABELS[max(range(len(LABELS)), key=lambda e: c[e])] for c in (counts[k] for k in keys)]
-    maker = EntryTokens(enc.encode_many(keys), enc.encode_many(words), model.tok_embed.weight.shape[1])
-    maker.load_state_dict(torch.load(os.path.join(args.bundle, "entry_maps.pt")))
+    maker = bundle_entries(enc.encode_many(keys), enc.encode_many(words))
     codes = torch.tensor([[EntryTokens.code(i, i) for i in range(len(keys))]])
     with torch.no_grad():
         return maker.embed(model.tok_embed, codes), list(zip(keys, words))
@@ -163,8 +169,7 @@ if args.mode == "entry-lookup":
         accuracy = []
         for draw in range(3):
             drawn = random.Random(draw).sample(words, len(keys))
-            maker = EntryTokens(enc.encode_many(keys), enc.encode_many(drawn), model.tok_embed.weight.shape[1])
-            maker.load_state_dict(torch.load(os.path.join(args.bundle, "entry_maps.pt")))
+            maker = bundle_entries(enc.encode_many(keys), enc.encode_many(drawn))
             with torch.no_grad():
                 table = maker.embed(model.tok_embed, torch.tensor([[EntryTokens.code(i, i) for i in range(len(keys))]]))
                 _, logp = run(test_v[keep], table, lookup_question)
@@ -209,8 +214,7 @@ if args.mode == "evidence":
     # --lookup-evidence-share draws them, on the test images: how often the LM's pick is the rule's.
     all_words = corpus_words()
     word_pieces = enc.encode_many(all_words)
-    maker = EntryTokens(enc.encode_many(keys), word_pieces, model.tok_embed.weight.shape[1])
-    maker.load_state_dict(torch.load(os.path.join(args.bundle, "entry_maps.pt")))
+    maker = bundle_entries(enc.encode_many(keys), word_pieces)
     by_aspect = {a: [k for k in keys if k in {table_key(a, v) for v in (values if a not in ("brightness", "colorfulness")
                  else (0.0, 0.2, 0.4, 0.6, 0.8))}] for a, values in
                  [(a, ceilings.ROWS[a][1]) for a in aspects] + [("brightness", None), ("colorfulness", None)]}
@@ -240,8 +244,7 @@ if args.mode == "evidence":
     # Per aspect: the world's rows of one aspect alone (images that show it): does the LM pick that row's argmax?
     for a, names in by_aspect.items():
         idx = [keys.index(k) for k in names]
-        maker = EntryTokens(enc.encode_many(keys), enc.encode_many(LABELS), model.tok_embed.weight.shape[1])
-        maker.load_state_dict(torch.load(os.path.join(args.bundle, "entry_maps.pt")))
+        maker = bundle_entries(enc.encode_many(keys), enc.encode_many(LABELS))
         codes = torch.tensor([[maker.register(i, list(range(len(LABELS))), true_rows[i]) for i in idx]])
         keep = [i for i in range(len(test_rows)) if x_test[i, idx].sum() > 0]
         rule = (x_test[keep][:, idx] @ torch.tensor([true_rows[i] for i in idx])).argmax(1)
@@ -251,8 +254,7 @@ if args.mode == "evidence":
               f"{100.0 * (logp.argmax(1) == rule).float().mean():5.1f}%", flush=True)
     # The LM applies softmax(κ Σ rows) (emotune_vlm/evidence.py): the world's rows as they are, the fitted ones / κ.
     for name, table in (("world's table", torch.tensor(true_rows)), ("fitted on train", fitted / kappa)):
-        maker = EntryTokens(enc.encode_many(keys), enc.encode_many(LABELS), model.tok_embed.weight.shape[1])
-        maker.load_state_dict(torch.load(os.path.join(args.bundle, "entry_maps.pt")))
+        maker = bundle_entries(enc.encode_many(keys), enc.encode_many(LABELS))
         codes = torch.tensor([[maker.register(i, list(range(len(LABELS))), table[i].tolist()) for i in range(len(keys))]])
         with torch.no_grad():
             prompt = maker.embed(model.tok_embed, codes)
