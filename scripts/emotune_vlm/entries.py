@@ -12,8 +12,8 @@ In the token-id tails of the pretraining script, an entry is the integer BASE + 
 
 Evidence entries (`--lookup-evidence-share`, emotune_vlm/evidence.py) carry a whole row of weights over several
 words instead of one word: A·e(key) + B·s·Σ_w r_w e(w) (s = EVIDENCE_ROW_SCALE), the form of one row of an
-additive table such as the affect world's p(emotion | aspects). They are registered per batch (`register`, then `clear`) and stand in the tails as
-EVIDENCE_BASE + their index."""
+additive table such as the affect world's p(emotion | aspects). They are registered per batch (`register`, then
+`clear`) and stand in the tails as EVIDENCE_BASE + their index."""
 from typing import List
 
 import torch

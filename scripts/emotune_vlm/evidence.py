@@ -5,11 +5,11 @@ softmax(κ Σ_values row(value)) (csrc/synth/affect_world.cpp), through a soft p
 (emotune_vlm/entries.py) teach at best a vote or a mixture of the shown values' words, which caps such a prompt well
 below the Bayes limit (docs/experiments/stage2-ceilings.py). An evidence lookup has the rule's own form with random
 content: after the image stand entries "key: a row of weights over the option words" (one continuous token each,
-A·e(key) + B·s·Σ_w r_w e(w), emotune_vlm/entries.py) for all values of one to six aspects, then a question listing the options, and the
-answer distribution is softmax(κ Σ rows of the values the image shows) -- an absent face or person adds nothing.
-A soft prompt that writes the world's table in this form is then one the LM can already execute; whether gradient
-descent finds it is what stage 2 measures. Words and weights are drawn afresh for every example (emotion words
-are options as often as any other word), so nothing about the world's emotions is learnt.
+A·e(key) + B·s·Σ_w r_w e(w), emotune_vlm/entries.py) for all values of one to six aspects, then a question listing
+the options, and the answer distribution is softmax(κ Σ rows of the values the image shows) -- an absent face or
+person adds nothing. A soft prompt that writes the world's table in this form is then one the LM can already
+execute; whether gradient descent finds it is what stage 2 measures. Words and weights are drawn afresh for every
+example (emotion words are options as often as any other word), so nothing about the world's emotions is learnt.
 
 The whole answer distribution is known, so the loss at the answer is the KL divergence from it (options are
 one-piece words), not the cross-entropy of one sampled word: a far stronger signal per example. With `match_answers`
