@@ -1,4 +1,5 @@
 #include <cstdio>
+#include <cstdlib>
 
 #include "cli/commands.h"
 #include "io/checkpoint.h"
@@ -11,9 +12,15 @@ struct InfoArgs {
   bool keys = false;
   ConfigArgs config;
   bool print_config = false;
+  bool runtime = false;
 };
 
 void run_info(const InfoArgs& a) {
+  if (a.runtime) {
+    const char* policy = std::getenv("OMP_WAIT_POLICY");  // csrc/core/openmp_policy.h
+    std::printf("LibTorch %s: %d intra-op threads; OMP_WAIT_POLICY %s\n", TORCH_VERSION, torch::get_num_threads(),
+                policy ? policy : "(unset: libgomp's default)");
+  }
   if (a.print_config) std::printf("%s\n", config_to_yaml(a.config.load()).c_str());
   if (a.keys) {
     EmotuneConfig c;
@@ -39,7 +46,7 @@ void run_info(const InfoArgs& a) {
       std::printf("  %-40s %s %s\n", name.c_str(), c10::toString(t.scalar_type()), shape.c_str());
     }
   }
-  if (!a.keys && !a.print_config && a.bundle.empty() && a.checkpoint.empty()) std::printf("nothing to show: give --bundle, --checkpoint or --config-keys\n");
+  if (!a.keys && !a.print_config && !a.runtime && a.bundle.empty() && a.checkpoint.empty()) std::printf("nothing to show: give --bundle, --checkpoint, --config-keys or --runtime\n");
 }
 }  // namespace
 
@@ -49,6 +56,7 @@ void register_info_command(CLI::App& app) {
   cmd->add_option("--bundle", a->bundle, "bundle directory to validate and describe");
   cmd->add_option("--checkpoint", a->checkpoint, "checkpoint to describe");
   cmd->add_flag("--config-keys", a->keys, "list every config key with its type, default and meaning");
+  cmd->add_flag("--runtime", a->runtime, "print LibTorch's version, thread count and the OpenMP wait policy in effect");
   cmd->add_flag("--print-config", a->print_config, "print the resolved config (defaults, --config files, --set) as YAML");
   add_config_options(cmd, a->config);
   cmd->callback([a] { run_info(*a); });

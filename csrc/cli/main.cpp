@@ -6,8 +6,10 @@
 
 #include "cli/commands.h"
 #include "core/error.h"
+#include "core/openmp_policy.h"
 
 int main(int argc, char** argv) {
+  emotune::restart_with_passive_openmp(argv);
   CLI::App app{"emotune: teach a frozen vision-language model to recognise the emotion an image evokes (MASP)"};
   app.require_subcommand(1);
   emotune::register_train_commands(app);

@@ -29,6 +29,7 @@ import os
 import random
 import sys
 
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # before torch loads libgomp: 2.5x faster here (docs/benchmarks.md)
 ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..")
 sys.path.insert(0, os.path.join(ROOT, "scripts"))
 import torch  # noqa: E402
@@ -223,7 +224,7 @@ if args.mode == "evidence":
                          keys, all_words, {w: p[0] for w, p in zip(all_words, word_pieces) if len(p) == 1}, maker, [choice],
                          choice, dict(zip(all_words, enc.encode_many([f" {w}," for w in all_words]))), close.item(),
                          enc.encode_many(["<|im_end|>\n<|im_start|>assistant\n"])[0])
-    agree, kl, kl_uniform = 0, 0.0, 0.0
+    agree, kl, kl_uniform, mass = 0, 0.0, 0.0, 0.0
     with torch.no_grad():
         for i, r in enumerate(test_rows):
             maker.clear()
@@ -236,11 +237,12 @@ if args.mode == "evidence":
             logp = F.log_softmax(model.project_logits(model.norm(x[:, -1])), -1)[0, torch.tensor(option_ids)]
             p = torch.tensor(probs)
             agree += int(logp.argmax() == p.argmax())
+            mass += logp.exp().sum().item()  # what the LM leaves on the options (the rest is a cost ranking ignores)
             kl += (p * (p.log() - logp)).sum().item()
             kl_uniform += (p * (p.log() + torch.log(torch.tensor(float(len(probs)))))).sum().item()
     n = len(test_rows)
     print(f"pretraining form, {n} random tables on the test images: LM picks the rule's argmax {100.0 * agree / n:.1f}%, "
-          f"KL {kl / n:.3f} (a uniform answer's {kl_uniform / n:.3f})", flush=True)
+          f"KL {kl / n:.3f} (a uniform answer's {kl_uniform / n:.3f}), probability on the options {mass / n:.3f}", flush=True)
     # Per aspect: the world's rows of one aspect alone (images that show it): does the LM pick that row's argmax?
     for a, names in by_aspect.items():
         idx = [keys.index(k) for k in names]

@@ -23,6 +23,19 @@ TEST(Cli, EverySubcommandHasHelp) {
   }
 }
 
+// Spinning OpenMP workers cost the embedded default 2.4x on 2-core VMs (csrc/core/openmp_policy.h): emotune starts
+// itself with sleeping ones unless the caller chose a policy.
+TEST(Cli, RunsWithPassiveOpenMpUnlessTheCallerChose) {
+  std::string unset_out;
+  int status = testing::run_command("env -u OMP_WAIT_POLICY " + testing::emotune_binary() + " info --runtime", &unset_out, true);
+  ASSERT_EQ(status, 0) << unset_out;
+  EXPECT_NE(unset_out.find("OMP_WAIT_POLICY PASSIVE"), std::string::npos) << unset_out;
+  std::string chosen;
+  status = testing::run_command("OMP_WAIT_POLICY=ACTIVE " + testing::emotune_binary() + " info --runtime", &chosen, true);
+  ASSERT_EQ(status, 0) << chosen;
+  EXPECT_NE(chosen.find("OMP_WAIT_POLICY ACTIVE"), std::string::npos) << chosen;
+}
+
 TEST(Cli, TokenizeEncodesOneJsonStringPerLine) {
   int status;
   const auto dir = testing::scratch_dir("tokenize");
