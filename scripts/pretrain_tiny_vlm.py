@@ -6,7 +6,7 @@ Recipe (seeded, logged to <out>/pretrain.log):
   2. spm_train builds the tokenizer from the world's text, the question templates emotune ships
      (`emotune info --print-config`), and the label names of the common benchmark label sets (so emotion
      words exist in the vocabulary).
-  3a. Vision warm-up (`--vision-minutes`, off in the committed recipe): the vision tower and merger alone learn
+  3a. Vision warm-up (`--vision-minutes`, off by default, 3 minutes in the committed recipe): the tower and merger learn
      the annotation's aspects (facts, no emotion) through linear aspect heads on the pooled visual tokens
      (emotune_vlm/aspect_heads.py, not exported), a short gradient path to faces, poses and objects; their
      held-out accuracy is logged. `--freeze-vision` then freezes the vision side and caches its tokens.
@@ -38,9 +38,8 @@ Recipe (seeded, logged to <out>/pretrain.log):
          position to say (yes/no) whether the image shows its key.
      Words are drawn afresh for every example, so tables carry no information about the world's emotions; they
      are to teach the skill prompt tuning relies on: answering with a word the context ties to what the LM sees
-     (docs/affect-world.md). Only entry lookups have formed at all, and for scenes alone
-     (docs/experiments/stage2-probe.py entry-lookup): the open problem.
-  4. Focus phase (`--focus-minutes`, off in the committed recipe; docs/affect-world.md F-J): a second schedule
+     (docs/affect-world.md); the committed recipe relies on evidence lookups with --evidence-match.
+  4. Focus phase (`--focus-minutes`, off by default, 27 minutes in the committed recipe): a second schedule
      (`--focus-lr`) whose question examples pick their task first, with weights that favour faces, people and
      objects (`--focus-task-weights`); lookups go on (`--focus-lookup-share`).
   5. The scripted model, tokenizer and bundle.yaml are written to <out>.
