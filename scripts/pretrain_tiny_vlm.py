@@ -54,8 +54,7 @@ import subprocess
 import sys
 import time
 
-# OpenMP threads that spin while waiting for work made every step 2.5x slower on the 2-core VMs this recipe is
-# timed on (docs/benchmarks.md, "OpenMP wait policy"); libgomp reads this when torch loads it, so it is set first.
+# Sleeping OpenMP workers: 2.75x the steps on 2-core VMs (docs/benchmarks.md); libgomp reads it as torch loads it.
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import cv2  # noqa: E402
