@@ -32,10 +32,10 @@ Recipe (seeded, logged to <out>/pretrain.log):
        - entry (`--lookup-entry-share`): each table entry is one continuous token, A·e(key) + B·e(word)
          (emotune_vlm/entries.py), so the key and its word share a position, as in a soft prompt.
        - evidence (`--lookup-evidence-share`): entry tokens that hold a row of random weights over option words,
-         for all values of one to six aspects; the answer distribution is the softmax of the shown values' rows
-         summed -- the form of the world's own p(emotion | aspects) (emotune_vlm/evidence.py); `--evidence-focus`
-         names aspects always in such a table when the image shows them; `--evidence-match` trains each entry's own
-         position to say (yes/no) whether the image shows its key.
+         for all values of one to six aspects (all six, `--evidence-full-share`); the answer distribution is the
+         softmax of the shown values' rows summed -- the form of the world's own p(emotion | aspects)
+         (emotune_vlm/evidence.py); `--evidence-focus` names aspects always in such a table when the image shows
+         them; `--evidence-match` trains each entry's own position to say (yes/no) whether the image shows its key.
      Words are drawn afresh for every example, so tables carry no information about the world's emotions; they
      are to teach the skill prompt tuning relies on: answering with a word the context ties to what the LM sees
      (docs/affect-world.md); the committed recipe relies on evidence lookups with --evidence-match.
@@ -193,6 +193,7 @@ def main():
     ap.add_argument("--lookup-evidence-share", type=float, default=0.0, help="share of lookups that are evidence tables")
     ap.add_argument("--evidence-focus", default="", help="aspects always in an evidence table the image shows them in")
     ap.add_argument("--evidence-match", action="store_true", help="evidence entries say if the image shows their key")
+    ap.add_argument("--evidence-full-share", type=float, default=0.0, help="share of evidence tables of the world's size")
     ap.add_argument("--verify-share", type=float, default=0.2,
                     help="share of lookups replaced by 'Does the image show <key>?' (yes/no) over the same table")
     ap.add_argument("--image-size", type=int, default=96)
@@ -380,7 +381,7 @@ def main():
         lookup_rng, table_keys, keys_of, all_keys, words,
         {w: word_ids[w][0] for w in words if len(word_ids[w]) == 1}, entry_tokens, [lq_ids[q] for q in LOOKUP_QUESTIONS],
         lq_ids[LOOKUP_CHOICE_QUESTION], choice_ids, ids["<|vision_end|>"], turn_end,
-        focus=focus,
+        focus=focus, full_share=args.evidence_full_share,
         match_answers=(word_ids["yes"][0], word_ids["no"][0]) if args.evidence_match else ()) \
         if args.lookup_evidence_share else None
     prefix_t = torch.tensor(prefix)

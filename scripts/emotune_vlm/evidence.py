@@ -30,7 +30,7 @@ class EvidenceLookups:
                  all_keys: List[str], words: List[str], one_piece: Dict[str, int], entries: EntryTokens,
                  questions: Sequence[List[int]], choice_question: List[int], choice_ids: Dict[str, List[int]],
                  vision_end: int, turn_end: List[int], max_options: int = 8, focus: Sequence[str] = (),
-                 match_answers: Tuple[int, ...] = ()):
+                 match_answers: Tuple[int, ...] = (), full_share: float = 0.0):
         self.rng, self.table_keys, self.keys_of = rng, table_keys, keys_of
         self.key_index = {k: i for i, k in enumerate(all_keys)}
         self.word_index = {w: i for i, w in enumerate(words)}
@@ -40,20 +40,26 @@ class EvidenceLookups:
         self.vision_end, self.turn_end, self.max_options = vision_end, turn_end, max_options
         self.focus = list(focus)  # aspects always in the table when the image shows them (faces, people)
         self.match_answers = match_answers  # (yes id, no id): each entry's own position says if the image shows its key
+        # Share of tables of the world's size: every value of every aspect, all options (`--evidence-full-share`).
+        # The uniform draw of one to six aspects gives few of them, and the world's whole table was the probe's
+        # weakest reading (docs/affect-world.md, "Next steps").
+        self.full_share = full_share
 
     def draw_table(self, shown: Dict) -> Tuple[List[Tuple[str, List[float]]], List[str], List[float]]:
         """(entries as (key, row), option words, answer distribution) of a fresh table for an image showing
         `shown` (its annotation's aspects)."""
         rng = self.rng
-        n_options = self.max_options if rng.random() < 0.6 else rng.randint(2, self.max_options)
+        full = self.full_share > 0 and rng.random() < self.full_share
+        n_options = self.max_options if full or rng.random() < 0.6 else rng.randint(2, self.max_options)
         options = rng.sample(self.options, n_options)
-        aspects = rng.sample(sorted(self.table_keys), rng.randint(1, len(self.table_keys)))
+        aspects = sorted(self.table_keys) if full else \
+            rng.sample(sorted(self.table_keys), rng.randint(1, len(self.table_keys)))
         aspects += [a for a in self.focus if a in shown and a not in aspects]
         shown_keys = {k for a in aspects if a in shown for k in self.keys_of(a, shown[a])}
         table, total = [], [0.0] * n_options
         for a in aspects:
             for k in self.table_keys[a]:
-                if k not in shown_keys and rng.random() < 0.2:
+                if not full and k not in shown_keys and rng.random() < 0.2:
                     continue  # tables need not be complete
                 # A row like the world's (csrc/synth/affect_world.cpp): mostly zeros, a few weights in logit units
                 # up to 1.5, scaled by the world's sharpness κ in the rule.

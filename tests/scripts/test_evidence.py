@@ -28,11 +28,11 @@ def keys_of(aspect, value):
     return [value]
 
 
-def lookups(seed, entries=None, focus=(), match=()):
+def lookups(seed, entries=None, focus=(), match=(), full_share=0.0):
     entries = entries or EntryTokens([[3 + i] for i in range(len(ALL_KEYS))], [[20 + i] for i in range(len(WORDS))], 8)
     return EvidenceLookups(random.Random(seed), TABLE_KEYS, keys_of, ALL_KEYS, WORDS, ONE_PIECE, entries,
                            [[40, 41]], [42, 43], {w: [50 + i] for i, w in enumerate(WORDS)}, 1, [60, 61], 4,
-                           focus, match), entries
+                           focus, match, full_share), entries
 
 
 class EvidenceLookupsTest(unittest.TestCase):
@@ -71,6 +71,21 @@ class EvidenceLookupsTest(unittest.TestCase):
             self.assertIn("happy", [k for k, _ in lookups(seed, focus=["facial_expression"])[0].draw_table(shown)[0]])
             without_focus += "happy" not in [k for k, _ in lookups(seed)[0].draw_table(shown)[0]]
         self.assertGreater(without_focus, 0)  # (so the focus is what put it there)
+
+    def test_full_tables_hold_every_value_of_every_aspect_and_every_option(self):
+        shown = {"scene": "beach"}
+        full = partial = 0
+        for seed in range(100):
+            table, options, _ = lookups(seed, full_share=0.5)[0].draw_table(shown)
+            if sorted(k for k, _ in table) == ALL_KEYS and len(options) == 4:
+                full += 1
+            else:
+                partial += 1
+            table, options, _ = lookups(seed, full_share=1.0)[0].draw_table(shown)
+            self.assertEqual(sorted(k for k, _ in table), ALL_KEYS)
+            self.assertEqual(len(options), 4)  # max_options
+        self.assertGreater(full, 30)
+        self.assertGreater(partial, 30)
 
     def test_match_targets_say_which_entries_the_image_shows(self):
         shown = {"scene": "beach", "facial_expression": "happy"}
