@@ -37,8 +37,7 @@ Recipe (seeded, logged to <out>/pretrain.log):
          (emotune_vlm/evidence.py); `--evidence-focus` names aspects always in such a table when the image shows
          them; `--evidence-match` trains each entry's own position to say (yes/no) whether the image shows its key.
      Words are drawn afresh for every example, so tables carry no information about the world's emotions; they
-     are to teach the skill prompt tuning relies on: answering with a word the context ties to what the LM sees
-     (docs/affect-world.md); the committed recipe relies on evidence lookups with --evidence-match.
+     teach the skill prompt tuning relies on: answering with a word the context ties to what the LM sees.
   4. Focus phase (`--focus-minutes`, off by default, 27 minutes in the committed recipe): a second schedule
      (`--focus-lr`) whose question examples pick their task first, with weights that favour faces, people and
      objects (`--focus-task-weights`); lookups go on (`--focus-lookup-share`).
@@ -236,8 +235,7 @@ def main():
                                                        args.seed + 1, args.image_size)
         say(f"held-out world: {args.heldout_images} images (seed {args.seed + 1}) in {args.work}-heldout")
 
-    # Examples: (image index, question, answer, task). Emotion labels are never answers (emotion words are, as the
-    # random words of lookup tables).
+    # Examples: (image index, question, answer, task). Emotion labels are never answers (tables' random words are).
     examples = []
     for i, r in enumerate(rows):
         for aspect, value in r["aspects"].items():
