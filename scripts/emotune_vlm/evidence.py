@@ -42,7 +42,7 @@ class EvidenceLookups:
         self.match_answers = match_answers  # (yes id, no id): each entry's own position says if the image shows its key
         # Share of tables of the world's size: every value of every aspect, all options (`--evidence-full-share`).
         # The uniform draw of one to six aspects gives few of them, and the world's whole table was the probe's
-        # weakest reading (docs/affect-world.md, "Next steps").
+        # weakest reading; shares 0.5 and 0.15 made the bundle worse within the budget (docs/affect-world.md, P and Q).
         self.full_share = full_share
 
     def draw_table(self, shown: Dict) -> Tuple[List[Tuple[str, List[float]]], List[str], List[float]]:
