@@ -49,6 +49,7 @@ class EvidenceLookups:
         """(entries as (key, row), option words, answer distribution) of a fresh table for an image showing
         `shown` (its annotation's aspects)."""
         rng = self.rng
+        # (no draw at share 0: the committed recipe's random stream, and so its bundle, stays reproducible)
         full = self.full_share > 0 and rng.random() < self.full_share
         n_options = self.max_options if full or rng.random() < 0.6 else rng.randint(2, self.max_options)
         options = rng.sample(self.options, n_options)
