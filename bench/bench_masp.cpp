@@ -85,7 +85,7 @@ void BM_Stage2TrainStepEncodingEveryStep(benchmark::State& state) { stage2_step(
 // The plain path: backward over the whole sequence (the reference for the prefix-cache fast path).
 void BM_Stage2TrainStepWithoutPrefixCache(benchmark::State& state) { stage2_step(state, *Fixture::get().cached, false); }
 
-void BM_EvalRankLabels(benchmark::State& state) {
+void eval_rank_labels(benchmark::State& state, bool use_prefix_cache) {
   auto& f = Fixture::get();
   auto model = make_emotion_model(*f.vlm, f.config, "", {false, true, false});
   torch::NoGradGuard ng;
@@ -95,10 +95,14 @@ void BM_EvalRankLabels(benchmark::State& state) {
     auto visual = f.cached->visual(ids);
     std::vector<SequenceSpec> prompts;
     for (int64_t i = 0; i < visual.size(0); ++i) prompts.push_back(model.spec(visual[i], torch::Tensor(), nullptr));
-    benchmark::DoNotOptimize(score_candidates(*f.vlm, *model.builder, prompts, model.labels, 64));
+    benchmark::DoNotOptimize(score_candidates(*f.vlm, *model.builder, prompts, model.labels, 64, use_prefix_cache));
   }
   state.SetItemsProcessed(state.iterations() * state.range(0));
 }
+// Label ranking prefills each prompt once for its 8 candidates (the default) ...
+void BM_EvalRankLabels(benchmark::State& state) { eval_rank_labels(state, true); }
+// ... or scores every (prompt, label) sequence whole (the reference).
+void BM_EvalRankLabelsWithoutPrefixCache(benchmark::State& state) { eval_rank_labels(state, false); }
 
 void logits(benchmark::State& state, bool rows_only) {
   auto& f = Fixture::get();
@@ -122,6 +126,7 @@ BENCHMARK(BM_Stage2TrainStep)->Arg(16)->Unit(benchmark::kMillisecond)->UseRealTi
 BENCHMARK(BM_Stage2TrainStepWithoutPrefixCache)->Arg(16)->Unit(benchmark::kMillisecond)->UseRealTime();
 BENCHMARK(BM_Stage2TrainStepEncodingEveryStep)->Arg(16)->Unit(benchmark::kMillisecond)->UseRealTime();
 BENCHMARK(BM_EvalRankLabels)->Arg(16)->Unit(benchmark::kMillisecond)->UseRealTime();
+BENCHMARK(BM_EvalRankLabelsWithoutPrefixCache)->Arg(16)->Unit(benchmark::kMillisecond)->UseRealTime();
 BENCHMARK(BM_ScoreAnswersRowsOnly)->Unit(benchmark::kMillisecond)->UseRealTime();
 BENCHMARK(BM_FullLogitsReference)->Unit(benchmark::kMillisecond)->UseRealTime();
 

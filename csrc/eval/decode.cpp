@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <optional>
 #include <sstream>
 
 #include "masp/answer_scoring.h"
@@ -67,12 +68,70 @@ std::vector<std::string> generate_greedy(FrozenVLM& vlm, const SequenceBuilder& 
   return out;
 }
 
+namespace {
+
+// Label ranking scores k candidates after the same prompt, and in a causal LM the prompt's keys and values do
+// not depend on what follows. So the prompt but its last token is prefilled once and only [last token;
+// candidate] runs k times: about the cost of one prompt instead of k. The last token stays out of the prefix
+// because its logits predict the candidate's first token. nullopt where the prompts' prefixes differ in length
+// (the cache holds no padding) or a prompt is a single token.
+std::optional<torch::Tensor> score_candidates_cached(FrozenVLM& vlm, const SequenceBuilder& builder,
+                                                     const std::vector<SequenceSpec>& prompts,
+                                                     const std::vector<SequencePart>& answers) {
+  std::vector<SequenceSpec> heads, rests;
+  int64_t head_length = -1;
+  for (const auto& prompt : prompts) {
+    if (prompt.empty()) return std::nullopt;
+    SequenceSpec head = prompt;
+    SequencePart& split = head.back();
+    SequencePart last = split;
+    const int64_t n = split.length();
+    if (n == 0) return std::nullopt;
+    if (split.embeds.defined()) {
+      last.embeds = split.embeds.slice(0, n - 1);
+      split.embeds = split.embeds.slice(0, 0, n - 1);
+    } else {
+      last.ids = {split.ids.back()};
+      split.ids.pop_back();
+    }
+    if (n == 1) head.pop_back();
+    int64_t length = 0;
+    for (const auto& p : head) {
+      if (p.in_loss) return std::nullopt;  // a target inside the prefix would go unscored
+      length += p.length();
+    }
+    if (length == 0 || (head_length >= 0 && length != head_length)) return std::nullopt;
+    head_length = length;
+    heads.push_back(std::move(head));
+    for (const auto& answer : answers) rests.push_back({last, answer});
+  }
+  auto head = builder.assemble(heads);
+  auto cache = vlm.repeat_prefix(vlm.prefill(head.embeds, head.attention_mask), static_cast<int64_t>(answers.size()));
+  auto ll = score_answers(vlm, builder.assemble(rests, /*pad_right=*/true), &cache).log_likelihood;
+  return ll.to(torch::kCPU).view({static_cast<int64_t>(prompts.size()), static_cast<int64_t>(answers.size())});
+}
+
+}  // namespace
+
 torch::Tensor score_candidates(FrozenVLM& vlm, const SequenceBuilder& builder, const std::vector<SequenceSpec>& prompts,
-                               const std::vector<std::string>& candidates, int64_t batch_size) {
+                               const std::vector<std::string>& candidates, int64_t batch_size, bool use_prefix_cache) {
   torch::NoGradGuard no_grad;
   std::vector<SequencePart> answers;
   for (const auto& c : candidates) answers.push_back(builder.answer_part(c));
   const int64_t n = static_cast<int64_t>(prompts.size()), k = static_cast<int64_t>(candidates.size());
+  if (use_prefix_cache && vlm.has_prefix_cache() && n > 0) {
+    const size_t per_batch = static_cast<size_t>(std::max<int64_t>(1, batch_size / std::max<int64_t>(1, k)));
+    std::vector<torch::Tensor> chunks;
+    bool all_cached = true;
+    for (size_t lo = 0; lo < prompts.size() && all_cached; lo += per_batch) {
+      std::vector<SequenceSpec> chunk(prompts.begin() + static_cast<std::ptrdiff_t>(lo),
+                                      prompts.begin() + static_cast<std::ptrdiff_t>(std::min(prompts.size(), lo + per_batch)));
+      auto scores = score_candidates_cached(vlm, builder, chunk, answers);
+      if (scores) chunks.push_back(*scores);
+      all_cached = scores.has_value();
+    }
+    if (all_cached) return torch::cat(chunks);
+  }
   auto scores = torch::empty({n * k}, torch::kFloat32);
   std::vector<SequenceSpec> pending;
   int64_t written = 0;

@@ -17,9 +17,12 @@ class FrozenVLM;
 // Decoded continuations, stopped at end-of-turn, eos or max_new_tokens.
 std::vector<std::string> generate_greedy(FrozenVLM& vlm, const SequenceBuilder& builder,
                                          const std::vector<SequenceSpec>& prompts, int64_t max_new_tokens);
-// [n_prompts, n_candidates] Σ log p(candidate tokens [+ end of turn] | prompt).
+// [n_prompts, n_candidates] Σ log p(candidate tokens [+ end of turn] | prompt). With use_prefix_cache and a
+// bundle that has one, a batch of equally long prompts is prefilled once and only its last token and the
+// candidates run per candidate (the same scores to float rounding; tests/eval/test_decode.cpp).
 torch::Tensor score_candidates(FrozenVLM& vlm, const SequenceBuilder& builder, const std::vector<SequenceSpec>& prompts,
-                               const std::vector<std::string>& candidates, int64_t batch_size);
+                               const std::vector<std::string>& candidates, int64_t batch_size,
+                               bool use_prefix_cache = true);
 // First line, surrounding whitespace removed, lower-cased.
 std::string normalise_answer(const std::string& text);
 // Whether a generated aspect answer states the annotated one: equal after normalise_answer, where a list

@@ -50,6 +50,10 @@ class FrozenVLM {
   // Logits [N,V] at `rows` [B,S] of the positions after the prefix; attention_mask [B,S] covers them only.
   virtual torch::Tensor forward_rows_after(const PrefixCache& prefix, const torch::Tensor& embeds,
                                            const torch::Tensor& attention_mask, const torch::Tensor& rows);
+  // Each prefix row repeated `times` times in a row (rows b0, b0, ..., b1, b1, ...), so that several
+  // continuations of one prefix (label ranking's candidates) share one prefill. The default repeats dim 0 of
+  // every cache tensor; a backend whose cache is not batch-first overrides it.
+  virtual PrefixCache repeat_prefix(const PrefixCache& prefix, int64_t times) const;
 
  protected:
   BundleSpec spec_;

@@ -29,6 +29,13 @@ torch::Tensor FrozenVLM::forward_rows_after(const PrefixCache&, const torch::Ten
   raise(spec_.path(spec_.model_file), ": the bundle has no 'prefill'/'hidden_states_cached' methods (optional; docs/bundle.md)");
 }
 
+FrozenVLM::PrefixCache FrozenVLM::repeat_prefix(const PrefixCache& prefix, int64_t times) const {
+  PrefixCache out;
+  for (const auto& t : prefix.layers) out.layers.push_back(t.repeat_interleave(times, 0));
+  out.attention_mask = prefix.attention_mask.repeat_interleave(times, 0);
+  return out;
+}
+
 namespace {
 
 class TorchScriptVLM final : public FrozenVLM {
