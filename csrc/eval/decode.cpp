@@ -119,8 +119,8 @@ torch::Tensor score_candidates(FrozenVLM& vlm, const SequenceBuilder& builder, c
   std::vector<SequencePart> answers;
   for (const auto& c : candidates) answers.push_back(builder.answer_part(c));
   const int64_t n = static_cast<int64_t>(prompts.size()), k = static_cast<int64_t>(candidates.size());
-  if (use_prefix_cache && vlm.has_prefix_cache() && n > 0) {
-    const size_t per_batch = static_cast<size_t>(std::max<int64_t>(1, batch_size / std::max<int64_t>(1, k)));
+  if (use_prefix_cache && vlm.has_prefix_cache() && n > 0 && k > 0) {
+    const size_t per_batch = static_cast<size_t>(std::max<int64_t>(1, batch_size / k));
     std::vector<torch::Tensor> chunks;
     bool all_cached = true;
     for (size_t lo = 0; lo < prompts.size() && all_cached; lo += per_batch) {
