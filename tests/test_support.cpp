@@ -7,6 +7,7 @@
 #include <torch/torch.h>
 
 #include "io/safetensors.h"
+#include "masp/stages.h"
 #include "synth/affect_world.h"
 
 namespace emotune::testing {
@@ -94,6 +95,12 @@ void expect_same_tensors(const std::string& a, const std::string& b) {
     ASSERT_TRUE(y.count(name)) << name;
     EXPECT_TRUE(torch::equal(t, y.at(name))) << name << " differs between " << a << " and " << b;
   }
+}
+
+std::string random_aspects_checkpoint(const EmotuneConfig& c, int64_t hidden_size) {
+  auto path = scratch_dir("aspects") + "/random.safetensors";
+  save_safetensors(path, load_aspect_modules(c, hidden_size, "").named_tensors());
+  return path;
 }
 
 }  // namespace emotune::testing

@@ -21,6 +21,8 @@ std::string scratch_dir(const std::string& name);
 std::string small_world(int64_t images, uint64_t seed = 5);
 // A config on the tiny bundle and the given manifest, with small, fast training settings.
 EmotuneConfig small_config(const std::string& manifest, const std::string& run_dir);
+// Randomly initialised (untrained) aspect modules of `c`'s aspects, saved to a fresh checkpoint; returns its path.
+std::string random_aspects_checkpoint(const EmotuneConfig& c, int64_t hidden_size);
 // Runs a shell command, returns its exit status; stdout+stderr go to *output.
 int run_command(const std::string& command, std::string* output, bool with_stderr = true);
 // Every tensor of two safetensors files equal bit for bit.

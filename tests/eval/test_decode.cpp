@@ -2,7 +2,6 @@
 
 #include <torch/torch.h>
 
-#include "io/safetensors.h"
 #include "masp/stages.h"
 #include "test_support.h"
 #include "vlm/frozen_vlm.h"
@@ -30,9 +29,7 @@ TEST(ScoreCandidates, PrefixCacheGivesTheWholeSequencesScores) {
   ASSERT_TRUE(vlm->has_prefix_cache());
   auto images = open_split(*vlm, c, "train");
   c.masp.use_aspects = true;
-  auto aspects_ckpt = testing::scratch_dir("aspects") + "/a.safetensors";
-  save_safetensors(aspects_ckpt, load_aspect_modules(c, vlm->spec().hidden_size, "").named_tensors());
-  c.masp.aspects_checkpoint = aspects_ckpt;
+  c.masp.aspects_checkpoint = testing::random_aspects_checkpoint(c, vlm->spec().hidden_size);
   auto model = make_emotion_model(*vlm, c, "", {true, true, true});
   model.soft_prompt = (model.soft_prompt * 3).detach();  // a prompt with some effect
   std::vector<int64_t> ids{0, 1, 2};

@@ -5,7 +5,6 @@
 
 #include "core/error.h"
 #include "io/checkpoint.h"
-#include "io/safetensors.h"
 #include "masp/samples.h"
 #include "masp/stages.h"
 #include "masp/tasks.h"
@@ -36,8 +35,7 @@ StageTwoStep stage_two_step(EmotuneConfig c, const std::string& aspects_ckpt) {
 TEST(MixedPrecision, Bf16VlmKeepsTheLossAndAnFp32GradientOfTheSoftPrompt) {
   auto c = testing::small_config(testing::small_world(24), testing::scratch_dir("run"));
   auto vlm = open_bundle(c);
-  auto ckpt = testing::scratch_dir("aspects") + "/a.safetensors";
-  save_safetensors(ckpt, load_aspect_modules(c, vlm->spec().hidden_size, "").named_tensors());
+  auto ckpt = testing::random_aspects_checkpoint(c, vlm->spec().hidden_size);
   auto fp32 = stage_two_step(c, ckpt);
   c.precision = "bf16";
   auto bf16 = stage_two_step(c, ckpt);

@@ -20,9 +20,7 @@ TEST(PrefixCache, LossAndSoftPromptGradientEqualThePlainPath) {
   auto samples = make_emotion_samples(*images, c.data.labels);
   // Aspect modules (random, frozen) so the prefix holds aspect tokens as well as visual tokens.
   c.masp.use_aspects = true;
-  auto aspects_ckpt = testing::scratch_dir("aspects") + "/a.safetensors";
-  save_safetensors(aspects_ckpt, load_aspect_modules(c, vlm->spec().hidden_size, "").named_tensors());
-  c.masp.aspects_checkpoint = aspects_ckpt;
+  c.masp.aspects_checkpoint = testing::random_aspects_checkpoint(c, vlm->spec().hidden_size);
   auto model = make_emotion_model(*vlm, c, "", {true, true, true});
   model.soft_prompt = (model.soft_prompt * 3).detach().requires_grad_(true);  // a prompt with some effect
   // Labels of different token lengths, so the right-padded rest really is ragged.
