@@ -8,6 +8,15 @@ Runs where `tokenizers` is installed (the GPU machine); no weights needed, only 
 Strings: ASCII prose, numbers, code, whitespace runs and newlines, contractions, accents (composed and
 decomposed), CJK, emoji, the chat markers, and random Unicode; each is encoded by both without adding
 special tokens, and every difference is printed. Exit status 1 on any difference.
+
+Where no real tokenizer.json is at hand (no weights, no hub), --train-qwen2-like builds one with `tokenizers`:
+Qwen2's normalizer (NFC), pre-tokenizer (its Split regex, isolated, then ByteLevel without prefix space or
+regex), decoder and chat tokens, with a BPE vocabulary trained on a corpus of another seed. When `tokenizers`
+and emotune live on different machines (the GPU machine has the one, the CI machines the other), write the
+library's ids on the first and compare on the second:
+
+  python3 scripts/export/check_bpe_tokenizer.py --train-qwen2-like tok.json --write-expected ids.jsonl   (GPU machine)
+  /usr/bin/python3 scripts/export/check_bpe_tokenizer.py --tokenizer tok.json --expected ids.jsonl      (here)
 """
 import argparse
 import json
@@ -38,22 +47,64 @@ def corpus(count, seed):
     return out[:count]
 
 
+QWEN2_SPLIT = (r"(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|"
+               r"\s+(?!\S)|\s+")
+QWEN2_ADDED = ["<|endoftext|>", "<|im_start|>", "<|im_end|>", "<|vision_start|>", "<|vision_end|>", "<|image_pad|>",
+               "<|video_pad|>"]
+
+
+def train_qwen2_like(path, vocab_size, seed):
+    from tokenizers import Regex, Tokenizer, decoders, models, normalizers, pre_tokenizers, trainers
+    tok = Tokenizer(models.BPE())
+    tok.normalizer = normalizers.NFC()
+    tok.pre_tokenizer = pre_tokenizers.Sequence([
+        pre_tokenizers.Split(Regex(QWEN2_SPLIT), behavior="isolated", invert=False),
+        pre_tokenizers.ByteLevel(add_prefix_space=False, trim_offsets=False, use_regex=False)])
+    tok.decoder = decoders.ByteLevel()
+    trainer = trainers.BpeTrainer(vocab_size=vocab_size, special_tokens=QWEN2_ADDED, show_progress=False,
+                                  initial_alphabet=pre_tokenizers.ByteLevel.alphabet())
+    tok.train_from_iterator(corpus(20000, seed), trainer)
+    tok.save(path)
+    print(f"trained {path}: {tok.get_vocab_size()} tokens, Qwen2's normalizer, pre-tokenizer and chat tokens")
+
+
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("--tokenizer", required=True)
+    ap.add_argument("--tokenizer", help="a tokenizer.json")
+    ap.add_argument("--train-qwen2-like", metavar="PATH", help="train a Qwen2-style tokenizer.json here and use it")
+    ap.add_argument("--vocab-size", type=int, default=4000)
+    ap.add_argument("--write-expected", metavar="JSONL", help="write the tokenizers library's ids and stop")
+    ap.add_argument("--expected", metavar="JSONL", help="compare against ids written by --write-expected")
     ap.add_argument("--emotune", default="build/emotune")
     ap.add_argument("--count", type=int, default=3000)
     ap.add_argument("--seed", type=int, default=0)
     args = ap.parse_args()
-    from tokenizers import Tokenizer  # noqa: WPS433 (only on machines that have it)
-    hf = Tokenizer.from_file(args.tokenizer)
+    if args.train_qwen2_like:
+        train_qwen2_like(args.train_qwen2_like, args.vocab_size, args.seed + 1)
+        args.tokenizer = args.train_qwen2_like
+    if not args.tokenizer:
+        sys.exit("give --tokenizer or --train-qwen2-like")
     texts = corpus(args.count, args.seed)
+    if args.expected:
+        rows = [json.loads(line) for line in open(args.expected, encoding="utf-8")]
+        if [r["text"] for r in rows] != texts:
+            sys.exit(f"{args.expected}: written for another corpus (--count/--seed)")
+        expected = [r["ids"] for r in rows]
+    else:
+        from tokenizers import Tokenizer  # noqa: WPS433 (only on machines that have it)
+        hf = Tokenizer.from_file(args.tokenizer)
+        expected = [hf.encode(text, add_special_tokens=False).ids for text in texts]
+    if args.write_expected:
+        with open(args.write_expected, "w", encoding="utf-8") as out:
+            for text, ids in zip(texts, expected):
+                out.write(json.dumps({"text": text, "ids": ids}) + "\n")
+        print(f"wrote {args.write_expected}: {len(texts)} strings")
+        return
     stdin = "".join(json.dumps(t) + "\n" for t in texts)
     run = subprocess.run([args.emotune, "tokenize", "--tokenizer", args.tokenizer], input=stdin, capture_output=True, text=True, check=True)
     ours = [json.loads(line) for line in run.stdout.splitlines()]
     differ = 0
-    for text, mine in zip(texts, ours):
-        theirs = hf.encode(text, add_special_tokens=False).ids
+    for text, mine, theirs in zip(texts, ours, expected):
         if mine != theirs:
             differ += 1
             if differ <= 20:
