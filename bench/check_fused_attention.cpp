@@ -56,6 +56,7 @@ int main(int argc, char** argv) {
   namespace k = emotune::cuda;
   const int b = static_cast<int>(batch), t = static_cast<int>(tokens), d = static_cast<int>(dim), aq = static_cast<int>(aspects * queries);
   auto u = fused.u.detach();
+  std::printf("scores split D into %d slice(s)\n", k::score_split(b, t, d).splits);
   auto scores_ref = torch::matmul(visual, u.t()).transpose(1, 2) / std::sqrt(static_cast<double>(dim));
   auto probs_ref = torch::softmax(scores_ref, -1);
   auto context_ref = torch::matmul(probs_ref, visual);
@@ -70,13 +71,14 @@ int main(int argc, char** argv) {
     auto vref = v.to(torch::kCPU, torch::kFloat32);
     auto s_ref = torch::matmul(vref, u.t()).transpose(1, 2) / std::sqrt(static_cast<double>(dim));
     auto p_ref = torch::softmax(s_ref, -1);
-    auto s = nan({batch, aq, tokens});
+    const int splits = k::score_split(b, t, d).splits;
+    auto s = nan({splits, batch, aq, tokens});
     k::launch_scores(v.data_ptr(), vt, uc.data_ptr<float>(), 0, s.data_ptr<float>(), b, t, d, aq, 1.0f / std::sqrt(static_cast<float>(d)), nullptr);
-    report(bf16 ? "CUDA bf16: scores" : "CUDA fp32: scores", s, s_ref, tol);
-    k::launch_softmax_rows(s.data_ptr<float>(), b * aq, t, nullptr);
-    report(bf16 ? "CUDA bf16: softmax" : "CUDA fp32: softmax", s, p_ref, tol);
+    report(bf16 ? "CUDA bf16: scores (split planes summed)" : "CUDA fp32: scores (split planes summed)", s.sum(0), s_ref, tol);
+    k::launch_softmax_rows(s.data_ptr<float>(), b * aq, t, splits, nullptr);
+    report(bf16 ? "CUDA bf16: softmax" : "CUDA fp32: softmax", s[0], p_ref, tol);
     auto c = nan({batch, aq, dim});
-    k::launch_context(v.data_ptr(), vt, s.data_ptr<float>(), c.data_ptr<float>(), b, t, d, aq, false, nullptr);
+    k::launch_context(v.data_ptr(), vt, s[0].data_ptr<float>(), c.data_ptr<float>(), b, t, d, aq, nullptr);
     report(bf16 ? "CUDA bf16: context" : "CUDA fp32: context", c, torch::matmul(p_ref, vref), tol);
     // Backward: du through the autograd function against autograd on the reference.
     auto probe = torch::randn({batch, aq, dim});

@@ -12,18 +12,18 @@ namespace emotune {
 FusedAspectWeights fuse_aspect_weights(const std::vector<const AspectAttentionWeights*>& aspects) {
   if (aspects.empty()) raise("internal: fuse_aspect_weights needs at least one aspect");
   const int64_t d = aspects.front()->query.size(1);
-  std::vector<torch::Tensor> u, wv, bv, wo, bo;
+  FusedAspectWeights fused;
+  std::vector<torch::Tensor> u;
   for (const auto* w : aspects) {
     auto wq = w->in_proj_weight.slice(0, 0, d), wk = w->in_proj_weight.slice(0, d, 2 * d);
     auto q = torch::addmm(w->in_proj_bias.slice(0, 0, d), w->query, wq.t());  // q' = Wq q + bq   [Q, D]
     u.push_back(torch::matmul(q, wk));                                         // u = Wkᵀ q'       [Q, D]
-    wv.push_back(w->in_proj_weight.slice(0, 2 * d, 3 * d));
-    bv.push_back(w->in_proj_bias.slice(0, 2 * d, 3 * d));
-    wo.push_back(w->out_proj_weight);
-    bo.push_back(w->out_proj_bias);
+    fused.projections.push_back({w->in_proj_weight.slice(0, 2 * d, 3 * d), w->in_proj_bias.slice(0, 2 * d, 3 * d),
+                                 w->out_proj_weight, w->out_proj_bias});
   }
-  return {torch::cat(u, 0), torch::stack(wv), torch::stack(bv), torch::stack(wo), torch::stack(bo),
-          static_cast<int64_t>(aspects.size()), aspects.front()->query.size(0)};
+  fused.u = torch::cat(u, 0);
+  fused.queries = aspects.front()->query.size(0);
+  return fused;
 }
 
 torch::Tensor aspect_context_reference(const torch::Tensor& u, const torch::Tensor& visual) {
@@ -54,14 +54,16 @@ class AspectContextFunction : public torch::autograd::Function<AspectContextFunc
     auto v = visual.contiguous();
     auto uf = u.to(torch::kFloat32).contiguous();
     auto f32 = v.options().dtype(torch::kFloat32);
-    auto probs = torch::empty({b, aq, t}, f32);
+    const int splits = cuda::score_split(b, t, d).splits;
+    auto scores = torch::empty({splits, b, aq, t}, f32);  // partial sums per slice of D; softmax adds them
     auto context = torch::empty({b, aq, d}, f32);
     const float scale = 1.0f / std::sqrt(static_cast<float>(d));
-    cuda::launch_scores(v.data_ptr(), visual_type(v), uf.data_ptr<float>(), 0, probs.data_ptr<float>(), b, t, d, aq, scale, nullptr);
+    cuda::launch_scores(v.data_ptr(), visual_type(v), uf.data_ptr<float>(), 0, scores.data_ptr<float>(), b, t, d, aq, scale, nullptr);
     check_launch("scores");
-    cuda::launch_softmax_rows(probs.data_ptr<float>(), b * aq, t, nullptr);
+    cuda::launch_softmax_rows(scores.data_ptr<float>(), b * aq, t, splits, nullptr);
     check_launch("softmax");
-    cuda::launch_context(v.data_ptr(), visual_type(v), probs.data_ptr<float>(), context.data_ptr<float>(), b, t, d, aq, false, nullptr);
+    auto probs = scores[0];
+    cuda::launch_context(v.data_ptr(), visual_type(v), probs.data_ptr<float>(), context.data_ptr<float>(), b, t, d, aq, nullptr);
     check_launch("context");
     ctx->save_for_backward({v, probs});
     ctx->saved_data["u_dtype"] = static_cast<int64_t>(u.scalar_type());
@@ -74,16 +76,20 @@ class AspectContextFunction : public torch::autograd::Function<AspectContextFunc
     const int b = static_cast<int>(v.size(0)), t = static_cast<int>(v.size(1)), d = static_cast<int>(v.size(2));
     const int aq = static_cast<int>(probs.size(1));
     auto grad_c = grads[0].to(torch::kFloat32).contiguous();  // [B, AQ, D]
-    auto grad_s = torch::empty_like(probs);
+    const int splits = cuda::score_split(b, t, d).splits;
+    auto grad_s = torch::empty({splits, b, aq, t}, probs.options());
     // dP[b,q,t] = Σ_d dC[b,q,d] V[b,t,d]: the scores pass with a per-image "u".
     cuda::launch_scores(v.data_ptr(), visual_type(v), grad_c.data_ptr<float>(), static_cast<int64_t>(aq) * d,
                         grad_s.data_ptr<float>(), b, t, d, aq, 1.0f, nullptr);
     check_launch("scores (backward)");
-    cuda::launch_softmax_backward(probs.data_ptr<float>(), grad_s.data_ptr<float>(), b * aq, t, 1.0f / std::sqrt(static_cast<float>(d)), nullptr);
+    cuda::launch_softmax_backward(probs.data_ptr<float>(), grad_s.data_ptr<float>(), b * aq, t, splits,
+                                  1.0f / std::sqrt(static_cast<float>(d)), nullptr);
     check_launch("softmax (backward)");
-    auto grad_u = torch::empty({aq, d}, probs.options());
-    cuda::launch_context(v.data_ptr(), visual_type(v), grad_s.data_ptr<float>(), grad_u.data_ptr<float>(), b, t, d, aq, true, nullptr);
+    // du = Σ_b dS_bᵀ V_b: per image by the context pass, then summed (deterministic, no atomics).
+    auto grad_u_per_image = torch::empty({b, aq, d}, probs.options());
+    cuda::launch_context(v.data_ptr(), visual_type(v), grad_s[0].data_ptr<float>(), grad_u_per_image.data_ptr<float>(), b, t, d, aq, nullptr);
     check_launch("context (backward)");
+    auto grad_u = grad_u_per_image.sum(0);
     return {grad_u.to(static_cast<torch::ScalarType>(ctx->saved_data["u_dtype"].toInt())), torch::Tensor()};
   }
 };
@@ -110,14 +116,21 @@ torch::Tensor aspect_context(const torch::Tensor& u, const torch::Tensor& visual
   return aspect_context_reference(u, visual);
 }
 
+torch::Tensor project_aspect_context(const FusedAspectWeights& w, const torch::Tensor& context) {
+  const int64_t b = context.size(0), d = context.size(2), q = w.queries;
+  std::vector<torch::Tensor> z;
+  for (size_t a = 0; a < w.projections.size(); ++a) {
+    const auto& p = w.projections[a];
+    const int64_t first = static_cast<int64_t>(a) * q;
+    auto c = context.slice(1, first, first + q).reshape({b * q, d}).to(p.wv.scalar_type());
+    auto value = torch::addmm(p.bv, c, p.wv.t());                       // Wv c + bv (Σa = 1 moves bv out of the sum)
+    z.push_back(torch::addmm(p.bo, value, p.wo.t()).view({b, q, d}));  // z = Wo (Wv c + bv) + bo
+  }
+  return torch::cat(z, 1);
+}
+
 torch::Tensor fused_aspect_attention(const FusedAspectWeights& w, const torch::Tensor& visual) {
-  const int64_t b = visual.size(0), d = visual.size(2);
-  auto c = aspect_context(w.u, visual).to(w.wv.scalar_type());         // [B, A·Q, D]
-  auto per_aspect = c.view({b, w.aspects, w.queries, d});
-  // z = Wo (Wv c + bv) + bo per aspect: two small batched products (Σa = 1 moves bv out of the sum).
-  auto value = torch::einsum("baqd,aed->baqe", {per_aspect, w.wv}) + w.bv.unsqueeze(1);
-  auto z = torch::einsum("baqd,aed->baqe", {value, w.wo}) + w.bo.unsqueeze(1);
-  return z.reshape({b, w.aspects * w.queries, d});
+  return project_aspect_context(w, aspect_context(w.u, visual));
 }
 
 }  // namespace emotune

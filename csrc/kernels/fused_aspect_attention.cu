@@ -8,61 +8,103 @@
 //   context: C = P V             (launch_context: the second read of V)
 // The output projections z = Wo (Wv c + bv) + bo are small per-query matrix products left to cuBLAS via
 // LibTorch. Backward w.r.t. u (V is frozen) reuses the same two passes: dP = dC Vᵀ (scores with a per-image
-// "u"), dS = softmax backward, du = Σ_b dSᵀ V (context summed over the batch).
+// "u"), dS = softmax backward, du = Σ_b dS_bᵀ V_b (the context pass per image, summed by the caller).
+//
+// Both passes are compute-bound on CUDA cores before they are bandwidth-bound (A·Q = 30 FMAs per element of V),
+// so each thread keeps several outputs in registers and reads its operands from shared memory as float4:
+//   scores:  a 4-token × 4-query tile per thread, 16 FMAs per two 16-byte shared loads;
+//   context: one dimension per thread, A·Q accumulators, 4 FMAs per 16-byte (broadcast) shared load of P.
+// Measured on an H100 in docs/benchmarks.md (bench/bench_fused_attention.cpp).
 // The CPU reference of exactly this algebra is aspect_context_reference() in fused_aspect_attention.cpp;
 // bench/check_fused_attention.cpp checks one against the other.
 #include <cuda_bf16.h>
 #include <cuda_runtime.h>
+
+#include <algorithm>
 
 #include "kernels/fused_aspect_attention_kernels.h"
 
 namespace emotune::cuda {
 namespace {
 
-constexpr int kTokenTile = 32, kDimTile = 64, kThreads = 256;
-
 __device__ inline float to_float(float x) { return x; }
 __device__ inline float to_float(__nv_bfloat16 x) { return __bfloat162float(x); }
 
-// One block: kTokenTile tokens of one image × all AQ queries; D walked in kDimTile chunks through shared memory.
-template <typename VT>
-__global__ void scores_kernel(const VT* __restrict__ V, const float* __restrict__ U, int64_t u_batch_stride,
-                              float* __restrict__ S, int T, int D, int AQ, float scale) {
-  __shared__ float v_tile[kTokenTile][kDimTile + 1];
-  __shared__ float u_tile[kMaxQueries][kDimTile + 1];
-  const int b = blockIdx.y, t0 = blockIdx.x * kTokenTile;
+// Scores: one block = kScoreTokens tokens of one image × QT query slots (32, or 64 when A·Q > 32) × one slice
+// of D (blockIdx.z; a split of D keeps the GPU busy when B·T is small, and each slice's partial sums go to
+// their own plane of S, summed by the softmax — deterministic, no atomics). Thread (tx, ty) owns tokens
+// 4tx..4tx+3 and query slots 4ty..4ty+3. D is walked kScoreDims at a time through shared memory, V and U
+// stored dimension-major so a thread's four tokens (queries) are one float4; the next chunk's global loads
+// are issued into registers before the current chunk is multiplied, so their latency hides behind the FMAs.
+constexpr int kScoreTokens = 64, kScoreDims = 32;
+
+template <typename VT, int QT>
+__global__ void __launch_bounds__(16 * QT / 4) scores_kernel(const VT* __restrict__ V, const float* __restrict__ U,
+                                                            int64_t u_batch_stride, float* __restrict__ S, int T, int D,
+                                                            int AQ, float scale, int dims_per_split) {
+  constexpr int kThreads = 16 * QT / 4;
+  constexpr int kVLoads = kScoreTokens * kScoreDims / kThreads, kULoads = QT * kScoreDims / kThreads;
+  __shared__ __align__(16) float vs[kScoreDims][kScoreTokens + 4];
+  __shared__ __align__(16) float us[kScoreDims][QT + 4];
+  const int b = blockIdx.y, t0 = blockIdx.x * kScoreTokens;
+  const int d_begin = blockIdx.z * dims_per_split, d_end = min(D, d_begin + dims_per_split);
+  const int tx = threadIdx.x % 16, ty = threadIdx.x / 16;
   const VT* Vb = V + static_cast<int64_t>(b) * T * D;
   const float* Ub = U + b * u_batch_stride;
-  constexpr int kPerThread = kTokenTile * kMaxQueries / kThreads;  // 8 (token, query) outputs per thread
-  float acc[kPerThread];
+  float* Sz = S + static_cast<int64_t>(blockIdx.z) * gridDim.y * AQ * T;
+  float vr[kVLoads], ur[kULoads];
+  auto load = [&](int d0) {
 #pragma unroll
-  for (int k = 0; k < kPerThread; ++k) acc[k] = 0.f;
-  for (int d0 = 0; d0 < D; d0 += kDimTile) {
-    for (int i = threadIdx.x; i < kTokenTile * kDimTile; i += kThreads) {
-      int t = i / kDimTile, d = i % kDimTile;
-      v_tile[t][d] = (t0 + t < T && d0 + d < D) ? to_float(Vb[static_cast<int64_t>(t0 + t) * D + d0 + d]) : 0.f;
+    for (int k = 0; k < kVLoads; ++k) {
+      const int i = threadIdx.x + k * kThreads, t = i / kScoreDims, d = d0 + i % kScoreDims;  // coalesced along d
+      vr[k] = (t0 + t < T && d < d_end) ? to_float(Vb[static_cast<int64_t>(t0 + t) * D + d]) : 0.f;
     }
-    for (int i = threadIdx.x; i < AQ * kDimTile; i += kThreads) {
-      int q = i / kDimTile, d = i % kDimTile;
-      u_tile[q][d] = d0 + d < D ? Ub[static_cast<int64_t>(q) * D + d0 + d] : 0.f;
+#pragma unroll
+    for (int k = 0; k < kULoads; ++k) {
+      const int i = threadIdx.x + k * kThreads, q = i / kScoreDims, d = d0 + i % kScoreDims;
+      ur[k] = (q < AQ && d < d_end) ? Ub[static_cast<int64_t>(q) * D + d] : 0.f;
+    }
+  };
+  float acc[4][4];
+#pragma unroll
+  for (int i = 0; i < 4; ++i)
+#pragma unroll
+    for (int j = 0; j < 4; ++j) acc[i][j] = 0.f;
+  load(d_begin);
+  for (int d0 = d_begin; d0 < d_end; d0 += kScoreDims) {
+#pragma unroll
+    for (int k = 0; k < kVLoads; ++k) {
+      const int i = threadIdx.x + k * kThreads;
+      vs[i % kScoreDims][i / kScoreDims] = vr[k];
+    }
+#pragma unroll
+    for (int k = 0; k < kULoads; ++k) {
+      const int i = threadIdx.x + k * kThreads;
+      us[i % kScoreDims][i / kScoreDims] = ur[k];
     }
     __syncthreads();
-#pragma unroll
-    for (int k = 0; k < kPerThread; ++k) {
-      int out = threadIdx.x + k * kThreads, t = out % kTokenTile, q = out / kTokenTile;
-      if (q < AQ) {
-        float s = 0.f;
+    if (d0 + kScoreDims < d_end) load(d0 + kScoreDims);
 #pragma unroll 8
-        for (int d = 0; d < kDimTile; ++d) s += v_tile[t][d] * u_tile[q][d];
-        acc[k] += s;
-      }
+    for (int d = 0; d < kScoreDims; ++d) {
+      const float4 v = *reinterpret_cast<const float4*>(&vs[d][4 * tx]);
+      const float4 u = *reinterpret_cast<const float4*>(&us[d][4 * ty]);
+      const float vv[4] = {v.x, v.y, v.z, v.w}, uu[4] = {u.x, u.y, u.z, u.w};
+#pragma unroll
+      for (int i = 0; i < 4; ++i)
+#pragma unroll
+        for (int j = 0; j < 4; ++j) acc[i][j] = fmaf(vv[i], uu[j], acc[i][j]);
     }
     __syncthreads();
   }
 #pragma unroll
-  for (int k = 0; k < kPerThread; ++k) {
-    int out = threadIdx.x + k * kThreads, t = out % kTokenTile, q = out / kTokenTile;
-    if (q < AQ && t0 + t < T) S[(static_cast<int64_t>(b) * AQ + q) * T + t0 + t] = acc[k] * scale;
+  for (int j = 0; j < 4; ++j) {
+    const int q = 4 * ty + j;
+    if (q >= AQ) continue;
+#pragma unroll
+    for (int i = 0; i < 4; ++i) {
+      const int t = t0 + 4 * tx + i;
+      if (t < T) Sz[(static_cast<int64_t>(b) * AQ + q) * T + t] = acc[i][j] * scale;
+    }
   }
 }
 
@@ -87,8 +129,19 @@ __device__ float block_reduce(float v, bool is_max) {
   return part[0];
 }
 
-__global__ void softmax_rows_kernel(float* S, int T) {
+// Adds the split planes of row blockIdx.x into plane 0 (each thread its own elements: no synchronisation needed).
+__device__ void sum_split_planes(float* row, int T, int splits, int64_t plane) {
+  if (splits == 1) return;
+  for (int t = threadIdx.x; t < T; t += blockDim.x) {
+    float sum = row[t];
+    for (int z = 1; z < splits; ++z) sum += row[z * plane + t];
+    row[t] = sum;
+  }
+}
+
+__global__ void softmax_rows_kernel(float* S, int T, int splits) {
   float* row = S + static_cast<int64_t>(blockIdx.x) * T;
+  sum_split_planes(row, T, splits, static_cast<int64_t>(gridDim.x) * T);
   float m = -INFINITY;
   for (int t = threadIdx.x; t < T; t += blockDim.x) m = fmaxf(m, row[t]);
   m = block_reduce(m, true);
@@ -98,88 +151,128 @@ __global__ void softmax_rows_kernel(float* S, int T) {
   for (int t = threadIdx.x; t < T; t += blockDim.x) row[t] = __expf(row[t] - m) / z;
 }
 
-__global__ void softmax_backward_kernel(const float* P, float* G, int T, float scale) {
+__global__ void softmax_backward_kernel(const float* P, float* G, int T, int splits, float scale) {
   const float* p = P + static_cast<int64_t>(blockIdx.x) * T;
   float* g = G + static_cast<int64_t>(blockIdx.x) * T;
+  sum_split_planes(g, T, splits, static_cast<int64_t>(gridDim.x) * T);
   float dot = 0.f;
   for (int t = threadIdx.x; t < T; t += blockDim.x) dot += p[t] * g[t];
   dot = block_reduce(dot, false);
   for (int t = threadIdx.x; t < T; t += blockDim.x) g[t] = scale * p[t] * (g[t] - dot);
 }
 
-// One block: 128 consecutive dims of one image (or of all images, summed), all AQ queries in registers.
-// Threads read V rows coalesced; P is staged in shared memory kTokenTile tokens at a time.
-template <typename VT>
-__global__ void context_kernel(const VT* __restrict__ V, const float* __restrict__ P, float* __restrict__ C, int B,
-                               int T, int D, int AQ, bool sum_over_batch) {
-  __shared__ float p_tile[kMaxQueries][kTokenTile];
-  const int d = blockIdx.x * blockDim.x + threadIdx.x;
-  const int b_first = sum_over_batch ? 0 : blockIdx.y, b_last = sum_over_batch ? B : blockIdx.y + 1;
-  float acc[kMaxQueries];
+// Context: one block = kContextDims consecutive dims of one image, one dim per thread with all A·Q sums in
+// registers. Threads read V rows coalesced; P is staged kContextTokens tokens at a time and read as float4.
+// MQ, the compile-time bound on A·Q (16, 32 or 64), keeps the unrolled query loop from issuing dead slots.
+constexpr int kContextDims = 128, kContextTokens = 32;
+
+template <typename VT, int MQ>
+__global__ void __launch_bounds__(kContextDims) context_kernel(const VT* __restrict__ V, const float* __restrict__ P,
+                                                               float* __restrict__ C, int T, int D, int AQ) {
+  __shared__ __align__(16) float ps[MQ][kContextTokens];
+  const int d = blockIdx.x * kContextDims + threadIdx.x, b = blockIdx.y;
+  const VT* Vb = V + static_cast<int64_t>(b) * T * D;
+  const float* Pb = P + static_cast<int64_t>(b) * AQ * T;
+  float acc[MQ];
 #pragma unroll
-  for (int q = 0; q < kMaxQueries; ++q) acc[q] = 0.f;
-  for (int b = b_first; b < b_last; ++b) {
-    const VT* Vb = V + static_cast<int64_t>(b) * T * D;
-    const float* Pb = P + static_cast<int64_t>(b) * AQ * T;
-    for (int t0 = 0; t0 < T; t0 += kTokenTile) {
-      for (int i = threadIdx.x; i < AQ * kTokenTile; i += blockDim.x) {
-        int q = i / kTokenTile, t = i % kTokenTile;
-        p_tile[q][t] = t0 + t < T ? Pb[static_cast<int64_t>(q) * T + t0 + t] : 0.f;
-      }
-      __syncthreads();
-      if (d < D) {
-        const int tn = min(kTokenTile, T - t0);
-        for (int t = 0; t < tn; ++t) {
-          float v = to_float(Vb[static_cast<int64_t>(t0 + t) * D + d]);
-#pragma unroll
-          for (int q = 0; q < kMaxQueries; ++q)
-            if (q < AQ) acc[q] += p_tile[q][t] * v;
-        }
-      }
-      __syncthreads();
+  for (int q = 0; q < MQ; ++q) acc[q] = 0.f;
+  for (int t0 = 0; t0 < T; t0 += kContextTokens) {
+    for (int i = threadIdx.x; i < AQ * kContextTokens; i += kContextDims) {
+      const int q = i / kContextTokens, t = i % kContextTokens;
+      ps[q][t] = t0 + t < T ? Pb[static_cast<int64_t>(q) * T + t0 + t] : 0.f;
     }
+    __syncthreads();
+    if (d < D) {
+      const int tn = min(kContextTokens, T - t0);
+      for (int t = 0; t < tn; t += 4) {
+        float v[4];
+#pragma unroll
+        for (int k = 0; k < 4; ++k) v[k] = t + k < tn ? to_float(Vb[static_cast<int64_t>(t0 + t + k) * D + d]) : 0.f;
+#pragma unroll
+        for (int q = 0; q < MQ; ++q)
+          if (q < AQ) {
+            const float4 p = *reinterpret_cast<const float4*>(&ps[q][t]);  // same address in the warp: broadcast
+            acc[q] = fmaf(p.x, v[0], fmaf(p.y, v[1], fmaf(p.z, v[2], fmaf(p.w, v[3], acc[q]))));
+          }
+      }
+    }
+    __syncthreads();
   }
   if (d >= D) return;
-  float* Cb = C + (sum_over_batch ? 0 : static_cast<int64_t>(blockIdx.y) * AQ * D);
+  float* Cb = C + static_cast<int64_t>(b) * AQ * D;
 #pragma unroll
-  for (int q = 0; q < kMaxQueries; ++q)
+  for (int q = 0; q < MQ; ++q)
     if (q < AQ) Cb[static_cast<int64_t>(q) * D + d] = acc[q];
 }
 
 thread_local cudaError_t last_error = cudaSuccess;
 void note_launch() { last_error = cudaGetLastError(); }
 
+template <typename VT>
+void launch_scores_typed(const VT* V, const float* U, int64_t u_batch_stride, float* S, int B, int T, int D, int AQ,
+                         float scale, cudaStream_t s) {
+  const ScoreSplit split = score_split(B, T, D);
+  dim3 grid((T + kScoreTokens - 1) / kScoreTokens, B, split.splits);
+  if (AQ <= 32)
+    scores_kernel<VT, 32><<<grid, 16 * 32 / 4, 0, s>>>(V, U, u_batch_stride, S, T, D, AQ, scale, split.dims_per_split);
+  else
+    scores_kernel<VT, 64><<<grid, 16 * 64 / 4, 0, s>>>(V, U, u_batch_stride, S, T, D, AQ, scale, split.dims_per_split);
+}
+
+template <typename VT>
+void launch_context_typed(const VT* V, const float* P, float* C, int B, int T, int D, int AQ, cudaStream_t s) {
+  dim3 grid((D + kContextDims - 1) / kContextDims, B);
+  if (AQ <= 16)
+    context_kernel<VT, 16><<<grid, kContextDims, 0, s>>>(V, P, C, T, D, AQ);
+  else if (AQ <= 32)
+    context_kernel<VT, 32><<<grid, kContextDims, 0, s>>>(V, P, C, T, D, AQ);
+  else
+    context_kernel<VT, 64><<<grid, kContextDims, 0, s>>>(V, P, C, T, D, AQ);
+}
+
 }  // namespace
+
+ScoreSplit score_split(int B, int T, int D) {
+  static const int sms = [] {
+    int device = 0, count = 0;
+    cudaGetDevice(&device);
+    cudaDeviceGetAttribute(&count, cudaDevAttrMultiProcessorCount, device);
+    return count > 0 ? count : 1;
+  }();
+  // Enough blocks for two per SM, each slice at least one chunk of kScoreDims dimensions.
+  const int blocks = ((T + kScoreTokens - 1) / kScoreTokens) * B;
+  const int chunks = (D + kScoreDims - 1) / kScoreDims;
+  const int wanted = std::min(chunks, std::max(1, (2 * sms + blocks - 1) / blocks));
+  const int dims_per_split = ((chunks + wanted - 1) / wanted) * kScoreDims;
+  return {(D + dims_per_split - 1) / dims_per_split, dims_per_split};
+}
 
 void launch_scores(const void* V, VisualType type, const float* U, int64_t u_batch_stride, float* S, int B, int T,
                    int D, int AQ, float scale, void* stream) {
-  dim3 grid((T + kTokenTile - 1) / kTokenTile, B);
   auto s = static_cast<cudaStream_t>(stream);
   if (type == VisualType::bf16)
-    scores_kernel<<<grid, kThreads, 0, s>>>(static_cast<const __nv_bfloat16*>(V), U, u_batch_stride, S, T, D, AQ, scale);
+    launch_scores_typed(static_cast<const __nv_bfloat16*>(V), U, u_batch_stride, S, B, T, D, AQ, scale, s);
   else
-    scores_kernel<<<grid, kThreads, 0, s>>>(static_cast<const float*>(V), U, u_batch_stride, S, T, D, AQ, scale);
+    launch_scores_typed(static_cast<const float*>(V), U, u_batch_stride, S, B, T, D, AQ, scale, s);
   note_launch();
 }
 
-void launch_softmax_rows(float* S, int rows, int T, void* stream) {
-  softmax_rows_kernel<<<rows, 256, 0, static_cast<cudaStream_t>(stream)>>>(S, T);
+void launch_softmax_rows(float* S, int rows, int T, int splits, void* stream) {
+  softmax_rows_kernel<<<rows, 256, 0, static_cast<cudaStream_t>(stream)>>>(S, T, splits);
   note_launch();
 }
 
-void launch_softmax_backward(const float* P, float* G, int rows, int T, float scale, void* stream) {
-  softmax_backward_kernel<<<rows, 256, 0, static_cast<cudaStream_t>(stream)>>>(P, G, T, scale);
+void launch_softmax_backward(const float* P, float* G, int rows, int T, int splits, float scale, void* stream) {
+  softmax_backward_kernel<<<rows, 256, 0, static_cast<cudaStream_t>(stream)>>>(P, G, T, splits, scale);
   note_launch();
 }
 
-void launch_context(const void* V, VisualType type, const float* P, float* C, int B, int T, int D, int AQ,
-                    bool sum_over_batch, void* stream) {
-  dim3 grid((D + 127) / 128, sum_over_batch ? 1 : B);
+void launch_context(const void* V, VisualType type, const float* P, float* C, int B, int T, int D, int AQ, void* stream) {
   auto s = static_cast<cudaStream_t>(stream);
   if (type == VisualType::bf16)
-    context_kernel<<<grid, 128, 0, s>>>(static_cast<const __nv_bfloat16*>(V), P, C, B, T, D, AQ, sum_over_batch);
+    launch_context_typed(static_cast<const __nv_bfloat16*>(V), P, C, B, T, D, AQ, s);
   else
-    context_kernel<<<grid, 128, 0, s>>>(static_cast<const float*>(V), P, C, B, T, D, AQ, sum_over_batch);
+    launch_context_typed(static_cast<const float*>(V), P, C, B, T, D, AQ, s);
   note_launch();
 }
 

@@ -19,12 +19,16 @@
 
 namespace emotune {
 
-// The aspects' weights stacked for one fused call; differentiable w.r.t. every input weight.
+// What the fused call needs of the aspects: u for the passes over V, and views (not copies) of each aspect's
+// value and output projections; differentiable w.r.t. every input weight.
 struct FusedAspectWeights {
-  torch::Tensor u;       // [A·Q, D]  Wkᵀ q' / nothing else: the 1/√D is applied in aspect_context
-  torch::Tensor wv, bv;  // [A, D, D], [A, D]
-  torch::Tensor wo, bo;  // [A, D, D], [A, D]
-  int64_t aspects = 0, queries = 0;
+  struct Projection {
+    torch::Tensor wv, bv;  // [D, D], [D]
+    torch::Tensor wo, bo;  // [D, D], [D]
+  };
+  torch::Tensor u;  // [A·Q, D]  Wkᵀ q' / nothing else: the 1/√D is applied in aspect_context
+  std::vector<Projection> projections;  // one per aspect
+  int64_t queries = 0;
 };
 FusedAspectWeights fuse_aspect_weights(const std::vector<const AspectAttentionWeights*>& aspects);
 
@@ -34,6 +38,8 @@ torch::Tensor aspect_context_reference(const torch::Tensor& u, const torch::Tens
 // Whether aspect_context() would use the CUDA kernels for this tensor.
 bool fused_kernels_available(const torch::Tensor& visual);
 
+// z = Wo (Wv c + bv) + bo per aspect from the context c [B, A·Q, D]: each weight read once, in its own dtype.
+torch::Tensor project_aspect_context(const FusedAspectWeights& weights, const torch::Tensor& context);
 // [B, A·Q, D]: z for every query token of every aspect, aspect-major (the order of V_fused, Eq. 3).
 torch::Tensor fused_aspect_attention(const FusedAspectWeights& weights, const torch::Tensor& visual);
 
