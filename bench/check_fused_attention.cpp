@@ -56,7 +56,7 @@ int main(int argc, char** argv) {
   namespace k = emotune::cuda;
   const int b = static_cast<int>(batch), t = static_cast<int>(tokens), d = static_cast<int>(dim), aq = static_cast<int>(aspects * queries);
   auto u = fused.u.detach();
-  std::printf("scores split D into %d slice(s)\n", k::score_split(b, t, d).splits);
+  std::printf("scores split D into %d slice(s), context split T into %d\n", k::score_split(b, t, d).splits, k::context_split(b, t, d).splits);
   auto scores_ref = torch::matmul(visual, u.t()).transpose(1, 2) / std::sqrt(static_cast<double>(dim));
   auto probs_ref = torch::softmax(scores_ref, -1);
   auto context_ref = torch::matmul(probs_ref, visual);
@@ -77,9 +77,9 @@ int main(int argc, char** argv) {
     report(bf16 ? "CUDA bf16: scores (split planes summed)" : "CUDA fp32: scores (split planes summed)", s.sum(0), s_ref, tol);
     k::launch_softmax_rows(s.data_ptr<float>(), b * aq, t, splits, nullptr);
     report(bf16 ? "CUDA bf16: softmax" : "CUDA fp32: softmax", s[0], p_ref, tol);
-    auto c = nan({batch, aq, dim});
+    auto c = nan({k::context_split(b, t, d).splits, batch, aq, dim});
     k::launch_context(v.data_ptr(), vt, s[0].data_ptr<float>(), c.data_ptr<float>(), b, t, d, aq, nullptr);
-    report(bf16 ? "CUDA bf16: context" : "CUDA fp32: context", c, torch::matmul(p_ref, vref), tol);
+    report(bf16 ? "CUDA bf16: context (split planes summed)" : "CUDA fp32: context (split planes summed)", c.sum(0), torch::matmul(p_ref, vref), tol);
     // Backward: du through the autograd function against autograd on the reference.
     auto probe = torch::randn({batch, aq, dim});
     auto ur = u.clone().requires_grad_(true);

@@ -56,15 +56,16 @@ class AspectContextFunction : public torch::autograd::Function<AspectContextFunc
     auto f32 = v.options().dtype(torch::kFloat32);
     const int splits = cuda::score_split(b, t, d).splits;
     auto scores = torch::empty({splits, b, aq, t}, f32);  // partial sums per slice of D; softmax adds them
-    auto context = torch::empty({b, aq, d}, f32);
+    auto context_planes = torch::empty({cuda::context_split(b, t, d).splits, b, aq, d}, f32);
     const float scale = 1.0f / std::sqrt(static_cast<float>(d));
     cuda::launch_scores(v.data_ptr(), visual_type(v), uf.data_ptr<float>(), 0, scores.data_ptr<float>(), b, t, d, aq, scale, nullptr);
     check_launch("scores");
     cuda::launch_softmax_rows(scores.data_ptr<float>(), b * aq, t, splits, nullptr);
     check_launch("softmax");
     auto probs = scores[0];
-    cuda::launch_context(v.data_ptr(), visual_type(v), probs.data_ptr<float>(), context.data_ptr<float>(), b, t, d, aq, nullptr);
+    cuda::launch_context(v.data_ptr(), visual_type(v), probs.data_ptr<float>(), context_planes.data_ptr<float>(), b, t, d, aq, nullptr);
     check_launch("context");
+    auto context = context_planes.size(0) == 1 ? context_planes[0] : context_planes.sum(0);
     ctx->save_for_backward({v, probs});
     ctx->saved_data["u_dtype"] = static_cast<int64_t>(u.scalar_type());
     return context;
@@ -86,10 +87,10 @@ class AspectContextFunction : public torch::autograd::Function<AspectContextFunc
                                   1.0f / std::sqrt(static_cast<float>(d)), nullptr);
     check_launch("softmax (backward)");
     // du = Σ_b dS_bᵀ V_b: per image by the context pass, then summed (deterministic, no atomics).
-    auto grad_u_per_image = torch::empty({b, aq, d}, probs.options());
-    cuda::launch_context(v.data_ptr(), visual_type(v), grad_s[0].data_ptr<float>(), grad_u_per_image.data_ptr<float>(), b, t, d, aq, nullptr);
+    auto grad_u_planes = torch::empty({cuda::context_split(b, t, d).splits, b, aq, d}, probs.options());
+    cuda::launch_context(v.data_ptr(), visual_type(v), grad_s[0].data_ptr<float>(), grad_u_planes.data_ptr<float>(), b, t, d, aq, nullptr);
     check_launch("context (backward)");
-    auto grad_u = grad_u_per_image.sum(0);
+    auto grad_u = grad_u_planes.flatten(0, 1).sum(0);
     return {grad_u.to(static_cast<torch::ScalarType>(ctx->saved_data["u_dtype"].toInt())), torch::Tensor()};
   }
 };

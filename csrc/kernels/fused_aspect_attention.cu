@@ -161,29 +161,32 @@ __global__ void softmax_backward_kernel(const float* P, float* G, int T, int spl
   for (int t = threadIdx.x; t < T; t += blockDim.x) g[t] = scale * p[t] * (g[t] - dot);
 }
 
-// Context: one block = kContextDims consecutive dims of one image, one dim per thread with all A·Q sums in
-// registers. Threads read V rows coalesced; P is staged kContextTokens tokens at a time and read as float4.
+// Context: one block = kContextDims consecutive dims of one image × one slice of the tokens (blockIdx.z; the
+// slices' partial sums go to their own planes of C, added by the caller), one dim per thread with all A·Q sums
+// in registers. Threads read V rows coalesced; P is staged kContextTokens tokens at a time and read as float4.
 // MQ, the compile-time bound on A·Q (16, 32 or 64), keeps the unrolled query loop from issuing dead slots.
 constexpr int kContextDims = 128, kContextTokens = 32;
 
 template <typename VT, int MQ>
 __global__ void __launch_bounds__(kContextDims) context_kernel(const VT* __restrict__ V, const float* __restrict__ P,
-                                                               float* __restrict__ C, int T, int D, int AQ) {
+                                                               float* __restrict__ C, int T, int D, int AQ,
+                                                               int tokens_per_split) {
   __shared__ __align__(16) float ps[MQ][kContextTokens];
   const int d = blockIdx.x * kContextDims + threadIdx.x, b = blockIdx.y;
+  const int t_begin = blockIdx.z * tokens_per_split, t_end = min(T, t_begin + tokens_per_split);
   const VT* Vb = V + static_cast<int64_t>(b) * T * D;
   const float* Pb = P + static_cast<int64_t>(b) * AQ * T;
   float acc[MQ];
 #pragma unroll
   for (int q = 0; q < MQ; ++q) acc[q] = 0.f;
-  for (int t0 = 0; t0 < T; t0 += kContextTokens) {
+  for (int t0 = t_begin; t0 < t_end; t0 += kContextTokens) {
     for (int i = threadIdx.x; i < AQ * kContextTokens; i += kContextDims) {
       const int q = i / kContextTokens, t = i % kContextTokens;
-      ps[q][t] = t0 + t < T ? Pb[static_cast<int64_t>(q) * T + t0 + t] : 0.f;
+      ps[q][t] = t0 + t < t_end ? Pb[static_cast<int64_t>(q) * T + t0 + t] : 0.f;
     }
     __syncthreads();
     if (d < D) {
-      const int tn = min(kContextTokens, T - t0);
+      const int tn = min(kContextTokens, t_end - t0);
       for (int t = 0; t < tn; t += 4) {
         float v[4];
 #pragma unroll
@@ -199,7 +202,7 @@ __global__ void __launch_bounds__(kContextDims) context_kernel(const VT* __restr
     __syncthreads();
   }
   if (d >= D) return;
-  float* Cb = C + static_cast<int64_t>(b) * AQ * D;
+  float* Cb = C + (static_cast<int64_t>(blockIdx.z) * gridDim.y + b) * AQ * D;
 #pragma unroll
   for (int q = 0; q < MQ; ++q)
     if (q < AQ) Cb[static_cast<int64_t>(q) * D + d] = acc[q];
@@ -211,40 +214,54 @@ void note_launch() { last_error = cudaGetLastError(); }
 template <typename VT>
 void launch_scores_typed(const VT* V, const float* U, int64_t u_batch_stride, float* S, int B, int T, int D, int AQ,
                          float scale, cudaStream_t s) {
-  const ScoreSplit split = score_split(B, T, D);
+  const Split split = score_split(B, T, D);
   dim3 grid((T + kScoreTokens - 1) / kScoreTokens, B, split.splits);
   if (AQ <= 32)
-    scores_kernel<VT, 32><<<grid, 16 * 32 / 4, 0, s>>>(V, U, u_batch_stride, S, T, D, AQ, scale, split.dims_per_split);
+    scores_kernel<VT, 32><<<grid, 16 * 32 / 4, 0, s>>>(V, U, u_batch_stride, S, T, D, AQ, scale, split.per_split);
   else
-    scores_kernel<VT, 64><<<grid, 16 * 64 / 4, 0, s>>>(V, U, u_batch_stride, S, T, D, AQ, scale, split.dims_per_split);
+    scores_kernel<VT, 64><<<grid, 16 * 64 / 4, 0, s>>>(V, U, u_batch_stride, S, T, D, AQ, scale, split.per_split);
 }
 
 template <typename VT>
 void launch_context_typed(const VT* V, const float* P, float* C, int B, int T, int D, int AQ, cudaStream_t s) {
-  dim3 grid((D + kContextDims - 1) / kContextDims, B);
+  const Split split = context_split(B, T, D);
+  dim3 grid((D + kContextDims - 1) / kContextDims, B, split.splits);
   if (AQ <= 16)
-    context_kernel<VT, 16><<<grid, kContextDims, 0, s>>>(V, P, C, T, D, AQ);
+    context_kernel<VT, 16><<<grid, kContextDims, 0, s>>>(V, P, C, T, D, AQ, split.per_split);
   else if (AQ <= 32)
-    context_kernel<VT, 32><<<grid, kContextDims, 0, s>>>(V, P, C, T, D, AQ);
+    context_kernel<VT, 32><<<grid, kContextDims, 0, s>>>(V, P, C, T, D, AQ, split.per_split);
   else
-    context_kernel<VT, 64><<<grid, kContextDims, 0, s>>>(V, P, C, T, D, AQ);
+    context_kernel<VT, 64><<<grid, kContextDims, 0, s>>>(V, P, C, T, D, AQ, split.per_split);
 }
 
-}  // namespace
-
-ScoreSplit score_split(int B, int T, int D) {
+int multiprocessors() {
   static const int sms = [] {
     int device = 0, count = 0;
     cudaGetDevice(&device);
     cudaDeviceGetAttribute(&count, cudaDevAttrMultiProcessorCount, device);
     return count > 0 ? count : 1;
   }();
-  // Enough blocks for two per SM, each slice at least one chunk of kScoreDims dimensions.
-  const int blocks = ((T + kScoreTokens - 1) / kScoreTokens) * B;
-  const int chunks = (D + kScoreDims - 1) / kScoreDims;
-  const int wanted = std::min(chunks, std::max(1, (2 * sms + blocks - 1) / blocks));
-  const int dims_per_split = ((chunks + wanted - 1) / wanted) * kScoreDims;
-  return {(D + dims_per_split - 1) / dims_per_split, dims_per_split};
+  return sms;
+}
+
+// Splits a length into slices of whole chunks so that `blocks` blocks per slice make at least
+// kBlocksPerSM per multiprocessor: several waves, so the last, partial wave costs little.
+constexpr int kBlocksPerSM = 8;
+Split split_length(int blocks, int length, int chunk) {
+  const int chunks = (length + chunk - 1) / chunk;
+  const int wanted = std::min(chunks, std::max(1, (kBlocksPerSM * multiprocessors() + blocks - 1) / blocks));
+  const int per_split = ((chunks + wanted - 1) / wanted) * chunk;
+  return {(length + per_split - 1) / per_split, per_split};
+}
+
+}  // namespace
+
+Split score_split(int B, int T, int D) {
+  return split_length(((T + kScoreTokens - 1) / kScoreTokens) * B, D, kScoreDims);
+}
+
+Split context_split(int B, int T, int D) {
+  return split_length(((D + kContextDims - 1) / kContextDims) * B, T, kContextTokens);
 }
 
 void launch_scores(const void* V, VisualType type, const float* U, int64_t u_batch_stride, float* S, int B, int T,
