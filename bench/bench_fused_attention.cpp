@@ -80,7 +80,7 @@ int main(int argc, char** argv) {
     for (auto b : batches) {
       auto visual = torch::randn({b, t, dim}, o);
       auto kv = visual.transpose(0, 1);  // MHA takes [L, N, E]
-      // The loss's gradient is a fixed random probe; backward() accumulates into the weights' .grad.
+      // A constant upstream gradient (the loss is a scaled sum); backward() accumulates into the weights' .grad.
       auto finish = [&](const torch::Tensor& out) {
         if (backward) (out.to(torch::kFloat32) * 1e-3).sum().backward();
       };

@@ -22,7 +22,7 @@ def inputs(bundle, seed):
     cfg = {}
     for line in open(f"{bundle}/bundle.yaml"):
         key, _, value = line.partition(":")
-        if key.strip() in ("height", "width", "vocab_size", "hidden_size"):
+        if key.strip() in ("height", "width", "vocab_size"):
             cfg[key.strip()] = int(value)
     pixels = torch.randn(2, 3, cfg["height"], cfg["width"], generator=g)
     ids = torch.randint(4, cfg["vocab_size"], (2, 12), generator=g)
