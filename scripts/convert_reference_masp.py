@@ -7,11 +7,13 @@ prompt as 32 vectors of size D. Nesting and key prefixes vary between saves (a d
 state_dict, "module." prefixes), so keys are flattened and matched by aspect name and suffix.
 Run with Debian's /usr/bin/python3 (python3-torch)."""
 import argparse
-import json
-import struct
+import os
 import sys
 
-import torch
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import torch  # noqa: E402
+
+from emotune_vlm.safetensors_io import write_safetensors  # noqa: E402
 
 ASPECTS = ["facial_expression", "object", "scene", "human_action", "brightness", "colorfulness"]
 SUFFIXES = {
@@ -21,9 +23,6 @@ SUFFIXES = {
     "out_proj.weight": ["out_proj.weight"],
     "out_proj.bias": ["out_proj.bias"],
 }
-DTYPES = {torch.float32: "F32", torch.float16: "F16", torch.bfloat16: "BF16"}
-
-
 def flatten(obj, prefix=""):
     if isinstance(obj, torch.nn.Module):
         obj = obj.state_dict()
@@ -43,24 +42,6 @@ def find(flat, aspect, suffixes):
     if len(hits) != 1:
         raise SystemExit(f"error: expected one tensor for aspect '{aspect}' ending in {suffixes}, found {[k for k, _ in hits]}")
     return hits[0][1]
-
-
-def write_safetensors(path, tensors, metadata):
-    header, blobs, offset = {"__metadata__": metadata}, [], 0
-    for name in sorted(tensors):
-        t = tensors[name].detach().to("cpu").contiguous()
-        if t.dtype not in DTYPES:
-            t = t.float()
-        data = t.view(torch.uint8).numpy().tobytes() if t.numel() else b""
-        header[name] = {"dtype": DTYPES[t.dtype], "shape": list(t.shape), "data_offsets": [offset, offset + len(data)]}
-        offset += len(data)
-        blobs.append(data)
-    text = json.dumps(header, separators=(",", ":")).encode()
-    text += b" " * ((8 - (len(text) + 8) % 8) % 8)
-    with open(path + ".tmp", "wb") as f:
-        f.write(struct.pack("<Q", len(text)) + text + b"".join(blobs))
-    import os
-    os.replace(path + ".tmp", path)
 
 
 def main():

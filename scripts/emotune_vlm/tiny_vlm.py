@@ -14,6 +14,8 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
+from .attention import causal_bias, mask_positions, rotate
+
 
 class TinyVLMConfig:
     def __init__(self, vocab_size: int = 512, image_size: int = 64, patch_size: int = 8, merge: int = 2,
@@ -69,12 +71,6 @@ class RMSNorm(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return x * torch.rsqrt(x.pow(2).mean(-1, keepdim=True) + self.eps) * self.weight
-
-
-def rotate(x: torch.Tensor, cos: torch.Tensor, sin: torch.Tensor) -> torch.Tensor:
-    half = x.shape[-1] // 2
-    x1, x2 = x[..., :half], x[..., half:]
-    return torch.cat([x1 * cos - x2 * sin, x1 * sin + x2 * cos], dim=-1)
 
 
 class DecoderBlock(nn.Module):
@@ -181,23 +177,14 @@ class TinyVLM(nn.Module):
 
         attention_mask covers [cached prefix; embeds]: with a prefix of P positions, the queries are the last
         S = embeds.shape[1] positions and the keys all P + S."""
-        b, s, _ = embeds.shape
-        total = attention_mask.shape[1]
-        p = total - s
-        mask = attention_mask.to(torch.bool)
-        positions = (attention_mask.cumsum(-1) - 1).clamp(min=0).to(embeds.dtype)[:, p:]
+        s = embeds.shape[1]
+        positions = mask_positions(attention_mask, s).to(embeds.dtype)
         inv = 1.0 / (self.rope_base ** (torch.arange(0, self.head_dim, 2, device=embeds.device,
                                                       dtype=embeds.dtype) / self.head_dim))
         angles = positions.unsqueeze(-1) * inv  # [B,S,hd/2]
         cos = angles.cos().unsqueeze(1)
         sin = angles.sin().unsqueeze(1)
-        queries = torch.arange(s, device=embeds.device).view(1, s, 1) + p
-        keys = torch.arange(total, device=embeds.device).view(1, 1, total)
-        allowed = (keys <= queries) & mask.view(b, 1, total)
-        # A padded query row would otherwise see no key at all (softmax of nothing): let it see itself.
-        allowed = allowed | (keys == queries)
-        bias = torch.zeros(b, 1, s, total, dtype=embeds.dtype, device=embeds.device)
-        bias = bias.masked_fill(~allowed.unsqueeze(1), -1e9)
+        bias = causal_bias(attention_mask, s, embeds.dtype)
         return [bias, cos, sin]
 
     @torch.jit.export

@@ -1,0 +1,359 @@
+"""Qwen2-VL re-implemented as TorchScript-able modules of emotune's bundle contract (docs/bundle.md).
+
+Hugging Face's modules do not script (dynamic grids, caches, kwargs), so the architecture is written again
+here for one fixed image resolution, with the checkpoint's own tensor names (so a checkpoint loads by name,
+and every tensor is accounted for). It was checked against transformers' Qwen2VLForConditionalGeneration
+(4.45) on random-init models of the real class: tests/fixtures/qwen2_vl_*/ and docs/models.md.
+
+Vision tower (Qwen2-VL paper, Sec. 2.1 "Naive Dynamic Resolution"; HF Qwen2VisionTransformerPretrainedModel):
+  - 14x14 patches, each a Conv3d over 2 frames; a still image is the same frame twice, so the Conv3d equals a
+    Conv2d with the kernel summed over its temporal axis (exact up to rounding);
+  - tokens in 2x2 merge-window order (window rows, window columns, then the 2x2 inside), as the processor
+    flattens them;
+  - 2-D rotary embedding on q/k (half the rotary dimension from the patch row, half from its column), full
+    attention within an image, LayerNorm/quick-GELU blocks;
+  - PatchMerger: LayerNorm, four neighbours concatenated, MLP into the LM's width.
+Decoder (Qwen2): GQA attention with q/k/v biases, RMSNorm, SwiGLU, M-RoPE (Sec. 2.1 "Multimodal Rotary
+Position Embedding"): the rotary frequencies are split into sections driven by the temporal, height and width
+position axes. With all three axes equal (text, or emotune's `plain` positions) it is the usual 1-D RoPE.
+
+position_ids [3,B,S] is an optional argument of every decoder method; without it positions are
+cumsum(mask) - 1 on all three axes (the contract's default, which the tiny bundles use too).
+"""
+import math
+from typing import List, Optional
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+from .attention import causal_bias, mask_positions, rotate
+
+
+class Qwen2VLShape:
+    """Everything the modules need from config.json, with the class defaults that save_pretrained leaves out."""
+
+    def __init__(self, config: dict, image_height: int, image_width: int):
+        v = dict(config.get("vision_config") or {})
+        self.patch = int(v.get("patch_size", v.get("spatial_patch_size", 14)))
+        self.temporal_patch = int(v.get("temporal_patch_size", 2))
+        self.merge = int(v.get("spatial_merge_size", 2))
+        self.in_channels = int(v.get("in_channels", v.get("in_chans", 3)))
+        self.vision_dim = int(v.get("embed_dim", 1280))
+        self.vision_depth = int(v.get("depth", 32))
+        self.vision_heads = int(v.get("num_heads", 16))
+        self.vision_mlp = int(self.vision_dim * float(v.get("mlp_ratio", 4)))
+        self.vision_act = str(v.get("hidden_act", "quick_gelu"))
+        self.hidden = int(config["hidden_size"])
+        if int(v.get("hidden_size", self.hidden)) != self.hidden:
+            raise ValueError(f"vision_config.hidden_size {v.get('hidden_size')} differs from hidden_size {self.hidden}")
+        self.layers = int(config["num_hidden_layers"])
+        self.heads = int(config["num_attention_heads"])
+        self.kv_heads = int(config.get("num_key_value_heads") or self.heads)
+        self.intermediate = int(config["intermediate_size"])
+        self.vocab = int(config["vocab_size"])
+        self.rms_eps = float(config.get("rms_norm_eps", 1e-6))
+        self.rope_theta = float(config.get("rope_theta", 1000000.0))
+        self.tied = bool(config.get("tie_word_embeddings", False))
+        rope = config.get("rope_scaling") or {}
+        self.head_dim = self.hidden // self.heads
+        self.mrope_section = [int(x) for x in rope.get("mrope_section", [self.head_dim // 2, 0, 0])]
+        if sum(self.mrope_section) != self.head_dim // 2:
+            raise ValueError(f"rope_scaling.mrope_section {self.mrope_section} must add up to head_dim/2 = {self.head_dim // 2}")
+        if config.get("hidden_act", "silu") != "silu" or self.vision_act not in ("quick_gelu", "gelu"):
+            raise ValueError(f"unsupported activations: hidden_act {config.get('hidden_act')}, vision {self.vision_act}")
+        unit = self.patch * self.merge
+        if image_height % unit or image_width % unit:
+            raise ValueError(f"--image-size {image_height}x{image_width}: both sides must be multiples of {unit} "
+                             f"(patch {self.patch} x merge {self.merge})")
+        self.grid_h, self.grid_w = image_height // self.patch, image_width // self.patch
+        self.image_height, self.image_width = image_height, image_width
+
+    @property
+    def visual_tokens(self) -> int:
+        return (self.grid_h // self.merge) * (self.grid_w // self.merge)
+
+
+class PatchEmbed(nn.Module):
+    def __init__(self, s: Qwen2VLShape, device: torch.device):
+        super().__init__()
+        k = [s.temporal_patch, s.patch, s.patch]
+        self.proj = nn.Conv3d(s.in_channels, s.vision_dim, kernel_size=k, stride=k, bias=False, device=device)
+
+
+class VisionAttention(nn.Module):
+    def __init__(self, s: Qwen2VLShape, device: torch.device):
+        super().__init__()
+        self.qkv = nn.Linear(s.vision_dim, 3 * s.vision_dim, device=device)
+        self.proj = nn.Linear(s.vision_dim, s.vision_dim, device=device)
+        self.heads = s.vision_heads
+
+    def forward(self, x: torch.Tensor, cos: torch.Tensor, sin: torch.Tensor) -> torch.Tensor:
+        b, n, d = x.shape
+        qkv = self.qkv(x).view(b, n, 3, self.heads, d // self.heads).permute(2, 0, 3, 1, 4)
+        # HF rotates in fp32 and attends with an fp32 softmax.
+        q = rotate(qkv[0].float(), cos, sin).to(x.dtype)
+        k = rotate(qkv[1].float(), cos, sin).to(x.dtype)
+        att = torch.softmax(q @ k.transpose(-1, -2) / math.sqrt(d // self.heads), dim=-1, dtype=torch.float32)
+        out = att.to(x.dtype) @ qkv[2]
+        return self.proj(out.transpose(1, 2).reshape(b, n, d))
+
+
+class VisionMlp(nn.Module):
+    def __init__(self, s: Qwen2VLShape, device: torch.device):
+        super().__init__()
+        self.fc1 = nn.Linear(s.vision_dim, s.vision_mlp, device=device)
+        self.fc2 = nn.Linear(s.vision_mlp, s.vision_dim, device=device)
+        self.quick_gelu = s.vision_act == "quick_gelu"
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        h = self.fc1(x)
+        h = h * torch.sigmoid(1.702 * h) if self.quick_gelu else F.gelu(h)
+        return self.fc2(h)
+
+
+class VisionBlock(nn.Module):
+    def __init__(self, s: Qwen2VLShape, device: torch.device):
+        super().__init__()
+        self.norm1 = nn.LayerNorm(s.vision_dim, eps=1e-6, device=device)
+        self.norm2 = nn.LayerNorm(s.vision_dim, eps=1e-6, device=device)
+        self.attn = VisionAttention(s, device)
+        self.mlp = VisionMlp(s, device)
+
+    def forward(self, x: torch.Tensor, cos: torch.Tensor, sin: torch.Tensor) -> torch.Tensor:
+        x = x + self.attn(self.norm1(x), cos, sin)
+        return x + self.mlp(self.norm2(x))
+
+
+class PatchMerger(nn.Module):
+    def __init__(self, s: Qwen2VLShape, device: torch.device):
+        super().__init__()
+        width = s.vision_dim * s.merge * s.merge
+        self.ln_q = nn.LayerNorm(s.vision_dim, eps=1e-6, device=device)
+        self.mlp = nn.Sequential(nn.Linear(width, width, device=device), nn.GELU(),
+                                 nn.Linear(width, s.hidden, device=device))
+        self.width = width
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        b = x.shape[0]
+        return self.mlp(self.ln_q(x).reshape(b, -1, self.width))
+
+
+def merge_window_order(grid: torch.Tensor, merge: int) -> torch.Tensor:
+    """[gh, gw, ...] -> [gh*gw, ...] in the processor's order: merge windows row-major, then inside each."""
+    gh, gw = grid.shape[0], grid.shape[1]
+    rest = list(grid.shape[2:])
+    g = grid.reshape([gh // merge, merge, gw // merge, merge] + rest).transpose(1, 2)
+    return g.reshape([gh * gw] + rest)
+
+
+class VisionTower(nn.Module):
+    def __init__(self, s: Qwen2VLShape, device: torch.device):
+        super().__init__()
+        self.patch_embed = PatchEmbed(s, device)
+        self.blocks = nn.ModuleList([VisionBlock(s, device) for _ in range(s.vision_depth)])
+        self.merger = PatchMerger(s, device)
+        self.patch = s.patch
+        self.merge = s.merge
+        # 2-D rotary angles of each token at the bundle's fixed grid (HF VisionRotaryEmbedding, theta 1e4 over a
+        # quarter of the head dimension per axis), in merge-window order.
+        rotary_dim = (s.vision_dim // s.vision_heads) // 2
+        inv = 1.0 / (10000.0 ** (torch.arange(0, rotary_dim, 2, dtype=torch.float32) / rotary_dim))
+        rows = torch.arange(s.grid_h, dtype=torch.float32).view(-1, 1).expand(s.grid_h, s.grid_w)
+        cols = torch.arange(s.grid_w, dtype=torch.float32).view(1, -1).expand(s.grid_h, s.grid_w)
+        hw = merge_window_order(torch.stack([rows, cols], -1), s.merge)  # [N, 2]
+        angles = torch.cat([hw[:, :1] * inv, hw[:, 1:] * inv], dim=-1)
+        self.register_buffer("rotary_cos", angles.cos(), persistent=False)
+        self.register_buffer("rotary_sin", angles.sin(), persistent=False)
+
+    def forward(self, pixels: torch.Tensor) -> torch.Tensor:
+        w = self.patch_embed.proj.weight  # [E, C, t, p, p]; a still image is t identical frames
+        x = F.conv2d(pixels.to(w.dtype), w.sum(2, dtype=torch.float32).to(w.dtype), stride=self.patch)  # [B, E, gh, gw]
+        b, e = x.shape[0], x.shape[1]
+        x = merge_window_order(x.permute(2, 3, 0, 1), self.merge).permute(1, 0, 2)  # [B, N, E]
+        for blk in self.blocks:
+            x = blk(x, self.rotary_cos, self.rotary_sin)
+        return self.merger(x)
+
+
+class RMSNorm(nn.Module):
+    def __init__(self, dim: int, eps: float, device: torch.device):
+        super().__init__()
+        self.weight = nn.Parameter(torch.ones(dim, device=device))
+        self.eps = eps
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        h = x.float()
+        h = h * torch.rsqrt(h.pow(2).mean(-1, keepdim=True) + self.eps)
+        return self.weight * h.to(x.dtype)
+
+
+class Attention(nn.Module):
+    def __init__(self, s: Qwen2VLShape, device: torch.device):
+        super().__init__()
+        self.q_proj = nn.Linear(s.hidden, s.heads * s.head_dim, device=device)
+        self.k_proj = nn.Linear(s.hidden, s.kv_heads * s.head_dim, device=device)
+        self.v_proj = nn.Linear(s.hidden, s.kv_heads * s.head_dim, device=device)
+        self.o_proj = nn.Linear(s.heads * s.head_dim, s.hidden, bias=False, device=device)
+        self.heads, self.kv_heads, self.head_dim = s.heads, s.kv_heads, s.head_dim
+
+    def keys_values(self, y: torch.Tensor, cos: torch.Tensor, sin: torch.Tensor) -> List[torch.Tensor]:
+        """Rotated keys and values [B,Hkv,S,hd] of the normed input y: what a prefix cache keeps."""
+        b, s, _ = y.shape
+        k = rotate(self.k_proj(y).view(b, s, self.kv_heads, self.head_dim).transpose(1, 2), cos, sin)
+        v = self.v_proj(y).view(b, s, self.kv_heads, self.head_dim).transpose(1, 2)
+        return [k, v]
+
+    def probabilities(self, y: torch.Tensor, k: torch.Tensor, bias: torch.Tensor, cos: torch.Tensor,
+                      sin: torch.Tensor) -> torch.Tensor:
+        b, s, _ = y.shape
+        q = rotate(self.q_proj(y).view(b, s, self.heads, self.head_dim).transpose(1, 2), cos, sin)
+        k = k.repeat_interleave(self.heads // self.kv_heads, dim=1)  # GQA: each kv head serves a group
+        scores = q @ k.transpose(-1, -2) / math.sqrt(self.head_dim) + bias
+        return torch.softmax(scores, dim=-1, dtype=torch.float32).to(y.dtype)
+
+    def forward(self, y: torch.Tensor, past_k: Optional[torch.Tensor], past_v: Optional[torch.Tensor],
+                bias: torch.Tensor, cos: torch.Tensor, sin: torch.Tensor) -> torch.Tensor:
+        b, s, _ = y.shape
+        kv = self.keys_values(y, cos, sin)
+        k, v = kv[0], kv[1]
+        if past_k is not None and past_v is not None:
+            k = torch.cat([past_k, k], dim=2)
+            v = torch.cat([past_v, v], dim=2)
+        att = self.probabilities(y, k, bias, cos, sin)
+        out = att @ v.repeat_interleave(self.heads // self.kv_heads, dim=1)
+        return self.o_proj(out.transpose(1, 2).reshape(b, s, self.heads * self.head_dim))
+
+
+class Mlp(nn.Module):
+    def __init__(self, s: Qwen2VLShape, device: torch.device):
+        super().__init__()
+        self.gate_proj = nn.Linear(s.hidden, s.intermediate, bias=False, device=device)
+        self.up_proj = nn.Linear(s.hidden, s.intermediate, bias=False, device=device)
+        self.down_proj = nn.Linear(s.intermediate, s.hidden, bias=False, device=device)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.down_proj(F.silu(self.gate_proj(x)) * self.up_proj(x))
+
+
+class DecoderLayer(nn.Module):
+    def __init__(self, s: Qwen2VLShape, device: torch.device):
+        super().__init__()
+        self.input_layernorm = RMSNorm(s.hidden, s.rms_eps, device)
+        self.self_attn = Attention(s, device)
+        self.post_attention_layernorm = RMSNorm(s.hidden, s.rms_eps, device)
+        self.mlp = Mlp(s, device)
+
+    def forward(self, x: torch.Tensor, past_k: Optional[torch.Tensor], past_v: Optional[torch.Tensor],
+                bias: torch.Tensor, cos: torch.Tensor, sin: torch.Tensor) -> torch.Tensor:
+        x = x + self.self_attn(self.input_layernorm(x), past_k, past_v, bias, cos, sin)
+        return x + self.mlp(self.post_attention_layernorm(x))
+
+
+class Decoder(nn.Module):
+    def __init__(self, s: Qwen2VLShape, device: torch.device):
+        super().__init__()
+        self.embed_tokens = nn.Embedding(s.vocab, s.hidden, device=device)
+        self.layers = nn.ModuleList([DecoderLayer(s, device) for _ in range(s.layers)])
+        self.norm = RMSNorm(s.hidden, s.rms_eps, device)
+
+
+class Qwen2VLBundleModel(nn.Module):
+    """The bundle's vlm.pt: encode_image, embed_tokens, forward, hidden_states, project_logits, last_attention,
+    prefill, hidden_states_cached (docs/bundle.md), with the checkpoint's tensor names."""
+
+    def __init__(self, s: Qwen2VLShape, device: torch.device = torch.device("cpu")):
+        super().__init__()
+        self.visual = VisionTower(s, device)
+        self.model = Decoder(s, device)
+        self.lm_head = nn.Linear(s.hidden, s.vocab, bias=False, device=device)
+        half = s.head_dim // 2
+        self.register_buffer("inv_freq", 1.0 / (s.rope_theta ** (torch.arange(0, s.head_dim, 2, dtype=torch.float32)
+                                                                 / s.head_dim)), persistent=False)
+        # M-RoPE: rotary frequency j is driven by position axis axis_of_frequency[j] (t, h or w), in the
+        # config's mrope_section proportions ([16, 24, 24] for 7B).
+        axes = torch.cat([torch.full([n], i, dtype=torch.long) for i, n in enumerate(s.mrope_section)])
+        self.register_buffer("axis_of_frequency", axes[:half], persistent=False)
+
+    def rotary(self, position_ids: torch.Tensor, dtype: torch.dtype) -> List[torch.Tensor]:
+        """cos/sin [B,1,S,hd/2] of position_ids [3,B,S], computed in fp32 as HF does."""
+        pos = position_ids.permute(1, 2, 0).index_select(2, self.axis_of_frequency).float()  # [B,S,hd/2]
+        angles = pos * self.inv_freq
+        return [angles.cos().unsqueeze(1).to(dtype), angles.sin().unsqueeze(1).to(dtype)]
+
+    def decoder_inputs(self, embeds: torch.Tensor, attention_mask: torch.Tensor,
+                       position_ids: Optional[torch.Tensor]) -> List[torch.Tensor]:
+        s = embeds.shape[1]
+        if position_ids is None:
+            position_ids = mask_positions(attention_mask, s).unsqueeze(0).expand(3, -1, -1)
+        cs = self.rotary(position_ids.to(embeds.device), embeds.dtype)
+        return [causal_bias(attention_mask, s, embeds.dtype), cs[0], cs[1]]
+
+    @torch.jit.export
+    def encode_image(self, pixels: torch.Tensor) -> torch.Tensor:
+        """pixels [B,3,H,W] (resized, rescaled, normalised) -> [B,T,D], HF's visual(...) per image."""
+        return self.visual(pixels)
+
+    @torch.jit.export
+    def embed_tokens(self, ids: torch.Tensor) -> torch.Tensor:
+        return self.model.embed_tokens(ids)
+
+    @torch.jit.export
+    def hidden_states(self, embeds: torch.Tensor, attention_mask: torch.Tensor,
+                      position_ids: Optional[torch.Tensor] = None) -> torch.Tensor:
+        bias, cos, sin = self.decoder_inputs(embeds, attention_mask, position_ids)
+        x = embeds
+        for layer in self.model.layers:
+            x = layer(x, None, None, bias, cos, sin)
+        return self.model.norm(x)
+
+    @torch.jit.export
+    def project_logits(self, hidden: torch.Tensor) -> torch.Tensor:
+        return self.lm_head(hidden)
+
+    @torch.jit.export
+    def prefill(self, embeds: torch.Tensor, attention_mask: torch.Tensor,
+                position_ids: Optional[torch.Tensor] = None) -> List[torch.Tensor]:
+        """[k_0, v_0, k_1, v_1, ...], each [B,Hkv,P,hd] (rotated keys, before the GQA repeat)."""
+        bias, cos, sin = self.decoder_inputs(embeds, attention_mask, position_ids)
+        x = embeds
+        out: List[torch.Tensor] = []
+        for layer in self.model.layers:
+            out.extend(layer.self_attn.keys_values(layer.input_layernorm(x), cos, sin))
+            x = layer(x, None, None, bias, cos, sin)
+        return out
+
+    @torch.jit.export
+    def hidden_states_cached(self, past: List[torch.Tensor], embeds: torch.Tensor, attention_mask: torch.Tensor,
+                             position_ids: Optional[torch.Tensor] = None) -> torch.Tensor:
+        """Positions after a prefilled prefix; attention_mask covers prefix + embeds, position_ids the new ones."""
+        bias, cos, sin = self.decoder_inputs(embeds, attention_mask, position_ids)
+        x = embeds
+        i = 0
+        for layer in self.model.layers:
+            x = layer(x, past[2 * i], past[2 * i + 1], bias, cos, sin)
+            i += 1
+        return self.model.norm(x)
+
+    @torch.jit.export
+    def last_attention(self, embeds: torch.Tensor, attention_mask: torch.Tensor,
+                       position_ids: Optional[torch.Tensor] = None) -> torch.Tensor:
+        """The last decoder layer's attention probabilities [B,H,S,S] (query row, key column)."""
+        bias, cos, sin = self.decoder_inputs(embeds, attention_mask, position_ids)
+        x = embeds
+        n = len(self.model.layers)
+        out = torch.zeros(0)
+        i = 0
+        for layer in self.model.layers:
+            if i == n - 1:
+                y = layer.input_layernorm(x)
+                k = layer.self_attn.keys_values(y, cos, sin)[0]
+                out = layer.self_attn.probabilities(y, k, bias, cos, sin)
+            else:
+                x = layer(x, None, None, bias, cos, sin)
+            i += 1
+        return out
+
+    def forward(self, embeds: torch.Tensor, attention_mask: torch.Tensor,
+                position_ids: Optional[torch.Tensor] = None) -> torch.Tensor:
+        return self.project_logits(self.hidden_states(embeds, attention_mask, position_ids))
