@@ -46,9 +46,48 @@ std::vector<std::string> byte_characters() {
 
 size_t utf8_length(unsigned char lead) { return lead < 0x80 ? 1 : lead < 0xE0 ? 2 : lead < 0xF0 ? 3 : 4; }
 
+// Hugging Face's tokenizers runs the Split regex through Oniguruma, whose Unicode \s is tab..CR, U+0085 and
+// the Z categories. PCRE2's differs (10.42 also counts U+180E, MONGOLIAN VOWEL SEPARATOR, a format character
+// since Unicode 6.3), so \s and \S are spelled out as that set: its members inside a class, [set] and [^set]
+// outside. (\S inside a class has no such spelling and is left to PCRE2; no tokenizer.json we know uses it.)
+std::string with_oniguruma_spaces(const std::string& pattern) {
+  const std::string space = R"(\t-\r\x{85}\p{Z})";
+  std::string out;
+  bool in_class = false;
+  for (size_t i = 0; i < pattern.size(); ++i) {
+    char c = pattern[i];
+    if (c == '\\' && i + 1 < pattern.size()) {
+      char next = pattern[++i];
+      if (next == 's') out += in_class ? space : "[" + space + "]";
+      else if (next == 'S' && !in_class) out += "[^" + space + "]";
+      else out += c, out += next;
+      continue;
+    }
+    if (c == '[' && !in_class) {
+      in_class = true;
+      out += c;
+      if (i + 1 < pattern.size() && pattern[i + 1] == '^') out += pattern[++i];
+      if (i + 1 < pattern.size() && pattern[i + 1] == ']') out += pattern[++i];  // a leading ']' is literal
+      continue;
+    }
+    if (c == '[' && in_class && i + 1 < pattern.size() && pattern[i + 1] == ':') {  // [:alpha:] inside a class
+      size_t end = pattern.find(":]", i + 2);
+      if (end != std::string::npos) {
+        out += pattern.substr(i, end + 2 - i);
+        i = end + 1;
+        continue;
+      }
+    }
+    if (c == ']' && in_class) in_class = false;
+    out += c;
+  }
+  return out;
+}
+
 class Regex {
  public:
-  Regex(const std::string& pattern, const std::string& where) {
+  Regex(const std::string& original, const std::string& where) {
+    const std::string pattern = with_oniguruma_spaces(original);
     int error = 0;
     PCRE2_SIZE offset = 0;
     code_ = pcre2_compile(reinterpret_cast<PCRE2_SPTR>(pattern.c_str()), pattern.size(), PCRE2_UTF | PCRE2_UCP, &error, &offset, nullptr);
@@ -68,8 +107,10 @@ class Regex {
     std::vector<std::string> out;
     pcre2_match_data* data = pcre2_match_data_create_from_pattern(code_, nullptr);
     size_t at = 0, last = 0;
+    uint32_t options = 0;  // the text's UTF-8 is checked once, by the first call: re-checking it is quadratic
     while (at <= text.size()) {
-      int rc = pcre2_match(code_, reinterpret_cast<PCRE2_SPTR>(text.data()), text.size(), at, 0, data, nullptr);
+      int rc = pcre2_match(code_, reinterpret_cast<PCRE2_SPTR>(text.data()), text.size(), at, options, data, nullptr);
+      options = PCRE2_NO_UTF_CHECK;
       if (rc < 0) break;
       auto* ov = pcre2_get_ovector_pointer(data);
       size_t start = ov[0], end = ov[1];
@@ -209,9 +250,12 @@ class BpeTokenizer final : public Tokenizer {
   void encode_plain(const std::string& raw, std::vector<int64_t>& ids) const {
     if (raw.empty()) return;
     std::string text = raw;
-    if (nfc_) {
-      auto* n = utf8proc_NFC(reinterpret_cast<const utf8proc_uint8_t*>(raw.c_str()));
-      if (n) text = reinterpret_cast<char*>(n), std::free(n);
+    if (nfc_) {  // by length, not utf8proc_NFC's NUL-terminated string: a U+0000 must not end the text
+      utf8proc_uint8_t* n = nullptr;
+      auto length = utf8proc_map(reinterpret_cast<const utf8proc_uint8_t*>(raw.data()), static_cast<utf8proc_ssize_t>(raw.size()),
+                                 &n, static_cast<utf8proc_option_t>(UTF8PROC_STABLE | UTF8PROC_COMPOSE));
+      if (length >= 0) text.assign(reinterpret_cast<char*>(n), static_cast<size_t>(length));  // invalid UTF-8 stays as is
+      std::free(n);
     }
     for (const auto& word : regex_->split(text)) bpe(word, ids);
   }

@@ -93,6 +93,8 @@ TEST(BpeTokenizer, NormalisesToNfcWhenTheFileSaysSo) {
   const std::string decomposed = "e\xCC\x81";  // e + combining acute
   EXPECT_EQ(plain->encode(decomposed).size(), 3u);
   EXPECT_EQ(nfc->decode(nfc->encode(decomposed)), "\xC3\xA9");  // é, precomposed
+  const std::string with_nul("a\0b", 3);  // normalised by length: U+0000 does not end the text
+  EXPECT_EQ(nfc->decode(nfc->encode(with_nul)), with_nul);
 }
 
 TEST(BpeTokenizer, BadFilesAreErrorsNamingTheFileAndKey) {
