@@ -61,7 +61,7 @@ void BM_Stage1TrainStep(benchmark::State& state) {
   const auto& c = f.config;
   auto modules = load_aspect_modules(c, f.vlm->spec().hidden_size, "");
   modules.set_requires_grad(true);
-  SequenceBuilder builder(*f.vlm, layout_options(c.masp));
+  SequenceBuilder builder(*f.vlm, layout_options(c));
   AspectTask task(*f.vlm, builder, modules, *f.cached, make_aspect_samples(*f.cached, c.masp.aspects, false), aspect_question_lists(c.masp), 1);
   int64_t step = 0;
   for (auto _ : state) {

@@ -2,8 +2,11 @@
 
 #include <cstdio>
 #include <filesystem>
+#include <fstream>
 #include <map>
+#include <stdexcept>
 
+#include <nlohmann/json.hpp>
 #include <torch/torch.h>
 
 #include "io/safetensors.h"
@@ -24,6 +27,18 @@ std::string scratch_dir(const std::string& name) {
   fs::remove_all(dir);
   fs::create_directories(dir);
   return dir.string();
+}
+
+std::string qwen2_vl_bundle(const std::string& name) {
+  static std::map<std::string, std::string> cache;
+  if (auto it = cache.find(name); it != cache.end()) return it->second;
+  const std::string size = name == "qwen2_vl_wide" ? "56x112" : "84x84";
+  auto out = (fs::temp_directory_path() / ("emotune-test-" + std::to_string(::getpid())) / "bundles" / name).string();
+  std::string log;
+  int rc = run_command("/usr/bin/python3 " + source_dir() + "/scripts/export/export_qwen2_vl.py " + source_dir() +
+                           "/tests/fixtures/" + name + "/hf " + out + " --dtype fp32 --image-size " + size, &log);
+  if (rc != 0) throw std::runtime_error("exporting tests/fixtures/" + name + " failed:\n" + log);
+  return cache[name] = out;
 }
 
 std::string small_world(int64_t images, uint64_t seed) {
@@ -57,6 +72,19 @@ EmotuneConfig small_config(const std::string& manifest, const std::string& run_d
   c.train.max_steps = 6;
   c.train.checkpoint_every = 2;
   return c;
+}
+
+std::vector<double> logged_losses(const std::string& run_dir) {
+  std::ifstream in(run_dir + "/metrics.jsonl");
+  std::vector<double> out;
+  for (std::string line; std::getline(in, line);) out.push_back(nlohmann::json::parse(line)["loss"].get<double>());
+  return out;
+}
+
+double mean_of(const std::vector<double>& v, size_t from, size_t to) {
+  double s = 0;
+  for (size_t i = from; i < to; ++i) s += v[i];
+  return s / static_cast<double>(to - from);
 }
 
 int run_command(const std::string& command, std::string* output, bool with_stderr) {

@@ -19,10 +19,16 @@ std::string emotune_binary();
 std::string scratch_dir(const std::string& name);
 // A small affect world (synth) in `dir`; returns the manifest path. Cached per (images, seed) within a process.
 std::string small_world(int64_t images, uint64_t seed = 5);
+// tests/fixtures/<name>/hf (a random-init Hugging Face Qwen2-VL checkpoint) exported by
+// scripts/export/export_qwen2_vl.py in fp32 at the fixture's image size; exported once per process.
+std::string qwen2_vl_bundle(const std::string& name);
 // A config on the tiny bundle and the given manifest, with small, fast training settings.
 EmotuneConfig small_config(const std::string& manifest, const std::string& run_dir);
 // Randomly initialised (untrained) aspect modules of `c`'s aspects, saved to a fresh checkpoint; returns its path.
 std::string random_aspects_checkpoint(const EmotuneConfig& c, int64_t hidden_size);
+// The loss of every step in run_dir/metrics.jsonl, and the mean of v[from, to).
+std::vector<double> logged_losses(const std::string& run_dir);
+double mean_of(const std::vector<double>& v, size_t from, size_t to);
 // Runs a shell command, returns its exit status; stdout+stderr go to *output.
 int run_command(const std::string& command, std::string* output, bool with_stderr = true);
 // Every tensor of two safetensors files equal bit for bit.

@@ -50,7 +50,7 @@ void run_eval(const EvalArgs& a) {
   if (stage == "aspects") {
     std::unique_ptr<AspectModules> modules;
     if (!a.aspects_plain) modules = std::make_unique<AspectModules>(load_aspect_modules(c, vlm->spec().hidden_size, ckpt));
-    SequenceBuilder builder(*vlm, layout_options(c.masp));
+    SequenceBuilder builder(*vlm, layout_options(c));
     auto samples = make_aspect_samples(*images, c.masp.aspects, c.masp.skip_zero_values);
     auto result = evaluate_aspects(*vlm, builder, modules.get(), *images, samples, aspect_question_lists(c.masp), options, c.masp.aspects);
     if (a.aspects_plain) out += "-plain";

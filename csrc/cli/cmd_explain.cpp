@@ -23,13 +23,25 @@ void print_batch(const SequenceBatch& b, const Tokenizer& tok, bool as_json) {
   nlohmann::json out = nlohmann::json::array();
   auto seg = b.segments.to(torch::kCPU);
   auto ids = b.token_ids.to(torch::kCPU);
+  // plain: one 1-D position; mrope (vlm.positions): the (t, h, w) triple the model is given.
   auto pos = b.position_ids.to(torch::kCPU);
+  const bool three_axes = pos.dim() == 3;
+  auto position_json = [&](int64_t s, int64_t t) -> nlohmann::json {
+    if (!three_axes) return pos[s][t].item<int64_t>();
+    return {pos[0][s][t].item<int64_t>(), pos[1][s][t].item<int64_t>(), pos[2][s][t].item<int64_t>()};
+  };
+  auto position_text = [&](int64_t s, int64_t t) {
+    if (!three_axes) return std::to_string(pos[s][t].item<int64_t>());
+    return std::to_string(pos[0][s][t].item<int64_t>()) + "," + std::to_string(pos[1][s][t].item<int64_t>()) + "," +
+           std::to_string(pos[2][s][t].item<int64_t>());
+  };
   auto mask = b.attention_mask.to(torch::kCPU);
   auto loss = b.loss_mask.to(torch::kCPU);
   for (int64_t s = 0; s < b.size(); ++s) {
     nlohmann::json rows = nlohmann::json::array();
     if (!as_json) std::printf("sequence %lld (%lld positions)\n  %5s %-12s %8s %-22s %8s %4s %s\n", static_cast<long long>(s),
-                              static_cast<long long>(seg.size(1)), "pos", "segment", "token", "piece", "position", "mask", "loss");
+                              static_cast<long long>(seg.size(1)), "pos", "segment", "token", "piece",
+                              three_axes ? "t,h,w" : "position", "mask", "loss");
     for (int64_t t = 0; t < seg.size(1); ++t) {
       auto segment = static_cast<Segment>(seg[s][t].item<uint8_t>());
       int64_t id = ids[s][t].item<int64_t>();
@@ -38,11 +50,11 @@ void print_batch(const SequenceBatch& b, const Tokenizer& tok, bool as_json) {
         if (ch == '\n') ch = ' ';
       bool in_loss = loss[s][t].item<bool>();
       rows.push_back({{"index", t}, {"segment", segment_name(segment)}, {"token_id", id}, {"piece", piece},
-                      {"position_id", pos[s][t].item<int64_t>()}, {"attention_mask", mask[s][t].item<int64_t>()},
+                      {"position_id", position_json(s, t)}, {"attention_mask", mask[s][t].item<int64_t>()},
                       {"in_loss", in_loss}});
       if (!as_json)
-        std::printf("  %5lld %-12s %8s %-22s %8lld %4lld %s\n", static_cast<long long>(t), segment_name(segment),
-                    id >= 0 ? std::to_string(id).c_str() : "-", piece.c_str(), static_cast<long long>(pos[s][t].item<int64_t>()),
+        std::printf("  %5lld %-12s %8s %-22s %8s %4lld %s\n", static_cast<long long>(t), segment_name(segment),
+                    id >= 0 ? std::to_string(id).c_str() : "-", piece.c_str(), position_text(s, t).c_str(),
                     static_cast<long long>(mask[s][t].item<int64_t>()), in_loss ? "target" : "");
     }
     out.push_back({{"sequence", s}, {"positions", rows}});
@@ -54,7 +66,7 @@ void run_explain(const ExplainArgs& a) {
   EmotuneConfig c = a.config.load();
   auto vlm = open_bundle(c);
   auto images = open_split(*vlm, c, c.data.train_split);
-  SequenceBuilder builder(*vlm, layout_options(c.masp));
+  SequenceBuilder builder(*vlm, layout_options(c));
   auto first = [&](int64_t n) {
     auto order = epoch_order(n, c.train.shuffle, static_cast<uint64_t>(c.seed), 0);
     order.resize(static_cast<size_t>(std::min<int64_t>(n, c.train.batch_size)));

@@ -26,7 +26,7 @@ void run_predict(const PredictArgs& a) {
   std::printf("image: %s\n", a.image.c_str());
   if (stage == "aspects") {
     auto modules = load_aspect_modules(c, vlm->spec().hidden_size, a.checkpoint);
-    SequenceBuilder builder(*vlm, layout_options(c.masp));
+    SequenceBuilder builder(*vlm, layout_options(c));
     std::vector<SequenceSpec> prompts;
     for (int64_t i = 0; i < modules.num_aspects(); ++i)
       prompts.push_back(builder.aspect_question(modules.forward(i, visual)[0], c.masp.questions.at(modules.aspects()[i]).front(), nullptr));

@@ -41,6 +41,9 @@ ConfigSchema bind_config(EmotuneConfig& c) {
   s.add_choice("precision", &c.precision, {"fp32", "bf16"},
                "fp32, or bf16 for the frozen VLM and frozen aspect modules (trained tensors and optimizer state stay fp32)");
 
+  s.add_choice("vlm.positions", &c.vlm.positions, {"plain", "mrope"},
+               "plain: 1-D positions on all M-RoPE axes (reference MASP code); mrope: Qwen2-VL's 3-D positions (bundles with positions.kind: mrope)");
+
   s.add("data.manifest", &c.data.manifest, "JSONL manifest (docs/data.md)");
   s.add("data.train_split", &c.data.train_split, "split used for training");
   s.add("data.eval_split", &c.data.eval_split, "split used for evaluation");

@@ -155,6 +155,13 @@ struct AblationConfig {
   std::string reference_name = "Bayes-optimal";
 };
 
+// How the frozen VLM is driven, beyond which bundle (docs/models.md).
+struct VlmConfig {
+  // plain: 1-D positions 0..L-1 on every axis (the reference MASP code and its checkpoints); mrope: Qwen2-VL's
+  // 3-D M-RoPE positions, for bundles with positions.kind: mrope (csrc/masp/sequence.h says what they are).
+  std::string positions = "plain";
+};
+
 struct EmotuneConfig {
   std::string bundle = "models/tiny";
   std::string run_dir = "runs/default";
@@ -164,6 +171,7 @@ struct EmotuneConfig {
   // trains (soft prompt, stage-1 aspect modules) and the optimizer state stay fp32 (issue 5).
   std::string device = "cpu";     // cpu | cuda | cuda:N
   std::string precision = "fp32";  // fp32 | bf16
+  VlmConfig vlm;
   DataConfig data;
   MaspConfig masp;
   TrainConfig train;

@@ -41,7 +41,7 @@ std::string mime_of(const std::string& path) {
 class BundleTarget final : public PromptTarget {
  public:
   BundleTarget(const EmotuneConfig& c, FrozenVLM& vlm, ImageFeatures& images, CallMeter& meter)
-      : config_(c), vlm_(vlm), images_(images), meter_(meter), builder_(vlm, layout_options(c.masp)) {}
+      : config_(c), vlm_(vlm), images_(images), meter_(meter), builder_(vlm, layout_options(c)) {}
 
   std::vector<int64_t> predict(const std::string& prompt, const std::vector<int64_t>& images) override {
     const auto question = render_target_prompt(prompt, config_.dpt.answer_format, config_.data.labels);

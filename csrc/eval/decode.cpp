@@ -42,13 +42,17 @@ std::vector<std::string> generate_greedy(FrozenVLM& vlm, const SequenceBuilder& 
   auto batch = builder.assemble(prompts);
   auto embeds = batch.embeds;
   auto mask = batch.attention_mask;
+  auto positions = batch.model_positions();  // mrope: [3,B,S], grown by one column per generated token
+  auto next_position = batch.next_position;
   const int64_t n = batch.size();
   std::vector<std::vector<int64_t>> tokens(static_cast<size_t>(n));
   std::vector<bool> done(static_cast<size_t>(n), false);
   const int64_t eot = builder.end_of_turn_id(), eos = vlm.spec().eos_id;
   for (int64_t t = 0; t < max_new_tokens; ++t) {
     // Left padding puts every sequence's last token in the last column.
-    auto logits = vlm.forward(embeds, mask).select(1, embeds.size(1) - 1);
+    // Only the tokenizer's pieces: a head may have rows past them (Qwen2-VL: 151,936 for 151,657 pieces),
+    // never trained and not decodable.
+    auto logits = vlm.forward(embeds, mask, positions).select(1, embeds.size(1) - 1).slice(-1, 0, vlm.tokenizer().size());
     auto next = logits.argmax(-1).to(torch::kCPU);
     bool all_done = true;
     for (int64_t b = 0; b < n; ++b) {
@@ -62,6 +66,8 @@ std::vector<std::string> generate_greedy(FrozenVLM& vlm, const SequenceBuilder& 
     if (all_done) break;
     embeds = torch::cat({embeds, vlm.embed_tokens(next.unsqueeze(1).to(vlm.device())).to(embeds.scalar_type())}, 1);
     mask = torch::cat({mask, torch::ones({n, 1}, mask.options())}, 1);
+    if (positions.defined()) positions = torch::cat({positions, next_position.view({1, n, 1}).expand({3, n, 1})}, 2);
+    next_position = next_position + 1;
   }
   std::vector<std::string> out;
   for (const auto& ids : tokens) out.push_back(vlm.tokenizer().decode(ids));
@@ -106,8 +112,10 @@ std::optional<torch::Tensor> score_candidates_cached(FrozenVLM& vlm, const Seque
     for (const auto& answer : answers) rests.push_back({last, answer});
   }
   auto head = builder.assemble(heads);
-  auto cache = vlm.repeat_prefix(vlm.prefill(head.embeds, head.attention_mask), static_cast<int64_t>(answers.size()));
-  auto ll = score_answers(vlm, builder.assemble(rests, /*pad_right=*/true), &cache).log_likelihood;
+  const int64_t k = static_cast<int64_t>(answers.size());
+  auto cache = vlm.repeat_prefix(vlm.prefill(head.embeds, head.attention_mask, head.model_positions()), k);
+  auto rest = builder.assemble(rests, /*pad_right=*/true, head.next_position.repeat_interleave(k));
+  auto ll = score_answers(vlm, rest, &cache).log_likelihood;
   return ll.to(torch::kCPU).view({static_cast<int64_t>(prompts.size()), static_cast<int64_t>(answers.size())});
 }
 

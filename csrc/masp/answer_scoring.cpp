@@ -20,8 +20,9 @@ AnswerScores score_answers(FrozenVLM& vlm, const SequenceBatch& batch, const Fro
   auto rows = torch::cat({target_at, torch::zeros({b, 1}, target_at.options())}, 1);
   auto targets = batch.token_ids.slice(1, 1, s).index({target_at});
   if (targets.numel() == 0) raise("internal: a batch with no answer tokens to score");
-  auto logits = (prefix ? vlm.forward_rows_after(*prefix, batch.embeds, batch.attention_mask, rows)
-                        : vlm.forward_rows(batch.embeds, batch.attention_mask, rows)).to(torch::kFloat32);
+  auto positions = batch.model_positions();
+  auto logits = (prefix ? vlm.forward_rows_after(*prefix, batch.embeds, batch.attention_mask, rows, positions)
+                        : vlm.forward_rows(batch.embeds, batch.attention_mask, rows, positions)).to(torch::kFloat32);
   auto token_logp = torch::log_softmax(logits, -1).gather(1, targets.unsqueeze(1)).squeeze(1);
   auto sample_of_row = rows.nonzero().select(1, 0);
   AnswerScores out;

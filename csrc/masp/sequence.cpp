@@ -2,6 +2,8 @@
 
 #include <torch/torch.h>
 
+#include <algorithm>
+
 #include "core/error.h"
 #include "vlm/frozen_vlm.h"
 
@@ -32,8 +34,44 @@ std::string render_emotion_question(const std::string& question, const std::vect
   return out;
 }
 
+PositionMode parse_position_mode(const std::string& name) {
+  if (name == "plain") return PositionMode::Plain;
+  if (name == "mrope") return PositionMode::Mrope;
+  raise("config key 'vlm.positions': '", name, "' is not a position mode (expected plain or mrope)");
+}
+
 SequenceBuilder::SequenceBuilder(FrozenVLM& vlm, LayoutOptions options) : vlm_(vlm), options_(std::move(options)) {
   end_of_turn_ = vlm.tokenizer().encode(vlm.spec().chat.end_of_turn).at(0);
+  if (options_.positions == PositionMode::Mrope && vlm.spec().positions_kind != "mrope")
+    raise("config key 'vlm.positions' is mrope, but ", vlm.spec().path("bundle.yaml"), " has positions.kind '",
+          vlm.spec().positions_kind, "' (its model takes no 3-D positions; use vlm.positions: plain)");
+}
+
+torch::Tensor SequenceBuilder::positions_of(const SequenceSpec& spec, int64_t start) const {
+  int64_t length = 0;
+  for (const auto& p : spec) length += p.length();
+  const bool mrope = options_.positions == PositionMode::Mrope;
+  auto out = torch::empty({mrope ? 3 : 1, length}, torch::kInt64);
+  auto a = out.accessor<int64_t, 2>();
+  int64_t next = start, at = 0;
+  for (const auto& p : spec) {
+    if (mrope && p.segment == Segment::Visual) {
+      const auto& grid = vlm_.spec().image_grid;  // [rows, columns] of the merged grid
+      if (p.length() != grid[0] * grid[1])
+        raise("vlm.positions: mrope needs the visual tokens of one whole image (", grid[0], "x", grid[1], " = ",
+              grid[0] * grid[1], ", bundle.yaml positions.image_grid), got ", p.length());
+      for (int64_t i = 0; i < p.length(); ++i, ++at) {
+        a[0][at] = next;
+        a[1][at] = next + i / grid[1];
+        a[2][at] = next + i % grid[1];
+      }
+      next += std::max(grid[0], grid[1]);  // text resumes after the largest grid index, as HF's get_rope_index
+      continue;
+    }
+    for (int64_t i = 0; i < p.length(); ++i, ++at, ++next)
+      for (int64_t axis = 0; axis < out.size(0); ++axis) a[axis][at] = next;
+  }
+  return out;
 }
 
 SequencePart SequenceBuilder::text(const std::string& s) const {
@@ -107,10 +145,13 @@ std::optional<SequenceBuilder::SplitBatch> SequenceBuilder::assemble_split(const
     prefixes.push_back(std::move(prefix));
     rests.push_back(std::move(rest));
   }
-  return SplitBatch{assemble(prefixes), assemble(rests, /*pad_right=*/true)};
+  auto prefix = assemble(prefixes);
+  auto rest = assemble(rests, /*pad_right=*/true, prefix.next_position);
+  return SplitBatch{std::move(prefix), std::move(rest)};
 }
 
-SequenceBatch SequenceBuilder::assemble(const std::vector<SequenceSpec>& specs, bool pad_right) const {
+SequenceBatch SequenceBuilder::assemble(const std::vector<SequenceSpec>& specs, bool pad_right,
+                                        const torch::Tensor& continue_from) const {
   using torch::indexing::Slice;
   if (specs.empty()) raise("internal: assemble() of an empty batch");
   const int64_t b_size = static_cast<int64_t>(specs.size());
@@ -134,6 +175,17 @@ SequenceBatch SequenceBuilder::assemble(const std::vector<SequenceSpec>& specs, 
   auto loss_a = loss.accessor<bool, 2>();
   auto seg_a = segments.accessor<uint8_t, 2>();
   auto first_column = [&](int64_t b) { return pad_right ? int64_t{0} : s_len - lengths[static_cast<size_t>(b)]; };
+  const bool mrope = options_.positions == PositionMode::Mrope;
+  auto positions = torch::zeros({mrope ? 3 : 1, b_size, s_len}, torch::kInt64);
+  auto next_position = torch::empty({b_size}, torch::kInt64);
+  auto starts = continue_from.defined() ? continue_from.to(torch::kCPU, torch::kInt64) : torch::zeros({b_size}, torch::kInt64);
+  if (starts.numel() != b_size) raise("internal: continue_from has ", starts.numel(), " rows for a batch of ", b_size);
+  for (int64_t b = 0; b < b_size; ++b) {
+    auto row = positions_of(specs[static_cast<size_t>(b)], starts[b].item<int64_t>());
+    const int64_t begin = first_column(b), n = row.size(1);
+    positions.select(1, b).slice(1, begin, begin + n).copy_(row);
+    next_position[b] = n > 0 ? row.max().item<int64_t>() + 1 : starts[b].item<int64_t>();
+  }
   for (int64_t b = 0; b < b_size; ++b) {
     int64_t at = first_column(b);
     for (const auto& p : specs[static_cast<size_t>(b)]) {
@@ -168,7 +220,10 @@ SequenceBatch SequenceBuilder::assemble(const std::vector<SequenceSpec>& specs, 
   SequenceBatch out;
   out.embeds = torch::stack(rows, 0);
   out.attention_mask = mask.to(device);
-  out.position_ids = (mask.cumsum(1) - 1).clamp_min(0).to(device);
+  // plain: what the bundle derives from the mask itself, as it always was (and equal to `positions` where the
+  // mask is 1 and nothing is continued); mrope: the 3-D positions the bundle is given.
+  out.position_ids = mrope ? positions.to(device) : (mask.cumsum(1) - 1).clamp_min(0).to(device);
+  out.next_position = next_position.to(device);
   out.token_ids = token_ids.to(device);
   out.loss_mask = loss.to(device);
   out.segments = segments;

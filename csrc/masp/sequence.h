@@ -5,6 +5,14 @@
 // tokens, visual tokens, soft prompt). A batch is left-padded, so every sequence ends at the last column:
 // generation appends there, and positions (cumsum(mask) - 1) are unaffected by padding.
 //
+// Positions (vlm.positions): "plain" — 1-D positions 0..L-1, on all three M-RoPE axes for Qwen2-VL, as the
+// reference MASP code feeds them (it calls the model with embeddings only) and its checkpoints were trained;
+// the bundle derives them from the mask. "mrope" — Qwen2-VL's own 3-D positions (Qwen2-VL paper Sec. 2.1,
+// HF get_rope_index): each token but the visual ones takes the next 1-D position on all three axes; the
+// visual tokens of one image take (t, h, w) = start + (0, row, column) of the merged grid, and what follows
+// resumes at start + max(grid rows, grid columns). So aspect tokens (before V_global in the image span) and
+// the soft prompt (after image_close) are 1-D "text" positions, and V_global keeps its 2-D layout.
+//
 //   stage 1 (Eq. 2):  [chat prefix, image_open] [z_i] [image_close, question, end of user turn, assistant] [answer]
 //   stage 2 (Eq. 4), placement "paper":
 //                     [chat prefix, image_open] [z_1..z_A] [V_global] [image_close] [P_soft] [question …] [label]
@@ -33,20 +41,28 @@ struct SequencePart {
 };
 using SequenceSpec = std::vector<SequencePart>;
 
+enum class PositionMode : uint8_t { Plain, Mrope };
+PositionMode parse_position_mode(const std::string& name);  // "plain" | "mrope"
+
 struct SequenceBatch {
   torch::Tensor embeds;          // [B,S,D] (VLM dtype, on the VLM device); differentiable w.r.t. continuous parts
   torch::Tensor attention_mask;  // [B,S] int64
-  torch::Tensor position_ids;    // [B,S] int64, cumsum(mask) - 1 (what the bundle derives itself)
+  // plain: [B,S] int64, cumsum(mask) - 1 (what the bundle derives itself); mrope: [3,B,S] (t, h, w).
+  torch::Tensor position_ids;
+  torch::Tensor next_position;   // [B] int64: the 1-D position a token appended to each row would take
   torch::Tensor token_ids;       // [B,S] int64, -1 at continuous positions
   torch::Tensor loss_mask;       // [B,S] bool: the token at this position is a target
   torch::Tensor segments;        // [B,S] uint8 (Segment)
   int64_t size() const { return embeds.size(0); }
+  // What FrozenVLM's methods take as position_ids: the 3-D positions in mrope mode, else undefined.
+  torch::Tensor model_positions() const { return position_ids.dim() == 3 ? position_ids : torch::Tensor(); }
 };
 
 struct LayoutOptions {
   std::string system_prompt = "You are a helpful assistant.";
   std::string placement = "paper";  // or "reference"
   bool loss_on_end_of_turn = true;
+  PositionMode positions = PositionMode::Plain;
 };
 
 class SequenceBuilder {
@@ -63,8 +79,10 @@ class SequenceBuilder {
   // The answer as a Label part: its tokens, plus end-of-turn when options.loss_on_end_of_turn.
   SequencePart answer_part(const std::string& answer) const;
 
-  // Left-padded (every sequence ends at the last column), or right-padded for the part after a prefix cache.
-  SequenceBatch assemble(const std::vector<SequenceSpec>& specs, bool pad_right = false) const;
+  // Left-padded (every sequence ends at the last column), or right-padded for the part after a prefix cache;
+  // then `continue_from` [B] (a prefix batch's next_position) is where row b's positions start.
+  SequenceBatch assemble(const std::vector<SequenceSpec>& specs, bool pad_right = false,
+                         const torch::Tensor& continue_from = {}) const;
   // The stage-2 fast path (issue 6): the parts before the first soft-prompt part — chat prefix, aspect and
   // visual tokens, image close — as one unpadded batch, and the rest (soft prompt, question, label)
   // right-padded. Positions of real tokens are those of assemble(specs). Empty when a sequence has no soft
@@ -80,6 +98,8 @@ class SequenceBuilder {
   SequencePart text(const std::string& s) const;
   SequenceSpec layout(const std::vector<SequencePart>& image_span, const torch::Tensor& soft_prompt,
                       const std::string& question, const std::string* answer) const;
+  // Row b's positions: [3, L] in mrope mode (visual parts on the bundle's merged grid), [1, L] otherwise.
+  torch::Tensor positions_of(const SequenceSpec& spec, int64_t start) const;
   FrozenVLM& vlm_;
   LayoutOptions options_;
   int64_t end_of_turn_;

@@ -24,8 +24,9 @@ std::unique_ptr<FrozenVLM> open_bundle(const EmotuneConfig& config) {
   return load_frozen_vlm(config.bundle, {device, config.precision == "bf16" ? torch::kBFloat16 : torch::kFloat32});
 }
 
-LayoutOptions layout_options(const MaspConfig& m) {
-  return {m.system_prompt, m.prompt_placement, m.loss_on_end_of_turn};
+LayoutOptions layout_options(const EmotuneConfig& c) {
+  const auto& m = c.masp;
+  return {m.system_prompt, m.prompt_placement, m.loss_on_end_of_turn, parse_position_mode(c.vlm.positions)};
 }
 
 std::vector<std::vector<std::string>> aspect_question_lists(const MaspConfig& m) {
@@ -59,7 +60,7 @@ EmotionModel make_emotion_model(FrozenVLM& vlm, const EmotuneConfig& c, const st
                                 const EmotionModelParts& parts) {
   EmotionModel m;
   m.vlm = &vlm;
-  m.builder = std::make_unique<SequenceBuilder>(vlm, layout_options(c.masp));
+  m.builder = std::make_unique<SequenceBuilder>(vlm, layout_options(c));
   m.labels = c.data.labels;
   m.question = render_emotion_question(c.masp.emotion_question, c.data.labels, c.masp.label_list_style);
   NamedTensors tensors;
@@ -108,7 +109,7 @@ TrainResult train_aspects(const EmotuneConfig& c) {
   if (samples.empty()) raise(c.data.manifest, ": no aspect annotations for ", c.masp.aspects.size(), " configured aspects in split '", c.data.train_split, "'");
   AspectModules modules = load_aspect_modules(c, vlm->spec().hidden_size, "");
   modules.to(vlm->device(), torch::kFloat32);  // trained: fp32 parameters and optimizer state
-  SequenceBuilder builder(*vlm, layout_options(c.masp));
+  SequenceBuilder builder(*vlm, layout_options(c));
   AspectTask task(*vlm, builder, modules, *images, samples, aspect_question_lists(c.masp), static_cast<uint64_t>(c.seed));
   std::fprintf(stderr, "stage 1: %zu image-aspect pairs from %lld images\n", samples.size(), static_cast<long long>(images->size()));
   return run_training(task, trainer_options(c, *vlm));

@@ -15,7 +15,7 @@ class FrozenVLM;
 
 // Sets seed and threads, then loads the bundle named by config.bundle.
 std::unique_ptr<FrozenVLM> open_bundle(const EmotuneConfig& config);
-LayoutOptions layout_options(const MaspConfig& masp);
+LayoutOptions layout_options(const EmotuneConfig& config);  // masp.* and vlm.positions
 // masp.questions as one template list per aspect, in masp.aspects order.
 std::vector<std::vector<std::string>> aspect_question_lists(const MaspConfig& masp);
 std::unique_ptr<ImageFeatures> open_split(FrozenVLM& vlm, const EmotuneConfig& config, const std::string& split);

@@ -99,7 +99,8 @@ torch::Tensor PromptTask::loss(const std::vector<int64_t>& samples, int64_t) {
   auto all = specs(samples);
   if (use_prefix_cache_ && model_.vlm->has_prefix_cache())
     if (auto split = model_.builder->assemble_split(all)) {
-      auto prefix = model_.vlm->prefill(split->prefix.embeds.detach(), split->prefix.attention_mask);
+      auto prefix = model_.vlm->prefill(split->prefix.embeds.detach(), split->prefix.attention_mask,
+                                        split->prefix.model_positions());
       return score_answers(*model_.vlm, split->rest, &prefix).mean_loss();
     }
   return score_answers(*model_.vlm, model_.builder->assemble(all)).mean_loss();

@@ -84,7 +84,7 @@ AttentionFigure soft_prompt_attention(const std::string& checkpoint, const std::
   std::vector<SequenceSpec> specs;
   for (int64_t i = 0; i < visual.size(0); ++i) specs.push_back(model.spec(visual[i], aspect_tokens[i], nullptr));
   auto batch = model.builder->assemble(specs);
-  auto att = vlm->last_attention(batch.embeds, batch.attention_mask).to(torch::kFloat32).mean(1);  // [B,S,S]
+  auto att = vlm->last_attention(batch.embeds, batch.attention_mask, batch.model_positions()).to(torch::kFloat32).mean(1);  // [B,S,S]
   const int64_t q = c.masp.queries_per_aspect, a_count = static_cast<int64_t>(c.masp.aspects.size());
   AttentionFigure f;
   f.aspects = c.masp.aspects;

@@ -36,6 +36,9 @@ BundleSpec load_bundle_spec(const std::string& dir) {
   s.add("chat_template.turn_separator", &b.chat.turn_separator, "text between turns");
   s.add("chat_template.image_open", &b.chat.image_open, "marker before the image span");
   s.add("chat_template.image_close", &b.chat.image_close, "marker after the image span");
+  s.add_choice("positions.kind", &b.positions_kind, {"mask", "mrope"},
+               "mask: positions are cumsum(mask) - 1, derived by the model; mrope: the methods take position_ids [3,B,S]");
+  s.add("positions.image_grid", &b.image_grid, "mrope only: the merged visual grid [h, w] of one image (h * w = visual_tokens)");
   s.add("special_tokens.pad", &b.pad_id, "padding token id");
   s.add("special_tokens.eos", &b.eos_id, "end-of-sequence token id");
   s.apply_file(file);
@@ -56,6 +59,12 @@ BundleSpec load_bundle_spec(const std::string& dir) {
   require(!b.chat.end_of_turn.empty(), "chat_template.end_of_turn", "a marker");
   require(b.pad_id >= 0 && b.pad_id < b.vocab_size, "special_tokens.pad", "a token id below vocab_size");
   require(b.eos_id >= 0 && b.eos_id < b.vocab_size, "special_tokens.eos", "a token id below vocab_size");
+  if (b.positions_kind == "mrope")
+    require(b.image_grid.size() == 2 && b.image_grid[0] > 0 && b.image_grid[1] > 0 &&
+                b.image_grid[0] * b.image_grid[1] == b.visual_tokens,
+            "positions.image_grid", "[h, w] with h * w = image.visual_tokens");
+  else
+    require(b.image_grid.empty(), "positions.image_grid", "no grid unless positions.kind is mrope");
   return b;
 }
 

@@ -26,17 +26,21 @@ class FrozenVLM {
   virtual torch::Tensor encode_image(const torch::Tensor& pixels) = 0;
   // ids [B,S] int64 → embeddings [B,S,D].
   virtual torch::Tensor embed_tokens(const torch::Tensor& ids) = 0;
-  // embeds [B,S,D], attention_mask [B,S] int64 (1 = real token) → logits [B,S,V]. Positions are
-  // cumsum(mask) - 1, so left padding does not shift them.
-  virtual torch::Tensor forward(const torch::Tensor& embeds, const torch::Tensor& attention_mask) = 0;
+  // embeds [B,S,D], attention_mask [B,S] int64 (1 = real token) → logits [B,S,V].
+  // position_ids: undefined, the model's positions are cumsum(mask) - 1 (left padding does not shift them);
+  // or [3,B,S] M-RoPE positions (t, h, w), for bundles whose bundle.yaml says positions.kind: mrope
+  // (SequenceBatch::model_positions() gives what to pass). Every decoder method below takes them alike.
+  virtual torch::Tensor forward(const torch::Tensor& embeds, const torch::Tensor& attention_mask,
+                                const torch::Tensor& position_ids = {}) = 0;
   // Logits only at the positions where `rows` [B,S] (bool) is true → [N,V], in row-major order. Backends
   // that can project selected hidden states avoid the full [B,S,V] tensor (large for 150k vocabularies).
   virtual torch::Tensor forward_rows(const torch::Tensor& embeds, const torch::Tensor& attention_mask,
-                                     const torch::Tensor& rows);
+                                     const torch::Tensor& rows, const torch::Tensor& position_ids = {});
   // Optional: the last decoder layer's attention probabilities [B,H,S,S] (query, key), for the soft-prompt ->
   // aspect attention of MASP's Figure 4. Bundles without it raise a clear error.
   virtual bool has_last_attention() const { return false; }
-  virtual torch::Tensor last_attention(const torch::Tensor& embeds, const torch::Tensor& attention_mask);
+  virtual torch::Tensor last_attention(const torch::Tensor& embeds, const torch::Tensor& attention_mask,
+                                       const torch::Tensor& position_ids = {});
 
   // Optional prefix cache (the stage-2 fast path, issue 6): the keys/values of a prefix computed once, then
   // logits of the positions after it. In a causal LM the prefix does not depend on what follows, so
@@ -46,10 +50,13 @@ class FrozenVLM {
     torch::Tensor attention_mask;       // [B,P] of the prefix
   };
   virtual bool has_prefix_cache() const { return false; }
-  virtual PrefixCache prefill(const torch::Tensor& embeds, const torch::Tensor& attention_mask);
-  // Logits [N,V] at `rows` [B,S] of the positions after the prefix; attention_mask [B,S] covers them only.
+  virtual PrefixCache prefill(const torch::Tensor& embeds, const torch::Tensor& attention_mask,
+                              const torch::Tensor& position_ids = {});
+  // Logits [N,V] at `rows` [B,S] of the positions after the prefix; attention_mask [B,S] covers them only,
+  // and so do position_ids [3,B,S] when given.
   virtual torch::Tensor forward_rows_after(const PrefixCache& prefix, const torch::Tensor& embeds,
-                                           const torch::Tensor& attention_mask, const torch::Tensor& rows);
+                                           const torch::Tensor& attention_mask, const torch::Tensor& rows,
+                                           const torch::Tensor& position_ids = {});
   // Each prefix row repeated `times` times in a row (rows b0, b0, ..., b1, b1, ...), so that several
   // continuations of one prefix (label ranking's candidates) share one prefill. The default repeats dim 0 of
   // every cache tensor; a backend whose cache is not batch-first overrides it.

@@ -12,20 +12,21 @@
 namespace emotune {
 
 torch::Tensor FrozenVLM::forward_rows(const torch::Tensor& embeds, const torch::Tensor& attention_mask,
-                                      const torch::Tensor& rows) {
-  return forward(embeds, attention_mask).index({rows});
+                                      const torch::Tensor& rows, const torch::Tensor& position_ids) {
+  return forward(embeds, attention_mask, position_ids).index({rows});
 }
 
-torch::Tensor FrozenVLM::last_attention(const torch::Tensor&, const torch::Tensor&) {
+torch::Tensor FrozenVLM::last_attention(const torch::Tensor&, const torch::Tensor&, const torch::Tensor&) {
   raise(spec_.path(spec_.model_file), ": the bundle has no 'last_attention' method (optional; docs/bundle.md), "
         "which the soft-prompt -> aspect attention plot needs");
 }
 
-FrozenVLM::PrefixCache FrozenVLM::prefill(const torch::Tensor&, const torch::Tensor&) {
+FrozenVLM::PrefixCache FrozenVLM::prefill(const torch::Tensor&, const torch::Tensor&, const torch::Tensor&) {
   raise(spec_.path(spec_.model_file), ": the bundle has no 'prefill'/'hidden_states_cached' methods (optional; docs/bundle.md)");
 }
 
-torch::Tensor FrozenVLM::forward_rows_after(const PrefixCache&, const torch::Tensor&, const torch::Tensor&, const torch::Tensor&) {
+torch::Tensor FrozenVLM::forward_rows_after(const PrefixCache&, const torch::Tensor&, const torch::Tensor&, const torch::Tensor&,
+                                            const torch::Tensor&) {
   raise(spec_.path(spec_.model_file), ": the bundle has no 'prefill'/'hidden_states_cached' methods (optional; docs/bundle.md)");
 }
 
@@ -64,26 +65,35 @@ class TorchScriptVLM final : public FrozenVLM {
     has_rows_ = module_.find_method("hidden_states").has_value() && module_.find_method("project_logits").has_value();
     has_attention_ = module_.find_method("last_attention").has_value();
     has_prefix_ = has_rows_ && module_.find_method("prefill").has_value() && module_.find_method("hidden_states_cached").has_value();
+    // An mrope bundle's decoder methods take position_ids as their last argument (docs/bundle.md).
+    if (spec_.positions_kind == "mrope")
+      for (const char* name : {"forward", "hidden_states", "last_attention", "prefill", "hidden_states_cached"}) {
+        auto method = module_.find_method(name);
+        if (!method) continue;
+        const auto& args = method->function().getSchema().arguments();
+        if (args.empty() || args.back().name() != "position_ids")
+          raise(file, ": bundle.yaml says positions.kind: mrope but method '", name, "' takes no 'position_ids' argument");
+      }
   }
 
   bool has_last_attention() const override { return has_attention_; }
   bool has_prefix_cache() const override { return has_prefix_; }
-  PrefixCache prefill(const torch::Tensor& embeds, const torch::Tensor& mask) override {
-    if (!has_prefix_) return FrozenVLM::prefill(embeds, mask);
+  PrefixCache prefill(const torch::Tensor& embeds, const torch::Tensor& mask, const torch::Tensor& positions) override {
+    if (!has_prefix_) return FrozenVLM::prefill(embeds, mask, positions);
     torch::NoGradGuard no_grad;
-    auto list = module_.get_method("prefill")({embeds.to(dtype_), mask.to(device_)}).toTensorVector();
+    auto list = call("prefill", {embeds.to(dtype_), mask.to(device_)}, positions).toTensorVector();
     return {std::move(list), mask.to(device_)};
   }
   torch::Tensor forward_rows_after(const PrefixCache& prefix, const torch::Tensor& embeds, const torch::Tensor& mask,
-                                   const torch::Tensor& rows) override {
-    if (!has_prefix_) return FrozenVLM::forward_rows_after(prefix, embeds, mask, rows);
+                                   const torch::Tensor& rows, const torch::Tensor& positions) override {
+    if (!has_prefix_) return FrozenVLM::forward_rows_after(prefix, embeds, mask, rows, positions);
     auto full_mask = torch::cat({prefix.attention_mask, mask.to(device_)}, 1);
-    auto hidden = module_.get_method("hidden_states_cached")({c10::List<torch::Tensor>(prefix.layers), embeds.to(dtype_), full_mask}).toTensor();
+    auto hidden = call("hidden_states_cached", {c10::List<torch::Tensor>(prefix.layers), embeds.to(dtype_), full_mask}, positions).toTensor();
     return module_.get_method("project_logits")({hidden.index({rows.to(device_)})}).toTensor();
   }
-  torch::Tensor last_attention(const torch::Tensor& embeds, const torch::Tensor& mask) override {
-    if (!has_attention_) return FrozenVLM::last_attention(embeds, mask);
-    return module_.get_method("last_attention")({embeds.to(dtype_), mask.to(device_)}).toTensor();
+  torch::Tensor last_attention(const torch::Tensor& embeds, const torch::Tensor& mask, const torch::Tensor& positions) override {
+    if (!has_attention_) return FrozenVLM::last_attention(embeds, mask, positions);
+    return call("last_attention", {embeds.to(dtype_), mask.to(device_)}, positions).toTensor();
   }
 
   torch::Tensor encode_image(const torch::Tensor& pixels) override {
@@ -92,12 +102,13 @@ class TorchScriptVLM final : public FrozenVLM {
   torch::Tensor embed_tokens(const torch::Tensor& ids) override {
     return module_.get_method("embed_tokens")({ids.to(device_)}).toTensor();
   }
-  torch::Tensor forward(const torch::Tensor& embeds, const torch::Tensor& mask) override {
-    return module_.get_method("forward")({embeds.to(dtype_), mask.to(device_)}).toTensor();
+  torch::Tensor forward(const torch::Tensor& embeds, const torch::Tensor& mask, const torch::Tensor& positions) override {
+    return call("forward", {embeds.to(dtype_), mask.to(device_)}, positions).toTensor();
   }
-  torch::Tensor forward_rows(const torch::Tensor& embeds, const torch::Tensor& mask, const torch::Tensor& rows) override {
-    if (!has_rows_) return FrozenVLM::forward_rows(embeds, mask, rows);
-    auto hidden = module_.get_method("hidden_states")({embeds.to(dtype_), mask.to(device_)}).toTensor();
+  torch::Tensor forward_rows(const torch::Tensor& embeds, const torch::Tensor& mask, const torch::Tensor& rows,
+                             const torch::Tensor& positions) override {
+    if (!has_rows_) return FrozenVLM::forward_rows(embeds, mask, rows, positions);
+    auto hidden = call("hidden_states", {embeds.to(dtype_), mask.to(device_)}, positions).toTensor();
     return module_.get_method("project_logits")({hidden.index({rows.to(device_)})}).toTensor();
   }
 
@@ -116,7 +127,9 @@ class TorchScriptVLM final : public FrozenVLM {
       auto e = embed_tokens(torch::tensor({{s.pad_id, s.eos_id}}, torch::kInt64));
       if (e.dim() != 3 || e.size(1) != 2 || e.size(2) != s.hidden_size)
         shape_error("embed_tokens", e, concat("[1, 2, ", s.hidden_size, " (hidden_size)]"));
-      auto l = forward(e, torch::ones({1, 2}, torch::kInt64));
+      torch::Tensor positions;  // an mrope bundle is run with explicit positions too
+      if (s.positions_kind == "mrope") positions = torch::arange(2, torch::kInt64).expand({3, 1, 2});
+      auto l = forward(e, torch::ones({1, 2}, torch::kInt64), positions);
       if (l.dim() != 3 || l.size(1) != 2 || l.size(2) != s.vocab_size)
         shape_error("forward", l, concat("[1, 2, ", s.vocab_size, " (vocab_size)]"));
     } catch (const c10::Error& e) {
@@ -125,6 +138,19 @@ class TorchScriptVLM final : public FrozenVLM {
   }
 
  private:
+  // A decoder method with the caller's position_ids appended when given; only mrope bundles take them.
+  c10::IValue call(const char* method, std::vector<c10::IValue> inputs, const torch::Tensor& positions) {
+    if (positions.defined()) {
+      if (spec_.positions_kind != "mrope")
+        raise(spec_.path("bundle.yaml"), ": position_ids were given (vlm.positions: mrope) but the bundle's "
+              "positions.kind is '", spec_.positions_kind, "', whose model derives positions from the mask (docs/bundle.md)");
+      if (positions.dim() != 3 || positions.size(0) != 3)
+        raise("internal: position_ids for ", method, " must be [3,B,S], got ", positions.sizes());
+      inputs.emplace_back(positions.to(device_, torch::kInt64));
+    }
+    return module_.get_method(method)(std::move(inputs));
+  }
+
   torch::jit::script::Module module_;
   bool has_attention_ = false;
   bool has_rows_ = false;

@@ -155,24 +155,27 @@ class VisionTower(nn.Module):
         self.merger = PatchMerger(s, device)
         self.patch = s.patch
         self.merge = s.merge
-        # 2-D rotary angles of each token at the bundle's fixed grid (HF VisionRotaryEmbedding, theta 1e4 over a
-        # quarter of the head dimension per axis), in merge-window order.
-        rotary_dim = (s.vision_dim // s.vision_heads) // 2
-        inv = 1.0 / (10000.0 ** (torch.arange(0, rotary_dim, 2, dtype=torch.float32) / rotary_dim))
-        rows = torch.arange(s.grid_h, dtype=torch.float32).view(-1, 1).expand(s.grid_h, s.grid_w)
-        cols = torch.arange(s.grid_w, dtype=torch.float32).view(1, -1).expand(s.grid_h, s.grid_w)
-        hw = merge_window_order(torch.stack([rows, cols], -1), s.merge)  # [N, 2]
+        self.rotary_dim = (s.vision_dim // s.vision_heads) // 2
+
+    def rotary(self, gh: int, gw: int, device: torch.device) -> List[torch.Tensor]:
+        """fp32 cos/sin [N, hd/2] of each token's 2-D rotary angles (HF VisionRotaryEmbedding: theta 1e4, a
+        quarter of the head dimension from the patch row, a quarter from its column), in merge-window order.
+        Computed per call, not kept as buffers: the C++ loader casts a module's buffers to the run's dtype."""
+        d = self.rotary_dim
+        inv = 1.0 / (10000.0 ** (torch.arange(0, d, 2, dtype=torch.float32, device=device) / d))
+        rows = torch.arange(gh, dtype=torch.float32, device=device).view(-1, 1).expand(gh, gw)
+        cols = torch.arange(gw, dtype=torch.float32, device=device).view(1, -1).expand(gh, gw)
+        hw = merge_window_order(torch.stack([rows, cols], -1), self.merge)  # [N, 2]
         angles = torch.cat([hw[:, :1] * inv, hw[:, 1:] * inv], dim=-1)
-        self.register_buffer("rotary_cos", angles.cos(), persistent=False)
-        self.register_buffer("rotary_sin", angles.sin(), persistent=False)
+        return [angles.cos(), angles.sin()]
 
     def forward(self, pixels: torch.Tensor) -> torch.Tensor:
         w = self.patch_embed.proj.weight  # [E, C, t, p, p]; a still image is t identical frames
         x = F.conv2d(pixels.to(w.dtype), w.sum(2, dtype=torch.float32).to(w.dtype), stride=self.patch)  # [B, E, gh, gw]
-        b, e = x.shape[0], x.shape[1]
+        cs = self.rotary(x.shape[2], x.shape[3], x.device)
         x = merge_window_order(x.permute(2, 3, 0, 1), self.merge).permute(1, 0, 2)  # [B, N, E]
         for blk in self.blocks:
-            x = blk(x, self.rotary_cos, self.rotary_sin)
+            x = blk(x, cs[0], cs[1])
         return self.merger(x)
 
 
@@ -267,18 +270,25 @@ class Qwen2VLBundleModel(nn.Module):
         self.visual = VisionTower(s, device)
         self.model = Decoder(s, device)
         self.lm_head = nn.Linear(s.hidden, s.vocab, bias=False, device=device)
-        half = s.head_dim // 2
-        self.register_buffer("inv_freq", 1.0 / (s.rope_theta ** (torch.arange(0, s.head_dim, 2, dtype=torch.float32)
-                                                                 / s.head_dim)), persistent=False)
-        # M-RoPE: rotary frequency j is driven by position axis axis_of_frequency[j] (t, h or w), in the
-        # config's mrope_section proportions ([16, 24, 24] for 7B).
-        axes = torch.cat([torch.full([n], i, dtype=torch.long) for i, n in enumerate(s.mrope_section)])
-        self.register_buffer("axis_of_frequency", axes[:half], persistent=False)
+        self.head_dim = s.head_dim
+        self.rope_theta = s.rope_theta
+        self.mrope_section: List[int] = s.mrope_section
 
     def rotary(self, position_ids: torch.Tensor, dtype: torch.dtype) -> List[torch.Tensor]:
-        """cos/sin [B,1,S,hd/2] of position_ids [3,B,S], computed in fp32 as HF does."""
-        pos = position_ids.permute(1, 2, 0).index_select(2, self.axis_of_frequency).float()  # [B,S,hd/2]
-        angles = pos * self.inv_freq
+        """cos/sin [B,1,S,hd/2] of position_ids [3,B,S], in fp32 as HF computes them (not from buffers: the C++
+        loader casts a module's buffers to the run's dtype, and bf16 cannot hold positions above 256).
+
+        M-RoPE (Qwen2-VL Sec. 2.1): the rotary frequencies are cut into mrope_section runs ([16, 24, 24] for
+        7B); run i takes its angles from position axis i (t, h, w)."""
+        hd = self.head_dim
+        inv = 1.0 / (self.rope_theta ** (torch.arange(0, hd, 2, dtype=torch.float32, device=position_ids.device) / hd))
+        freqs = position_ids.float().unsqueeze(-1) * inv  # [3,B,S,hd/2]
+        runs: List[torch.Tensor] = []
+        start = 0
+        for axis, n in enumerate(self.mrope_section):
+            runs.append(freqs[axis, :, :, start:start + n])
+            start += n
+        angles = torch.cat(runs, dim=-1)
         return [angles.cos().unsqueeze(1).to(dtype), angles.sin().unsqueeze(1).to(dtype)]
 
     def decoder_inputs(self, embeds: torch.Tensor, attention_mask: torch.Tensor,

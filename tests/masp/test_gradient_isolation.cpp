@@ -31,7 +31,7 @@ TEST(GradientIsolation, StageOneUpdatesOnlyTheSampledAspect) {
   auto vlm = open_bundle(c);
   auto images = open_split(*vlm, c, "train");
   AspectModules modules = load_aspect_modules(c, vlm->spec().hidden_size, "");
-  SequenceBuilder builder(*vlm, layout_options(c.masp));
+  SequenceBuilder builder(*vlm, layout_options(c));
   auto all = make_aspect_samples(*images, c.masp.aspects, false);
   // Keep only "scene" samples, so every step must leave the other aspects bit-identical.
   std::vector<AspectSample> scene;

@@ -12,10 +12,10 @@
 namespace emotune {
 namespace {
 
-TEST(PrefixCache, LossAndSoftPromptGradientEqualThePlainPath) {
-  auto c = testing::small_config(testing::small_world(24), testing::scratch_dir("run"));
+// `batch`: labels of different token lengths, so the right-padded rest really is ragged.
+void expect_fast_path_equals_plain_path(EmotuneConfig c, const std::vector<int64_t>& batch) {
   auto vlm = open_bundle(c);
-  ASSERT_TRUE(vlm->has_prefix_cache()) << "the tiny bundle exports prefill and hidden_states_cached";
+  ASSERT_TRUE(vlm->has_prefix_cache()) << c.bundle << " exports prefill and hidden_states_cached";
   auto images = open_split(*vlm, c, "train");
   auto samples = make_emotion_samples(*images, c.data.labels);
   // Aspect modules (random, frozen) so the prefix holds aspect tokens as well as visual tokens.
@@ -23,8 +23,6 @@ TEST(PrefixCache, LossAndSoftPromptGradientEqualThePlainPath) {
   c.masp.aspects_checkpoint = testing::random_aspects_checkpoint(c, vlm->spec().hidden_size);
   auto model = make_emotion_model(*vlm, c, "", {true, true, true});
   model.soft_prompt = (model.soft_prompt * 3).detach().requires_grad_(true);  // a prompt with some effect
-  // Labels of different token lengths, so the right-padded rest really is ragged.
-  std::vector<int64_t> batch{0, 1, 2, 3, 4, 5, 6};
   PromptTask plain(model, *images, samples, false), fast(model, *images, samples, true);
   auto run = [&](PromptTask& task) {
     model.soft_prompt.mutable_grad() = torch::Tensor();
@@ -37,6 +35,23 @@ TEST(PrefixCache, LossAndSoftPromptGradientEqualThePlainPath) {
   EXPECT_NEAR(fast_loss, plain_loss, 1e-5 * std::abs(plain_loss));
   EXPECT_LT(((fast_grad - plain_grad).abs().max() / plain_grad.abs().max()).item<double>(), 1e-5);
   EXPECT_GT(plain_grad.abs().max().item<double>(), 0.0);
+}
+
+TEST(PrefixCache, LossAndSoftPromptGradientEqualThePlainPath) {
+  auto c = testing::small_config(testing::small_world(24), testing::scratch_dir("run"));
+  expect_fast_path_equals_plain_path(c, {0, 1, 2, 3, 4, 5, 6});
+}
+
+// The same on an exported Qwen2-VL (GQA, its own prefill layout) in both position modes: with M-RoPE the 3-D
+// positions must continue across the cut (SequenceBatch::next_position).
+TEST(PrefixCache, QwenTwoVLBundleInBothPositionModes) {
+  for (const char* positions : {"plain", "mrope"}) {
+    SCOPED_TRACE(positions);
+    auto c = testing::small_config(testing::small_world(24), testing::scratch_dir(positions));
+    c.bundle = testing::qwen2_vl_bundle("qwen2_vl_square");
+    c.vlm.positions = positions;
+    expect_fast_path_equals_plain_path(c, {0, 1, 2, 3});
+  }
 }
 
 TEST(PrefixCache, SplitKeepsPositionsAndRejectsUnequalPrefixes) {

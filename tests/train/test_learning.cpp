@@ -15,19 +15,6 @@
 namespace emotune {
 namespace {
 
-std::vector<double> losses(const std::string& run_dir) {
-  std::ifstream in(run_dir + "/metrics.jsonl");
-  std::vector<double> out;
-  for (std::string line; std::getline(in, line);) out.push_back(nlohmann::json::parse(line)["loss"].get<double>());
-  return out;
-}
-
-double mean(const std::vector<double>& v, size_t from, size_t to) {
-  double s = 0;
-  for (size_t i = from; i < to; ++i) s += v[i];
-  return s / static_cast<double>(to - from);
-}
-
 EmotuneConfig learning_config(const std::string& run_dir) {
   auto c = testing::small_config(testing::small_world(240, 31), run_dir);
   c.bundle = testing::source_dir() + "/models/tiny";
@@ -45,14 +32,14 @@ TEST(Learning, StageOneAspectModulesLearnToAnswer) {
   c.train.lr = 3e-3;
   c.train.max_steps = 300;
   train_aspects(c);
-  auto l = losses(c.run_dir);
+  auto l = testing::logged_losses(c.run_dir);
   ASSERT_EQ(l.size(), 300u);
-  EXPECT_LT(mean(l, 290, 300), 0.5 * mean(l, 0, 10)) << "stage-1 loss did not fall";
+  EXPECT_LT(testing::mean_of(l, 290, 300), 0.5 * testing::mean_of(l, 0, 10)) << "stage-1 loss did not fall";
 
   auto vlm = open_bundle(c);
   auto images = open_split(*vlm, c, "test");
   auto modules = load_aspect_modules(c, vlm->spec().hidden_size, c.run_dir + "/checkpoint.safetensors");
-  SequenceBuilder builder(*vlm, layout_options(c.masp));
+  SequenceBuilder builder(*vlm, layout_options(c));
   auto result = evaluate_aspects(*vlm, builder, &modules, *images, make_aspect_samples(*images, c.masp.aspects, false),
                                  aspect_question_lists(c.masp), {"generate", 16, 8, false}, c.masp.aspects);
   // Chance: 1/6 scenes, 1/5 brightness bins (and generation could produce anything at all). One query token
@@ -94,8 +81,8 @@ TEST(Learning, StageTwoSoftPromptLearnsAClassification) {
   double zero_shot = evaluate_emotions(zero_shot_model, *test, samples, {"rank", 64, 8, false}).metrics.accuracy;
 
   train_prompt(c);
-  auto l = losses(c.run_dir);
-  EXPECT_LT(mean(l, 50, 60), 0.5 * mean(l, 0, 10)) << "stage-2 loss did not fall";
+  auto l = testing::logged_losses(c.run_dir);
+  EXPECT_LT(testing::mean_of(l, 50, 60), 0.5 * testing::mean_of(l, 0, 10)) << "stage-2 loss did not fall";
   auto model = make_emotion_model(*vlm, c, c.run_dir + "/checkpoint.safetensors", {false, true, false});
   double trained = evaluate_emotions(model, *test, samples, {"rank", 64, 8, false}).metrics.accuracy;
   EXPECT_GT(trained, 0.75) << "chance is 1/6";
