@@ -30,10 +30,9 @@ void print_batch(const SequenceBatch& b, const Tokenizer& tok, bool as_json) {
     if (!three_axes) return pos[s][t].item<int64_t>();
     return {pos[0][s][t].item<int64_t>(), pos[1][s][t].item<int64_t>(), pos[2][s][t].item<int64_t>()};
   };
-  auto position_text = [&](int64_t s, int64_t t) {
-    if (!three_axes) return std::to_string(pos[s][t].item<int64_t>());
-    return std::to_string(pos[0][s][t].item<int64_t>()) + "," + std::to_string(pos[1][s][t].item<int64_t>()) + "," +
-           std::to_string(pos[2][s][t].item<int64_t>());
+  auto position_text = [&](int64_t s, int64_t t) {  // "7", or "7,8,9"
+    std::string text = position_json(s, t).dump();
+    return three_axes ? text.substr(1, text.size() - 2) : text;
   };
   auto mask = b.attention_mask.to(torch::kCPU);
   auto loss = b.loss_mask.to(torch::kCPU);

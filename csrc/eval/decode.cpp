@@ -50,9 +50,11 @@ std::vector<std::string> generate_greedy(FrozenVLM& vlm, const SequenceBuilder& 
   const int64_t eot = builder.end_of_turn_id(), eos = vlm.spec().eos_id;
   for (int64_t t = 0; t < max_new_tokens; ++t) {
     // Left padding puts every sequence's last token in the last column.
-    // Only the tokenizer's pieces: a head may have rows past them (Qwen2-VL: 151,936 for 151,657 pieces),
-    // never trained and not decodable.
-    auto logits = vlm.forward(embeds, mask, positions).select(1, embeds.size(1) - 1).slice(-1, 0, vlm.tokenizer().size());
+    // Logits of the last column only (a 150k-row head makes [B,S,V] large), and only over the tokenizer's
+    // pieces: a head may have rows past them (Qwen2-VL-2B: 151,936 for 151,669), never trained, not decodable.
+    auto last = torch::zeros({n, embeds.size(1)}, torch::kBool);
+    last.select(1, embeds.size(1) - 1).fill_(true);
+    auto logits = vlm.forward_rows(embeds, mask, last, positions).slice(-1, 0, vlm.tokenizer().size());
     auto next = logits.argmax(-1).to(torch::kCPU);
     bool all_done = true;
     for (int64_t b = 0; b < n; ++b) {

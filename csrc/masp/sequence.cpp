@@ -150,6 +150,26 @@ std::optional<SequenceBuilder::SplitBatch> SequenceBuilder::assemble_split(const
   return SplitBatch{std::move(prefix), std::move(rest)};
 }
 
+void SequenceBuilder::place_positions(const std::vector<SequenceSpec>& specs, const torch::Tensor& continue_from,
+                                      const std::function<int64_t(int64_t)>& first_column, SequenceBatch& out) const {
+  const int64_t b_size = static_cast<int64_t>(specs.size()), s_len = out.attention_mask.size(1);
+  const bool mrope = options_.positions == PositionMode::Mrope;
+  auto positions = torch::zeros({mrope ? 3 : 1, b_size, s_len}, torch::kInt64);  // padding: 0
+  auto next_position = torch::empty({b_size}, torch::kInt64);
+  auto starts = continue_from.defined() ? continue_from.to(torch::kCPU, torch::kInt64) : torch::zeros({b_size}, torch::kInt64);
+  if (starts.numel() != b_size) raise("internal: continue_from has ", starts.numel(), " rows for a batch of ", b_size);
+  for (int64_t b = 0; b < b_size; ++b) {
+    auto row = positions_of(specs[static_cast<size_t>(b)], starts[b].item<int64_t>());
+    const int64_t begin = first_column(b), n = row.size(1);
+    positions.select(1, b).slice(1, begin, begin + n).copy_(row);
+    next_position[b] = n > 0 ? row.max().item<int64_t>() + 1 : starts[b].item<int64_t>();
+  }
+  // plain: [B,S], what the bundle derives from the mask itself (cumsum(mask) - 1, continued after a prefix);
+  // mrope: [3,B,S], what the bundle is given.
+  out.position_ids = (mrope ? positions : positions[0]).to(out.attention_mask.device());
+  out.next_position = next_position.to(out.attention_mask.device());
+}
+
 SequenceBatch SequenceBuilder::assemble(const std::vector<SequenceSpec>& specs, bool pad_right,
                                         const torch::Tensor& continue_from) const {
   using torch::indexing::Slice;
@@ -175,17 +195,6 @@ SequenceBatch SequenceBuilder::assemble(const std::vector<SequenceSpec>& specs, 
   auto loss_a = loss.accessor<bool, 2>();
   auto seg_a = segments.accessor<uint8_t, 2>();
   auto first_column = [&](int64_t b) { return pad_right ? int64_t{0} : s_len - lengths[static_cast<size_t>(b)]; };
-  const bool mrope = options_.positions == PositionMode::Mrope;
-  auto positions = torch::zeros({mrope ? 3 : 1, b_size, s_len}, torch::kInt64);
-  auto next_position = torch::empty({b_size}, torch::kInt64);
-  auto starts = continue_from.defined() ? continue_from.to(torch::kCPU, torch::kInt64) : torch::zeros({b_size}, torch::kInt64);
-  if (starts.numel() != b_size) raise("internal: continue_from has ", starts.numel(), " rows for a batch of ", b_size);
-  for (int64_t b = 0; b < b_size; ++b) {
-    auto row = positions_of(specs[static_cast<size_t>(b)], starts[b].item<int64_t>());
-    const int64_t begin = first_column(b), n = row.size(1);
-    positions.select(1, b).slice(1, begin, begin + n).copy_(row);
-    next_position[b] = n > 0 ? row.max().item<int64_t>() + 1 : starts[b].item<int64_t>();
-  }
   for (int64_t b = 0; b < b_size; ++b) {
     int64_t at = first_column(b);
     for (const auto& p : specs[static_cast<size_t>(b)]) {
@@ -220,10 +229,7 @@ SequenceBatch SequenceBuilder::assemble(const std::vector<SequenceSpec>& specs, 
   SequenceBatch out;
   out.embeds = torch::stack(rows, 0);
   out.attention_mask = mask.to(device);
-  // plain: what the bundle derives from the mask itself, as it always was (and equal to `positions` where the
-  // mask is 1 and nothing is continued); mrope: the 3-D positions the bundle is given.
-  out.position_ids = mrope ? positions.to(device) : (mask.cumsum(1) - 1).clamp_min(0).to(device);
-  out.next_position = next_position.to(device);
+  place_positions(specs, continue_from, first_column, out);
   out.token_ids = token_ids.to(device);
   out.loss_mask = loss.to(device);
   out.segments = segments;

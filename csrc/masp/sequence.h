@@ -21,6 +21,7 @@
 #include <torch/types.h>
 
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -47,7 +48,8 @@ PositionMode parse_position_mode(const std::string& name);  // "plain" | "mrope"
 struct SequenceBatch {
   torch::Tensor embeds;          // [B,S,D] (VLM dtype, on the VLM device); differentiable w.r.t. continuous parts
   torch::Tensor attention_mask;  // [B,S] int64
-  // plain: [B,S] int64, cumsum(mask) - 1 (what the bundle derives itself); mrope: [3,B,S] (t, h, w).
+  // plain: [B,S] int64, the 1-D positions the bundle derives itself (cumsum(mask) - 1 over prefix and rest);
+  // mrope: [3,B,S] (t, h, w), which the bundle is given. Padding: 0.
   torch::Tensor position_ids;
   torch::Tensor next_position;   // [B] int64: the 1-D position a token appended to each row would take
   torch::Tensor token_ids;       // [B,S] int64, -1 at continuous positions
@@ -100,6 +102,9 @@ class SequenceBuilder {
                       const std::string& question, const std::string* answer) const;
   // Row b's positions: [3, L] in mrope mode (visual parts on the bundle's merged grid), [1, L] otherwise.
   torch::Tensor positions_of(const SequenceSpec& spec, int64_t start) const;
+  // out.position_ids and out.next_position of the rows, each starting at first_column(b).
+  void place_positions(const std::vector<SequenceSpec>& specs, const torch::Tensor& continue_from,
+                       const std::function<int64_t(int64_t)>& first_column, SequenceBatch& out) const;
   FrozenVLM& vlm_;
   LayoutOptions options_;
   int64_t end_of_turn_;

@@ -36,8 +36,8 @@ BundleSpec load_bundle_spec(const std::string& dir) {
   s.add("chat_template.turn_separator", &b.chat.turn_separator, "text between turns");
   s.add("chat_template.image_open", &b.chat.image_open, "marker before the image span");
   s.add("chat_template.image_close", &b.chat.image_close, "marker after the image span");
-  s.add_choice("positions.kind", &b.positions_kind, {"mask", "mrope"},
-               "mask: positions are cumsum(mask) - 1, derived by the model; mrope: the methods take position_ids [3,B,S]");
+  s.add_choice("positions.kind", &b.positions_kind, {"plain", "mrope"},
+               "plain: 1-D positions cumsum(mask) - 1, derived by the model; mrope: the methods also take position_ids [3,B,S]");
   s.add("positions.image_grid", &b.image_grid, "mrope only: the merged visual grid [h, w] of one image (h * w = visual_tokens)");
   s.add("special_tokens.pad", &b.pad_id, "padding token id");
   s.add("special_tokens.eos", &b.eos_id, "end-of-sequence token id");

@@ -21,9 +21,10 @@ struct BundleSpec {
   std::string tokenizer_kind, tokenizer_file;
   ChatTemplate chat;
   int64_t pad_id = -1, eos_id = -1;
-  // positions.kind: "mask" (the model derives 1-D positions cumsum(mask) - 1 itself) or "mrope" (its methods
-  // also take position_ids [3,B,S], Qwen2-VL's M-RoPE; image_grid is the merged grid [h, w] of one image).
-  std::string positions_kind = "mask";
+  // positions.kind: "plain" (the model derives 1-D positions cumsum(mask) - 1 itself; it can run
+  // vlm.positions: plain only) or "mrope" (its methods also take position_ids [3,B,S], Qwen2-VL's M-RoPE, so
+  // it runs either vlm.positions; image_grid is the merged grid [h, w] of one image).
+  std::string positions_kind = "plain";
   std::vector<int64_t> image_grid;
 
   std::string path(const std::string& file) const;  // a file inside the bundle

@@ -31,9 +31,13 @@ from .attention import causal_bias, mask_positions, rotate
 
 
 class Qwen2VLShape:
-    """Everything the modules need from config.json, with the class defaults that save_pretrained leaves out."""
+    """Everything the modules need from config.json, with Qwen2VLConfig's defaults where a key is absent
+    (save_pretrained leaves out the vision tower's class defaults). Raises KeyError/ValueError naming the key."""
 
     def __init__(self, config: dict, image_height: int, image_width: int):
+        for key in ("hidden_size", "num_hidden_layers", "num_attention_heads", "intermediate_size", "vocab_size"):
+            if key not in config:
+                raise KeyError(f"missing key '{key}'")
         v = dict(config.get("vision_config") or {})
         self.patch = int(v.get("patch_size", v.get("spatial_patch_size", 14)))
         self.temporal_patch = int(v.get("temporal_patch_size", 2))
@@ -49,13 +53,25 @@ class Qwen2VLShape:
             raise ValueError(f"vision_config.hidden_size {v.get('hidden_size')} differs from hidden_size {self.hidden}")
         self.layers = int(config["num_hidden_layers"])
         self.heads = int(config["num_attention_heads"])
-        self.kv_heads = int(config.get("num_key_value_heads") or self.heads)
+        self.kv_heads = int(config.get("num_key_value_heads") or 8)  # Qwen2VLConfig's default
         self.intermediate = int(config["intermediate_size"])
         self.vocab = int(config["vocab_size"])
-        self.rms_eps = float(config.get("rms_norm_eps", 1e-6))
+        self.rms_eps = float(config.get("rms_norm_eps", 1e-5))
         self.rope_theta = float(config.get("rope_theta", 1000000.0))
         self.tied = bool(config.get("tie_word_embeddings", False))
         rope = config.get("rope_scaling") or {}
+        kind = rope.get("type", rope.get("rope_type", "mrope"))
+        if kind not in ("mrope", "default"):  # yarn, dynamic, linear... rescale the frequencies: not implemented
+            raise ValueError(f"rope_scaling.type '{kind}' is not supported (mrope or default)")
+        for name, value in (("hidden_size", self.hidden), ("num_attention_heads", self.heads),
+                            ("num_key_value_heads", self.kv_heads), ("num_hidden_layers", self.layers),
+                            ("vision_config.embed_dim", self.vision_dim), ("vision_config.num_heads", self.vision_heads)):
+            if value <= 0:
+                raise ValueError(f"{name} must be positive, got {value}")
+        if self.hidden % self.heads or self.heads % self.kv_heads or self.vision_dim % self.vision_heads:
+            raise ValueError(f"hidden_size {self.hidden} must divide by num_attention_heads {self.heads}, which must "
+                             f"divide by num_key_value_heads {self.kv_heads}; embed_dim {self.vision_dim} by num_heads "
+                             f"{self.vision_heads}")
         self.head_dim = self.hidden // self.heads
         self.mrope_section = [int(x) for x in rope.get("mrope_section", [self.head_dim // 2, 0, 0])]
         if sum(self.mrope_section) != self.head_dim // 2:
@@ -63,7 +79,7 @@ class Qwen2VLShape:
         if config.get("hidden_act", "silu") != "silu" or self.vision_act not in ("quick_gelu", "gelu"):
             raise ValueError(f"unsupported activations: hidden_act {config.get('hidden_act')}, vision {self.vision_act}")
         unit = self.patch * self.merge
-        if image_height % unit or image_width % unit:
+        if image_height <= 0 or image_width <= 0 or image_height % unit or image_width % unit:
             raise ValueError(f"--image-size {image_height}x{image_width}: both sides must be multiples of {unit} "
                              f"(patch {self.patch} x merge {self.merge})")
         self.grid_h, self.grid_w = image_height // self.patch, image_width // self.patch
@@ -171,7 +187,8 @@ class VisionTower(nn.Module):
 
     def forward(self, pixels: torch.Tensor) -> torch.Tensor:
         w = self.patch_embed.proj.weight  # [E, C, t, p, p]; a still image is t identical frames
-        x = F.conv2d(pixels.to(w.dtype), w.sum(2, dtype=torch.float32).to(w.dtype), stride=self.patch)  # [B, E, gh, gw]
+        # In fp32: the summed kernel rounded to bf16 would add error HF's Conv3d does not have.
+        x = F.conv2d(pixels.float(), w.float().sum(2), stride=self.patch).to(w.dtype)  # [B, E, gh, gw]
         cs = self.rotary(x.shape[2], x.shape[3], x.device)
         x = merge_window_order(x.permute(2, 3, 0, 1), self.merge).permute(1, 0, 2)  # [B, N, E]
         for blk in self.blocks:
@@ -216,7 +233,8 @@ class Attention(nn.Module):
         return torch.softmax(scores, dim=-1, dtype=torch.float32).to(y.dtype)
 
     def forward(self, y: torch.Tensor, past_k: Optional[torch.Tensor], past_v: Optional[torch.Tensor],
-                bias: torch.Tensor, cos: torch.Tensor, sin: torch.Tensor) -> torch.Tensor:
+                bias: torch.Tensor, cos: torch.Tensor, sin: torch.Tensor) -> List[torch.Tensor]:
+        """[output, this call's keys, values] (the keys/values what prefill caches)."""
         b, s, _ = y.shape
         kv = self.keys_values(y, cos, sin)
         k, v = kv[0], kv[1]
@@ -225,7 +243,7 @@ class Attention(nn.Module):
             v = torch.cat([past_v, v], dim=2)
         att = self.probabilities(y, k, bias, cos, sin)
         out = att @ v.repeat_interleave(self.heads // self.kv_heads, dim=1)
-        return self.o_proj(out.transpose(1, 2).reshape(b, s, self.heads * self.head_dim))
+        return [self.o_proj(out.transpose(1, 2).reshape(b, s, self.heads * self.head_dim)), kv[0], kv[1]]
 
 
 class Mlp(nn.Module):
@@ -248,9 +266,11 @@ class DecoderLayer(nn.Module):
         self.mlp = Mlp(s, device)
 
     def forward(self, x: torch.Tensor, past_k: Optional[torch.Tensor], past_v: Optional[torch.Tensor],
-                bias: torch.Tensor, cos: torch.Tensor, sin: torch.Tensor) -> torch.Tensor:
-        x = x + self.self_attn(self.input_layernorm(x), past_k, past_v, bias, cos, sin)
-        return x + self.mlp(self.post_attention_layernorm(x))
+                bias: torch.Tensor, cos: torch.Tensor, sin: torch.Tensor) -> List[torch.Tensor]:
+        """[output, keys, values] of this layer's new positions."""
+        att = self.self_attn(self.input_layernorm(x), past_k, past_v, bias, cos, sin)
+        x = x + att[0]
+        return [x + self.mlp(self.post_attention_layernorm(x)), att[1], att[2]]
 
 
 class Decoder(nn.Module):
@@ -314,7 +334,7 @@ class Qwen2VLBundleModel(nn.Module):
         bias, cos, sin = self.decoder_inputs(embeds, attention_mask, position_ids)
         x = embeds
         for layer in self.model.layers:
-            x = layer(x, None, None, bias, cos, sin)
+            x = layer(x, None, None, bias, cos, sin)[0]
         return self.model.norm(x)
 
     @torch.jit.export
@@ -329,8 +349,10 @@ class Qwen2VLBundleModel(nn.Module):
         x = embeds
         out: List[torch.Tensor] = []
         for layer in self.model.layers:
-            out.extend(layer.self_attn.keys_values(layer.input_layernorm(x), cos, sin))
-            x = layer(x, None, None, bias, cos, sin)
+            r = layer(x, None, None, bias, cos, sin)
+            out.append(r[1])
+            out.append(r[2])
+            x = r[0]
         return out
 
     @torch.jit.export
@@ -341,7 +363,7 @@ class Qwen2VLBundleModel(nn.Module):
         x = embeds
         i = 0
         for layer in self.model.layers:
-            x = layer(x, past[2 * i], past[2 * i + 1], bias, cos, sin)
+            x = layer(x, past[2 * i], past[2 * i + 1], bias, cos, sin)[0]
             i += 1
         return self.model.norm(x)
 
@@ -360,7 +382,7 @@ class Qwen2VLBundleModel(nn.Module):
                 k = layer.self_attn.keys_values(y, cos, sin)[0]
                 out = layer.self_attn.probabilities(y, k, bias, cos, sin)
             else:
-                x = layer(x, None, None, bias, cos, sin)
+                x = layer(x, None, None, bias, cos, sin)[0]
             i += 1
         return out
 

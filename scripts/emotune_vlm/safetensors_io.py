@@ -34,11 +34,16 @@ class SafetensorsFile:
                 header = json.loads(f.read(n))
             except ValueError as e:
                 raise ValueError(f"{path}: the header is not JSON ({e})") from None
+            if not isinstance(header, dict):
+                raise ValueError(f"{path}: the header is not a JSON object")
             self.metadata: Dict[str, str] = header.pop("__metadata__", None) or {}
             self.entries: Dict[str, dict] = header
             self.data_start = 8 + n
             self.map = mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_COPY) if size > 0 else None
         for name, e in self.entries.items():
+            if not isinstance(e, dict) or not isinstance(e.get("shape"), list) or \
+                    not isinstance(e.get("data_offsets"), list) or len(e["data_offsets"]) != 2:
+                raise ValueError(f"{path}: tensor '{name}' lacks a shape list or a [begin, end] data_offsets pair")
             if e.get("dtype") not in DTYPES:
                 raise ValueError(f"{path}: tensor '{name}' has dtype {e.get('dtype')}, expected one of {sorted(DTYPES)}")
             begin, end = e["data_offsets"]
@@ -75,9 +80,13 @@ def open_checkpoint(directory: str) -> Iterator[Tuple[str, SafetensorsFile]]:
     single = os.path.join(directory, "model.safetensors")
     if os.path.exists(index):
         with open(index) as f:
-            weight_map = json.load(f).get("weight_map")
+            try:
+                content = json.load(f)
+            except ValueError as e:
+                raise ValueError(f"{index}: not valid JSON ({e})") from None
+        weight_map = content.get("weight_map") if isinstance(content, dict) else None
         if not isinstance(weight_map, dict):
-            raise ValueError(f"{index}: expected a 'weight_map' object of tensor name -> shard file")
+            raise ValueError(f"{index}: expected an object with a 'weight_map' of tensor name -> shard file")
         files: Dict[str, SafetensorsFile] = {}
         for name, shard in sorted(weight_map.items()):
             if shard not in files:
@@ -88,6 +97,10 @@ def open_checkpoint(directory: str) -> Iterator[Tuple[str, SafetensorsFile]]:
             if name not in files[shard].entries:
                 raise ValueError(f"{index}: names '{name}' in {shard}, which does not hold it")
             yield name, files[shard]
+        for shard, f in files.items():  # every tensor of a shard must be listed, or it would go unused
+            unlisted = sorted(set(f.entries) - {n for n, s in weight_map.items() if s == shard})
+            if unlisted:
+                raise ValueError(f"{f.path}: holds tensor(s) {unlisted[:5]} that {index} does not list")
     elif os.path.exists(single):
         f = SafetensorsFile(single)
         for name in f.names():

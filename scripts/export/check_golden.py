@@ -45,15 +45,23 @@ def main():
         print(f"check_golden: error: {args.golden}: lacks {missing or ['__metadata__.image_token_id']}", file=sys.stderr)
         sys.exit(2)
     g = {n: golden.tensor(n).clone() for n in golden.entries}
-    with open(os.path.join(args.bundle, "bundle.yaml"), encoding="utf-8") as f:
-        image = (yaml.safe_load(f) or {}).get("image") or {}
+    spec_path = os.path.join(args.bundle, "bundle.yaml")
+    if not os.path.exists(spec_path) or not os.path.exists(os.path.join(args.bundle, "vlm.pt")):
+        print(f"check_golden: error: {args.bundle}: not a bundle (bundle.yaml and vlm.pt expected)", file=sys.stderr)
+        sys.exit(2)
+    with open(spec_path, encoding="utf-8") as f:
+        spec = yaml.safe_load(f) or {}
+    image = spec.get("image") or {}
+    takes_positions = (spec.get("positions") or {}).get("kind") == "mrope"
     if [image.get("height"), image.get("width")] != list(g["pixels"].shape[2:]):
         print(f"check_golden: error: the golden's pixels are {list(g['pixels'].shape[2:])} but the bundle's "
               f"encode_image takes {image.get('height')}x{image.get('width')} (bundle.yaml image.height/width): "
               f"export the checkpoint at the golden's size", file=sys.stderr)
         sys.exit(2)
     torch.jit.set_fusion_strategy([("STATIC", 0)])
-    vlm = torch.jit.load(os.path.join(args.bundle, "vlm.pt")).float().eval()
+    vlm = torch.jit.load(os.path.join(args.bundle, "vlm.pt"))
+    stored = {p.dtype for p in vlm.parameters()}
+    vlm = vlm.float().eval()  # the golden is fp32; a bf16 export is checked with its weights as rounded
     with torch.no_grad():
         features = vlm.encode_image(g["pixels"])
         if features.shape != g["image_features"].shape:
@@ -71,13 +79,26 @@ def main():
         positions = g["position_ids"]
         if positions.dim() == 2:
             positions = positions.unsqueeze(0).expand(3, -1, -1)
-        logits = vlm.forward(embeds, g["attention_mask"], positions).float()
+        if takes_positions:
+            logits = vlm.forward(embeds, g["attention_mask"], positions).float()
+        else:  # a plain bundle derives cumsum(mask) - 1 itself: the golden must have used just those
+            mask = g["attention_mask"]
+            own = (mask.cumsum(-1) - 1).clamp(min=0)
+            real = mask.bool()
+            if any(not torch.equal(positions[a][real], own[real]) for a in range(positions.shape[0])):
+                print(f"check_golden: error: {args.golden} was made with positions other than cumsum(mask) - 1, "
+                      f"which this bundle (positions.kind: plain) cannot be given", file=sys.stderr)
+                sys.exit(2)
+            logits = vlm.forward(embeds, mask).float()
     real = g["attention_mask"].bool()
     feature_error = relative_error(features.float(), g["image_features"])
     logit_error = relative_error(logits[real], g["logits"][real])
     tag = f"{golden.metadata.get('model', '?')}/{golden.metadata.get('positions', '?')}"
     print(f"{tag}: image_features max relative error {feature_error:.3e}, logits {logit_error:.3e} "
           f"(tolerance {args.tolerance:g})")
+    if max(feature_error, logit_error) > args.tolerance and torch.bfloat16 in stored:
+        print("check_golden: the bundle's weights are bf16: rounding alone gives ~1e-2; check parity on an fp32 "
+              "export (--dtype fp32) or pass a --tolerance for bf16", file=sys.stderr)
     sys.exit(0 if max(feature_error, logit_error) <= args.tolerance else 1)
 
 

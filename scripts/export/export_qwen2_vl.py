@@ -26,6 +26,7 @@ import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 import torch  # noqa: E402
+import yaml  # noqa: E402
 
 from emotune_vlm.qwen2_vl import Qwen2VLBundleModel, Qwen2VLShape  # noqa: E402
 from emotune_vlm.safetensors_io import open_checkpoint  # noqa: E402
@@ -74,8 +75,8 @@ def load_weights(model: torch.nn.Module, shape: Qwen2VLShape, hf_dir: str, dtype
             nbytes += t.numel() * t.element_size()
             set_parameter(model, name, t.to(dtype))
             loaded.add(name)
-    except ValueError as e:
-        fail(str(e))
+    except (KeyError, ValueError) as e:
+        fail(str(e).strip("'\""))
     if shape.tied and "lm_head.weight" not in loaded:  # tie_word_embeddings: the head is the embedding
         model.lm_head.weight = model.model.embed_tokens.weight
         loaded.add("lm_head.weight")
@@ -95,36 +96,28 @@ def token_id(tokenizer: dict, content: str, path: str) -> int:
     fail(f"{path}: token '{content}' not found (Qwen2-VL's chat template needs it)")
 
 
+class BundleDumper(yaml.SafeDumper):
+    """Block style, lists of numbers inline, strings with newlines double-quoted ("<|im_start|>user\\n")."""
+
+
+BundleDumper.add_representer(str, lambda d, s: d.represent_scalar("tag:yaml.org,2002:str", s, style='"' if "\n" in s else None))
+BundleDumper.add_representer(list, lambda d, v: d.represent_sequence("tag:yaml.org,2002:seq", v, flow_style=True))
+
+
 def bundle_yaml(args, shape: Qwen2VLShape, pad: int, eos: int, mean, std) -> str:
-    def q(s: str) -> str:
-        return json.dumps(s)  # a JSON string is a valid YAML double-quoted scalar
-    chat = "\n".join(f"  {k}: {q(v)}" for k, v in CHAT.items())
-    return f"""# emotune VLM bundle (docs/bundle.md), written by scripts/export/export_qwen2_vl.py from
-# {os.path.abspath(args.hf_dir)}
-format_version: 1
-name: {q(args.name)}
-backend: torchscript
-model_file: vlm.pt
-hidden_size: {shape.hidden}
-vocab_size: {shape.vocab}
-image:
-  height: {shape.image_height}
-  width: {shape.image_width}
-  mean: {json.dumps([float(x) for x in mean])}
-  std: {json.dumps([float(x) for x in std])}
-  visual_tokens: {shape.visual_tokens}
-positions:
-  kind: mrope
-  image_grid: [{shape.grid_h // shape.merge}, {shape.grid_w // shape.merge}]
-tokenizer:
-  kind: bpe
-  file: tokenizer.json
-chat_template:
-{chat}
-special_tokens:
-  pad: {pad}
-  eos: {eos}
-"""
+    spec = {
+        "format_version": 1, "name": args.name, "backend": "torchscript", "model_file": "vlm.pt",
+        "hidden_size": shape.hidden, "vocab_size": shape.vocab,
+        "image": {"height": shape.image_height, "width": shape.image_width, "mean": [float(x) for x in mean],
+                  "std": [float(x) for x in std], "visual_tokens": shape.visual_tokens},
+        "positions": {"kind": "mrope", "image_grid": [shape.grid_h // shape.merge, shape.grid_w // shape.merge]},
+        "tokenizer": {"kind": "bpe", "file": "tokenizer.json"},
+        "chat_template": dict(CHAT),
+        "special_tokens": {"pad": pad, "eos": eos},
+    }
+    header = (f"# emotune VLM bundle (docs/bundle.md), written by scripts/export/export_qwen2_vl.py from\n"
+              f"# {os.path.abspath(args.hf_dir)}\n")
+    return header + yaml.dump(spec, Dumper=BundleDumper, sort_keys=False, allow_unicode=True, width=120)
 
 
 def parse_size(text: str):
@@ -152,7 +145,7 @@ def main():
     try:
         shape = Qwen2VLShape(config, height, width)
     except (KeyError, ValueError) as e:
-        fail(f"{args.hf_dir}/config.json: {e}")
+        fail(f"{args.hf_dir}/config.json: {str(e).strip(chr(34) + chr(39))}")
     args.name = args.name or f"{os.path.basename(os.path.normpath(args.hf_dir))}-{height}x{width}"
     tok_path = os.path.join(args.hf_dir, "tokenizer.json")
     tokenizer = read_json(tok_path)

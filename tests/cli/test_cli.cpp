@@ -83,6 +83,46 @@ TEST(Cli, ExplainBatchJsonDescribesEveryPosition) {
   EXPECT_EQ(visual, 16);
 }
 
+// The README's path on an exported Qwen2-VL (a random-init HF checkpoint): explain-batch shows the M-RoPE
+// triples — V_global on its 3x3 grid after the aspect tokens, the soft prompt resuming after the grid's largest
+// index — then stage 1, stage 2 and eval run from the command line.
+TEST(Cli, QwenTwoVLBundleFromExplainToEval) {
+  auto manifest = testing::small_world(24);
+  auto run = testing::scratch_dir("run");
+  std::string common = " --set bundle=" + testing::qwen2_vl_bundle("qwen2_vl_square") + " --set data.manifest=" + manifest +
+                       " --set 'masp.aspects=[scene, brightness]' --set train.batch_size=2 --set masp.soft_prompt_length=3" +
+                       " --set vlm.positions=mrope --set train.max_steps=2 --set data.max_samples=4";
+  int status;
+  auto out = cli("train-aspects --set run_dir=" + run + "/a" + common, &status);
+  ASSERT_EQ(status, 0) << out;
+  const std::string stage2 = " --set masp.aspects_checkpoint=" + run + "/a/checkpoint.safetensors";
+  out = cli("explain-batch --stage prompt --json --set run_dir=" + run + "/p" + common + stage2, &status, false);
+  ASSERT_EQ(status, 0) << out;
+  auto j = nlohmann::json::parse(out);
+  std::vector<nlohmann::json> aspect, visual, soft;
+  int64_t before_image = 0;  // real tokens before the aspect tokens: the chat prefix and <|vision_start|>
+  for (const auto& p : j[0]["positions"]) {
+    if (p["segment"] == "text" && aspect.empty()) ++before_image;
+    if (p["segment"] == "aspect") aspect.push_back(p["position_id"]);
+    if (p["segment"] == "visual") visual.push_back(p["position_id"]);
+    if (p["segment"] == "soft_prompt") soft.push_back(p["position_id"]);
+  }
+  ASSERT_EQ(aspect.size(), 2u);
+  ASSERT_EQ(visual.size(), 9u);
+  ASSERT_EQ(soft.size(), 3u);
+  const int64_t start = before_image + 2;  // the grid follows the two aspect tokens
+  EXPECT_EQ(aspect[0], nlohmann::json({start - 2, start - 2, start - 2})) << "aspect tokens are 1-D positions";
+  EXPECT_EQ(aspect[1], nlohmann::json({start - 1, start - 1, start - 1}));
+  for (int64_t i = 0; i < 9; ++i) EXPECT_EQ(visual[static_cast<size_t>(i)], nlohmann::json({start, start + i / 3, start + i % 3}));
+  // image_close takes start + 3, the soft prompt the three after it.
+  EXPECT_EQ(soft[0], nlohmann::json({start + 4, start + 4, start + 4}));
+  out = cli("train-prompt --set run_dir=" + run + "/p" + common + stage2, &status);
+  ASSERT_EQ(status, 0) << out;
+  out = cli("eval --set run_dir=" + run + "/p" + common + stage2, &status);
+  ASSERT_EQ(status, 0) << out;
+  EXPECT_GT(nlohmann::json::parse(std::ifstream(run + "/p/eval-test/metrics.json"))["total"].get<int>(), 0);
+}
+
 TEST(Cli, TrainEvalPredictEndToEnd) {
   auto manifest = testing::small_world(24);
   auto run = testing::scratch_dir("run");

@@ -42,20 +42,23 @@ TEST(PrefixCache, LossAndSoftPromptGradientEqualThePlainPath) {
   expect_fast_path_equals_plain_path(c, {0, 1, 2, 3, 4, 5, 6});
 }
 
-// The same on an exported Qwen2-VL (GQA, its own prefill layout) in both position modes: with M-RoPE the 3-D
-// positions must continue across the cut (SequenceBatch::next_position).
-TEST(PrefixCache, QwenTwoVLBundleInBothPositionModes) {
-  for (const char* positions : {"plain", "mrope"}) {
-    SCOPED_TRACE(positions);
-    auto c = testing::small_config(testing::small_world(24), testing::scratch_dir(positions));
-    c.bundle = testing::qwen2_vl_bundle("qwen2_vl_square");
-    c.vlm.positions = positions;
-    expect_fast_path_equals_plain_path(c, {0, 1, 2, 3});
-  }
+// The same on an exported Qwen2-VL (GQA, its own prefill layout) in both position modes and both prompt
+// placements: with M-RoPE the 3-D positions must continue across the cut (SequenceBatch::next_position).
+TEST(PrefixCache, QwenTwoVLBundleInBothPositionModesAndPlacements) {
+  for (const char* positions : {"plain", "mrope"})
+    for (const char* placement : {"paper", "reference"}) {
+      SCOPED_TRACE(std::string(positions) + " " + placement);
+      auto c = testing::small_config(testing::small_world(24), testing::scratch_dir(std::string(positions) + placement));
+      c.bundle = testing::qwen2_vl_bundle("qwen2_vl_square");
+      c.vlm.positions = positions;
+      c.masp.prompt_placement = placement;
+      expect_fast_path_equals_plain_path(c, {0, 1, 2, 3});
+    }
 }
 
-TEST(PrefixCache, SplitKeepsPositionsAndRejectsUnequalPrefixes) {
-  auto c = testing::small_config(testing::small_world(24), testing::scratch_dir("run"));
+// A split holds the whole sequence's tokens, right- instead of left-padded after the prefix, and exactly its
+// positions (1-D, or M-RoPE's three axes), continued across the cut.
+void expect_split_keeps_tokens_and_positions(const EmotuneConfig& c) {
   auto vlm = open_bundle(c);
   auto images = open_split(*vlm, c, "train");
   auto model = make_emotion_model(*vlm, c, "", {false, true, true});
@@ -66,15 +69,31 @@ TEST(PrefixCache, SplitKeepsPositionsAndRejectsUnequalPrefixes) {
   auto split = model.builder->assemble_split(specs);
   ASSERT_TRUE(split.has_value());
   auto whole = model.builder->assemble(specs);
-  const auto p = split->prefix.embeds.size(1);
-  for (int64_t row = 0; row < 2; ++row) {  // the same tokens, right- instead of left-padded after the prefix
-    auto real = whole.attention_mask[row].sum().item<int64_t>();
-    auto rest_real = split->rest.attention_mask[row].sum().item<int64_t>();
-    EXPECT_EQ(p + rest_real, real);
-    EXPECT_TRUE(torch::equal(split->rest.token_ids[row].slice(0, 0, rest_real), whole.token_ids[row].slice(0, whole.token_ids.size(1) - rest_real)));
+  const auto p = split->prefix.embeds.size(1), s = whole.embeds.size(1);
+  const int64_t batch_dim = whole.position_ids.dim() == 3 ? 1 : 0;
+  for (int64_t row = 0; row < 2; ++row) {
+    const auto real = whole.attention_mask[row].sum().item<int64_t>();
+    const auto rest = split->rest.attention_mask[row].sum().item<int64_t>();
+    EXPECT_EQ(p + rest, real);
+    EXPECT_TRUE(torch::equal(split->rest.token_ids[row].slice(0, 0, rest), whole.token_ids[row].slice(0, s - rest)));
+    auto whole_row = whole.position_ids.select(batch_dim, row);
+    EXPECT_TRUE(torch::equal(split->prefix.position_ids.select(batch_dim, row), whole_row.slice(-1, s - real, s - rest)));
+    EXPECT_TRUE(torch::equal(split->rest.position_ids.select(batch_dim, row).slice(-1, 0, rest), whole_row.slice(-1, s - rest, s)));
   }
   std::vector<SequenceSpec> no_prompt{model.builder->image_question({}, visual[0], {}, model.question, &a)};
   EXPECT_FALSE(model.builder->assemble_split(no_prompt).has_value());
+}
+
+TEST(PrefixCache, SplitKeepsTokensAndPositionsAndRejectsUnequalPrefixes) {
+  expect_split_keeps_tokens_and_positions(testing::small_config(testing::small_world(24), testing::scratch_dir("run")));
+  for (const char* placement : {"paper", "reference"}) {
+    SCOPED_TRACE(placement);
+    auto c = testing::small_config(testing::small_world(24), testing::scratch_dir(placement));
+    c.bundle = testing::qwen2_vl_bundle("qwen2_vl_square");
+    c.vlm.positions = "mrope";
+    c.masp.prompt_placement = placement;
+    expect_split_keeps_tokens_and_positions(c);
+  }
 }
 
 }  // namespace
