@@ -2,11 +2,30 @@
 // end the program with their message and exit status 2; anything else is a bug and says so.
 #include <c10/util/Exception.h>
 
+#include <algorithm>
 #include <cstdio>
+#include <string>
+#include <vector>
 
 #include "cli/commands.h"
+#include "config/did_you_mean.h"
 #include "core/error.h"
 #include "core/openmp_policy.h"
+
+namespace {
+
+// CLI11 answers an unknown first word with "A subcommand is required": name the word and the nearest
+// subcommand instead (issue 34, finding 8). Empty when argv[1] is an option or a known subcommand.
+std::string unknown_subcommand(CLI::App& app, int argc, char** argv) {
+  if (argc < 2 || argv[1][0] == '-') return "";
+  std::vector<std::string> names;
+  for (const auto* sub : app.get_subcommands([](CLI::App*) { return true; })) names.push_back(sub->get_name());
+  const std::string word = argv[1];
+  if (std::find(names.begin(), names.end(), word) != names.end()) return "";
+  return "unknown subcommand '" + word + "'" + emotune::suggestion(word, names) + "; `emotune --help` lists them";
+}
+
+}  // namespace
 
 int main(int argc, char** argv) {
   emotune::restart_with_passive_openmp(argv);
@@ -25,6 +44,10 @@ int main(int argc, char** argv) {
   emotune::register_personalize_command(app);
   emotune::register_tune_discrete_command(app);
   emotune::register_tokenize_command(app);
+  if (auto message = unknown_subcommand(app, argc, argv); !message.empty()) {
+    std::fprintf(stderr, "emotune: error: %s\n", message.c_str());
+    return 2;
+  }
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

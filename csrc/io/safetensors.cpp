@@ -1,5 +1,8 @@
 #include "io/safetensors.h"
 
+#include <algorithm>
+#include <tuple>
+
 #include <nlohmann/json.hpp>
 
 #include <cstring>
@@ -59,6 +62,23 @@ std::string serialize_safetensors(const NamedTensors& tensors, const Metadata& m
   return out;
 }
 
+namespace {
+
+// The format requires the tensors' byte ranges to tile the data section: no overlap (two tensors aliasing the
+// same bytes), no gap, nothing after the last. Empty tensors take no bytes and may sit at any boundary.
+void check_tiling(std::vector<std::tuple<uint64_t, uint64_t, std::string>> spans, size_t data_size, const std::string& source) {
+  std::sort(spans.begin(), spans.end());
+  uint64_t at = 0;
+  for (const auto& [begin, end, name] : spans) {
+    if (begin < at) raise(source, ": tensor '", name, "' (bytes ", begin, "-", end, ") overlaps the tensor before it, which ends at ", at);
+    if (begin > at) raise(source, ": a gap of ", begin - at, " bytes before tensor '", name, "' (the data section must be tiled)");
+    at = end;
+  }
+  if (at != data_size) raise(source, ": ", data_size - at, " bytes after the last tensor (the data section must be tiled)");
+}
+
+}  // namespace
+
 SafetensorsContent parse_safetensors(const std::string& bytes, const std::string& source) {
   if (bytes.size() < 8) raise(source, ": not a safetensors file (", bytes.size(), " bytes, the header length alone takes 8)");
   uint64_t n = 0;
@@ -73,6 +93,7 @@ SafetensorsContent parse_safetensors(const std::string& bytes, const std::string
   if (!header.is_object()) raise(source, ": corrupt safetensors header: expected a JSON object");
   const size_t data_begin = 8 + n, data_size = bytes.size() - data_begin;
   SafetensorsContent out;
+  std::vector<std::tuple<uint64_t, uint64_t, std::string>> spans;  // checked to tile the data section below
   for (auto it = header.begin(); it != header.end(); ++it) {
     const auto& name = it.key();
     const auto& v = it.value();
@@ -101,6 +122,7 @@ SafetensorsContent parse_safetensors(const std::string& bytes, const std::string
         raise(source, ": tensor '", name, "' spans ", offs[1] - offs[0], " bytes but its shape needs ", expect);
       if (offs[1] > data_size)
         raise(source, ": truncated safetensors file: tensor '", name, "' ends at byte ", offs[1], " of a ", data_size, "-byte data section");
+      spans.emplace_back(offs[0], offs[1], name);
       auto t = torch::empty(shape, torch::TensorOptions().dtype(type));
       if (expect) std::memcpy(t.data_ptr(), bytes.data() + data_begin + offs[0], expect);
       out.tensors[name] = t;
@@ -108,6 +130,7 @@ SafetensorsContent parse_safetensors(const std::string& bytes, const std::string
       raise(source, ": corrupt entry for tensor '", name, "': ", e.what());
     }
   }
+  check_tiling(spans, data_size, source);
   return out;
 }
 

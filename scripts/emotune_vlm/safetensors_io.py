@@ -55,6 +55,15 @@ class SafetensorsFile:
                 raise ValueError(f"{path}: tensor '{name}' has offsets {e['data_offsets']} that do not fit its "
                                  f"shape {e['shape']} and dtype {e['dtype']} inside the file")
 
+        at = 0  # the ranges must tile the data section: no aliasing, no hole, nothing after the last
+        for begin, end, name in sorted((e["data_offsets"][0], e["data_offsets"][1], n) for n, e in self.entries.items()):
+            if begin != at:
+                raise ValueError(f"{path}: tensor '{name}' starts at byte {begin} of the data section, expected {at} "
+                                 f"({'an overlap' if begin < at else 'a gap'})")
+            at = end
+        if self.data_start + at != size:
+            raise ValueError(f"{path}: {size - self.data_start - at} bytes after the last tensor")
+
     def names(self) -> List[str]:
         return list(self.entries)
 

@@ -23,6 +23,17 @@ TEST(Cli, EverySubcommandHasHelp) {
   }
 }
 
+// An unknown first word is named, with the nearest subcommand (issue 34, finding 8).
+TEST(Cli, UnknownSubcommandIsNamedWithTheNearestOne) {
+  int status;
+  auto out = cli("frobnicate", &status);
+  EXPECT_EQ(status, 2) << out;
+  EXPECT_NE(out.find("unknown subcommand 'frobnicate'"), std::string::npos) << out;
+  out = cli("evl --zero-shot", &status);
+  EXPECT_EQ(status, 2) << out;
+  EXPECT_NE(out.find("unknown subcommand 'evl' (did you mean 'eval'?)"), std::string::npos) << out;
+}
+
 // Spinning OpenMP workers cost the embedded default 2.4x on 2-core VMs (csrc/core/openmp_policy.h): emotune starts
 // itself with sleeping ones unless the caller chose a policy.
 TEST(Cli, RunsWithPassiveOpenMpUnlessTheCallerChose) {

@@ -1,5 +1,7 @@
 #include <torch/torch.h>
 
+#include <tuple>
+
 #include "core/atomic_file.h"
 #include "core/error.h"
 #include "io/checkpoint.h"
@@ -61,6 +63,32 @@ TEST(Safetensors, CorruptHeaderIsAClearError) {
   bytes += "{oops";
   write_file_atomic(path, bytes);
   EXPECT_THROW(load_safetensors(path), Error);
+}
+
+// The byte ranges must tile the data section: aliased tensors (overlap), holes and trailing bytes are refused,
+// naming the tensor (issue 34, finding 3).
+TEST(Safetensors, DataOffsetsMustTileTheDataSection) {
+  auto file = [](const std::string& header, size_t data_bytes) {
+    std::string bytes(8, '\0');
+    for (int i = 0; i < 8; ++i) bytes[static_cast<size_t>(i)] = static_cast<char>((header.size() >> (8 * i)) & 0xff);
+    return bytes + header + std::string(data_bytes, '\1');
+  };
+  const std::string a = R"("a":{"dtype":"F32","shape":[2],"data_offsets":)", b = R"("b":{"dtype":"F32","shape":[2],"data_offsets":)";
+  const std::vector<std::tuple<std::string, size_t, std::string>> cases{
+      {"{" + a + "[0,8]}," + b + "[4,12]}}", 12, "overlaps"},
+      {"{" + a + "[0,8]}," + b + "[0,8]}}", 8, "overlaps"},
+      {"{" + a + "[0,8]}," + b + "[12,20]}}", 20, "gap of 4 bytes before tensor 'b'"},
+      {"{" + a + "[0,8]}}", 12, "4 bytes after the last tensor"},
+  };
+  for (const auto& [header, data, needle] : cases) {
+    try {
+      parse_safetensors(file(header, data), "x.safetensors");
+      ADD_FAILURE() << "accepted " << header;
+    } catch (const Error& e) {
+      EXPECT_NE(std::string(e.what()).find(needle), std::string::npos) << e.what();
+    }
+  }
+  EXPECT_EQ(parse_safetensors(file("{" + a + "[0,8]}," + b + "[8,16]}}", 16), "ok").tensors.size(), 2u);
 }
 
 TEST(Checkpoint, MetadataRecordsStageBundleStepAndConfig) {
