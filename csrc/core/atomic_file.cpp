@@ -1,6 +1,7 @@
 #include "core/atomic_file.h"
 
 #include <fcntl.h>
+#include <signal.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -26,6 +27,22 @@ void ensure_directory(const std::string& path) {
   std::error_code ec;
   fs::create_directories(path, ec);
   if (ec) raise("cannot create directory '", path, "': ", ec.message());
+}
+
+int remove_orphaned_temporaries(const std::string& dir) {
+  std::error_code ec;
+  int removed = 0;
+  for (const auto& entry : fs::directory_iterator(dir, ec)) {
+    const std::string name = entry.path().filename().string();
+    const auto at = name.rfind(".tmp.");
+    if (name.empty() || name[0] != '.' || at == std::string::npos || !entry.is_regular_file(ec)) continue;
+    const std::string pid_text = name.substr(at + 5);
+    if (pid_text.empty() || pid_text.find_first_not_of("0123456789") != std::string::npos || pid_text.size() > 9) continue;
+    const pid_t pid = static_cast<pid_t>(std::stol(pid_text));
+    if (pid == ::getpid() || ::kill(pid, 0) == 0 || errno != ESRCH) continue;  // alive, or not ours to judge
+    if (fs::remove(entry.path(), ec)) ++removed;
+  }
+  return removed;
 }
 
 void write_file_atomic(const std::string& path, std::string_view bytes) {

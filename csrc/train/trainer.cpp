@@ -44,6 +44,8 @@ std::vector<int64_t> epoch_order(int64_t samples, bool shuffle, uint64_t seed, i
 TrainResult run_training(TrainTask& task, const TrainerOptions& o) {
   const auto& c = o.train;
   ensure_directory(o.run_dir);
+  if (int n = remove_orphaned_temporaries(o.run_dir); n > 0)  // left by a run killed while writing (issue 34, 9)
+    std::fprintf(stderr, "%s: removed %d temporary file(s) of a killed earlier run\n", o.run_dir.c_str(), n);
   const std::string ckpt_path = (fs::path(o.run_dir) / "checkpoint.safetensors").string();
   const std::string resume_path = (fs::path(o.run_dir) / "resume.safetensors").string();
   const std::string metrics_path = (fs::path(o.run_dir) / "metrics.jsonl").string();
