@@ -48,6 +48,8 @@ ConfigSchema bind_config(EmotuneConfig& c) {
   s.add("data.train_split", &c.data.train_split, "split used for training");
   s.add("data.eval_split", &c.data.eval_split, "split used for evaluation");
   s.add("data.skip_bad_images", &c.data.skip_bad_images, "skip (and count) missing or undecodable images instead of failing");
+  s.add_choice("data.duplicate_rows", &c.data.duplicate_rows, {"error", "drop"},
+               "manifest rows repeating an earlier row's image, user and split: an error naming both lines, or dropped (counted)");
   s.add("data.labels", &c.data.labels, "the emotion label set, in the order listed to the model");
   s.add("data.max_samples", &c.data.max_samples, "use at most this many manifest rows per split (0: all)");
   s.add("data.cache_features", &c.data.cache_features, "encode every image once up front and keep V_global (and stage-2 aspect tokens) in memory");

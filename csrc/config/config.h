@@ -14,6 +14,7 @@ struct DataConfig {
   std::string train_split = "train";
   std::string eval_split = "test";
   bool skip_bad_images = false;
+  std::string duplicate_rows = "error";  // or "drop": keep the first of rows with the same image, user, split
   std::vector<std::string> labels{"amusement", "awe", "contentment", "excitement",
                                   "anger",     "disgust", "fear",   "sadness"};
   int64_t max_samples = 0;  // 0: all

@@ -2,6 +2,8 @@
 
 #include <filesystem>
 #include <fstream>
+#include <map>
+#include <tuple>
 
 #include "core/error.h"
 
@@ -17,11 +19,12 @@ std::vector<ManifestRow> Manifest::split(const std::string& name, int64_t max_ro
   return out;
 }
 
-Manifest load_manifest(const std::string& path) {
+Manifest load_manifest(const std::string& path, bool drop_duplicate_rows) {
   std::ifstream in(path);
   if (!in) raise("cannot read manifest '", path, "'");
   Manifest m;
   m.path = path;
+  std::map<std::tuple<std::string, std::string, std::string>, int64_t> first_line;  // (image, user, split) -> line
   fs::path base = fs::path(path).parent_path();
   std::string text;
   for (int64_t line = 1; std::getline(in, text); ++line) {
@@ -61,6 +64,14 @@ Manifest load_manifest(const std::string& path) {
     }
     if (j.contains("distribution")) row.distribution = j["distribution"];
     if (j.contains("meta")) row.meta = j["meta"];
+    auto [seen, fresh] = first_line.emplace(std::make_tuple(row.image, row.user, row.split), line);
+    if (!fresh) {
+      if (!drop_duplicate_rows)
+        raise(where, ": duplicate of line ", seen->second, " (the same image, user and split: ", row.image,
+              "); remove it, or set data.duplicate_rows: drop to keep the first");
+      ++m.dropped_duplicates;
+      continue;
+    }
     m.rows.push_back(std::move(row));
   }
   if (m.rows.empty()) raise(path, ": manifest has no rows");

@@ -25,10 +25,14 @@ struct ManifestRow {
 struct Manifest {
   std::string path;
   std::vector<ManifestRow> rows;
+  int64_t dropped_duplicates = 0;  // rows left out by drop_duplicate_rows
   std::string where(const ManifestRow& row) const;  // "path:line"
   std::vector<ManifestRow> split(const std::string& name, int64_t max_rows = 0) const;
 };
 
-Manifest load_manifest(const std::string& path);
+// A row with the image, user and split of an earlier one would train (or count) twice: an error naming both
+// lines, or, with drop_duplicate_rows (data.duplicate_rows: drop), left out and counted. The same image for
+// several users (personalisation) or in several splits is not a duplicate.
+Manifest load_manifest(const std::string& path, bool drop_duplicate_rows = false);
 
 }  // namespace emotune

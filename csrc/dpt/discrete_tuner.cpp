@@ -182,7 +182,7 @@ nlohmann::json DiscreteResult::to_json() const {
 DiscreteResult run_discrete_tuning(const EmotuneConfig& c) {
   const auto& d = c.dpt;
   if (c.data.manifest.empty()) raise("config: data.manifest is not set");
-  auto manifest = load_manifest(c.data.manifest);
+  auto manifest = load_data_manifest(c);
   auto train_rows = manifest.split(c.data.train_split), test_rows = manifest.split(c.data.eval_split);
   std::vector<ManifestRow> rows = train_rows;
   rows.insert(rows.end(), test_rows.begin(), test_rows.end());

@@ -41,9 +41,17 @@ EmotionModelParts parts_in_checkpoint(const std::string& checkpoint) {
   return {summary.has_prefix("aspect."), summary.has("soft_prompt"), false};
 }
 
+Manifest load_data_manifest(const EmotuneConfig& c) {
+  auto manifest = load_manifest(c.data.manifest, c.data.duplicate_rows == "drop");
+  if (manifest.dropped_duplicates > 0)
+    std::fprintf(stderr, "%s: dropped %lld duplicate row(s) (data.duplicate_rows: drop)\n", c.data.manifest.c_str(),
+                 static_cast<long long>(manifest.dropped_duplicates));
+  return manifest;
+}
+
 std::unique_ptr<ImageFeatures> open_split(FrozenVLM& vlm, const EmotuneConfig& c, const std::string& split) {
   if (c.data.manifest.empty()) raise("config: data.manifest is not set");
-  auto manifest = load_manifest(c.data.manifest);
+  auto manifest = load_data_manifest(c);
   auto rows = manifest.split(split, c.data.max_samples);
   if (rows.empty()) raise(c.data.manifest, ": no rows in split '", split, "'");
   return std::make_unique<ImageFeatures>(vlm, manifest, rows, c.data.skip_bad_images, c.data.cache_features,

@@ -18,6 +18,8 @@ std::unique_ptr<FrozenVLM> open_bundle(const EmotuneConfig& config);
 LayoutOptions layout_options(const EmotuneConfig& config);  // masp.* and vlm.positions
 // masp.questions as one template list per aspect, in masp.aspects order.
 std::vector<std::vector<std::string>> aspect_question_lists(const MaspConfig& masp);
+// data.manifest with data.duplicate_rows applied (a drop is reported on stderr).
+Manifest load_data_manifest(const EmotuneConfig& config);
 std::unique_ptr<ImageFeatures> open_split(FrozenVLM& vlm, const EmotuneConfig& config, const std::string& split);
 AspectModules load_aspect_modules(const EmotuneConfig& config, int64_t dim, const std::string& checkpoint);
 

@@ -82,6 +82,21 @@ TEST_F(ManifestErrors, BadLinesAreNamed) {
   EXPECT_NE(error_of([&] { load_manifest(p); }).find(p + ":1: missing field 'image'"), std::string::npos);
 }
 
+// Issue 34, finding 4: the same image twice in one split for one user would train twice.
+TEST_F(ManifestErrors, DuplicateRowsNameBothLinesOrAreDroppedAndCounted) {
+  auto p = write("{\"image\": \"a.jpg\", \"split\": \"train\", \"label\": \"awe\"}\n"
+                 "{\"image\": \"a.jpg\", \"split\": \"test\", \"label\": \"awe\"}\n"         // another split: fine
+                 "{\"image\": \"a.jpg\", \"split\": \"train\", \"user\": \"u1\"}\n"          // another user: fine
+                 "{\"image\": \"./a.jpg\", \"split\": \"train\", \"label\": \"fear\"}\n");   // the first again
+  auto error = error_of([&] { load_manifest(p); });
+  EXPECT_NE(error.find(p + ":4: duplicate of line 1"), std::string::npos) << error;
+  EXPECT_NE(error.find("data.duplicate_rows: drop"), std::string::npos) << error;
+  auto m = load_manifest(p, /*drop_duplicate_rows=*/true);
+  EXPECT_EQ(m.rows.size(), 3u);
+  EXPECT_EQ(m.dropped_duplicates, 1);
+  EXPECT_EQ(m.split("train").at(0).label, "awe") << "the first row is kept";
+}
+
 TEST_F(ManifestErrors, MissingAndCorruptImagesNameTheLineOrAreCountedWhenSkipping) {
   auto dir = testing::scratch_dir("m");
   cv::imwrite(dir + "/good.png", cv::Mat(8, 8, CV_8UC3, cv::Scalar(1, 2, 3)));
