@@ -19,7 +19,16 @@ struct ExplainArgs {
   bool json = false;
 };
 
-void print_batch(const SequenceBatch& b, const Tokenizer& tok, bool as_json) {
+// Where sequence i comes from, so an outside tool can rebuild the batch: the image (path, manifest line) and,
+// in stage 1, the aspect asked about.
+nlohmann::json sample_source(const ImageFeatures& images, int64_t image, const std::string& aspect) {
+  const auto& row = images.rows().at(static_cast<size_t>(image));
+  nlohmann::json out = {{"image", row.image}, {"manifest_line", row.line}};
+  if (!aspect.empty()) out["aspect"] = aspect;
+  return out;
+}
+
+void print_batch(const SequenceBatch& b, const Tokenizer& tok, bool as_json, const std::vector<nlohmann::json>& sources) {
   nlohmann::json out = nlohmann::json::array();
   auto seg = b.segments.to(torch::kCPU);
   auto ids = b.token_ids.to(torch::kCPU);
@@ -38,9 +47,11 @@ void print_batch(const SequenceBatch& b, const Tokenizer& tok, bool as_json) {
   auto loss = b.loss_mask.to(torch::kCPU);
   for (int64_t s = 0; s < b.size(); ++s) {
     nlohmann::json rows = nlohmann::json::array();
-    if (!as_json) std::printf("sequence %lld (%lld positions)\n  %5s %-12s %8s %-22s %8s %4s %s\n", static_cast<long long>(s),
-                              static_cast<long long>(seg.size(1)), "pos", "segment", "token", "piece",
-                              three_axes ? "t,h,w" : "position", "mask", "loss");
+    const auto& source = sources.at(static_cast<size_t>(s));
+    if (!as_json)
+      std::printf("sequence %lld (%lld positions) from %s\n  %5s %-12s %8s %-22s %8s %4s %s\n", static_cast<long long>(s),
+                  static_cast<long long>(seg.size(1)), source.dump().c_str(), "pos", "segment", "token", "piece",
+                  three_axes ? "t,h,w" : "position", "mask", "loss");
     for (int64_t t = 0; t < seg.size(1); ++t) {
       auto segment = static_cast<Segment>(seg[s][t].item<uint8_t>());
       int64_t id = ids[s][t].item<int64_t>();
@@ -56,7 +67,7 @@ void print_batch(const SequenceBatch& b, const Tokenizer& tok, bool as_json) {
                     id >= 0 ? std::to_string(id).c_str() : "-", piece.c_str(), position_text(s, t).c_str(),
                     static_cast<long long>(mask[s][t].item<int64_t>()), in_loss ? "target" : "");
     }
-    out.push_back({{"sequence", s}, {"positions", rows}});
+    out.push_back({{"sequence", s}, {"source", source}, {"positions", rows}});
   }
   if (as_json) std::printf("%s\n", out.dump(1).c_str());
 }
@@ -73,19 +84,29 @@ void run_explain(const ExplainArgs& a) {
   };
   if (a.stage == "aspects") {
     auto modules = load_aspect_modules(c, vlm->spec().hidden_size, "");
-    AspectTask task(*vlm, builder, modules, *images, make_aspect_samples(*images, c.masp.aspects, c.masp.skip_zero_values),
-                    aspect_question_lists(c.masp), static_cast<uint64_t>(c.seed));
+    auto samples = make_aspect_samples(*images, c.masp.aspects, c.masp.skip_zero_values);
+    AspectTask task(*vlm, builder, modules, *images, samples, aspect_question_lists(c.masp), static_cast<uint64_t>(c.seed));
     torch::NoGradGuard no_grad;
-    print_batch(task.batch(first(task.num_samples()), 0), vlm->tokenizer(), a.json);
+    auto batch = first(task.num_samples());
+    std::vector<nlohmann::json> sources;
+    for (auto i : batch) {
+      const auto& sample = samples.at(static_cast<size_t>(i));
+      sources.push_back(sample_source(*images, sample.image, c.masp.aspects.at(static_cast<size_t>(sample.aspect))));
+    }
+    print_batch(task.batch(batch, 0), vlm->tokenizer(), a.json, sources);
     return;
   }
   // The layout does not depend on trained values: without a stage-1 checkpoint, fresh modules stand in.
   bool fresh = c.masp.use_aspects && c.masp.aspects_checkpoint.empty();
   auto model = make_emotion_model(*vlm, c, "", {c.masp.use_aspects && !fresh, true, false});
   if (fresh) model.aspects = std::make_unique<AspectModules>(load_aspect_modules(c, vlm->spec().hidden_size, ""));
-  PromptTask task(model, *images, make_emotion_samples(*images, c.data.labels));
+  auto samples = make_emotion_samples(*images, c.data.labels);
+  PromptTask task(model, *images, samples);
   torch::NoGradGuard no_grad;
-  print_batch(task.batch(first(task.num_samples())), vlm->tokenizer(), a.json);
+  auto batch = first(task.num_samples());
+  std::vector<nlohmann::json> sources;
+  for (auto i : batch) sources.push_back(sample_source(*images, samples.at(static_cast<size_t>(i)).image, ""));
+  print_batch(task.batch(batch), vlm->tokenizer(), a.json, sources);
 }
 }  // namespace
 

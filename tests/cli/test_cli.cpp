@@ -85,6 +85,20 @@ TEST(Cli, ExplainBatchJsonDescribesEveryPosition) {
   }
   EXPECT_GT(targets, 0);
   EXPECT_EQ(aspect, 1) << "stage 1 feeds the sampled aspect's single query token";
+  // Each sequence names its source (issue 34, finding 11): the manifest line holds that image, and stage 1 the
+  // aspect asked about.
+  auto line_of = [&](int64_t n) {
+    std::ifstream in(manifest);
+    std::string text;
+    for (int64_t i = 0; i < n; ++i) std::getline(in, text);
+    return nlohmann::json::parse(text);
+  };
+  for (const auto& sequence : j) {
+    const auto& source = sequence["source"];
+    auto row = line_of(source["manifest_line"].get<int64_t>());
+    EXPECT_NE(source["image"].get<std::string>().find(row["image"].get<std::string>()), std::string::npos) << source;
+    EXPECT_TRUE(source["aspect"] == "scene" || source["aspect"] == "brightness") << source;
+  }
   out = cli("explain-batch --stage prompt --json" + common, &status, false);
   ASSERT_EQ(status, 0) << out;
   j = nlohmann::json::parse(out);
@@ -92,6 +106,8 @@ TEST(Cli, ExplainBatchJsonDescribesEveryPosition) {
   for (const auto& p : j[0]["positions"]) soft += p["segment"] == "soft_prompt", visual += p["segment"] == "visual";
   EXPECT_EQ(soft, 3);
   EXPECT_EQ(visual, 16);
+  EXPECT_FALSE(j[0]["source"].contains("aspect"));
+  EXPECT_GT(j[0]["source"]["manifest_line"].get<int64_t>(), 0);
 }
 
 // The README's path on an exported Qwen2-VL (a random-init HF checkpoint): explain-batch shows the M-RoPE
