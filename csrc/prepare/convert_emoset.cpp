@@ -53,24 +53,51 @@ SplitEntry read_entry(const nlohmann::json& item, const std::string& where, cons
 }
 }  // namespace
 
+namespace {
+
+// Where info.json keeps the emotion -> index map: public EmoSet loaders read two shapes, {"label2idx":
+// {"emotion": {...}, "brightness": ...}} and {"emotion": {"label2idx": {...}}}; the affect world and early
+// copies write {"label2idx": {"amusement": 0, ...}} (or "emotion2idx"). Anything else is an error: a silent
+// fallback to the default order would mislabel every image whose index differs.
+std::pair<std::string, nlohmann::json> emotion_index_map(const nlohmann::json& info, const std::string& path) {
+  auto is_index_map = [](const nlohmann::json& j) {
+    if (!j.is_object() || j.empty()) return false;
+    for (auto it = j.begin(); it != j.end(); ++it)
+      if (!it.value().is_number_integer()) return false;
+    return true;
+  };
+  auto at = [&](const char* a, const char* b) -> const nlohmann::json* {
+    if (!info.is_object() || !info.contains(a) || !info[a].is_object()) return nullptr;
+    if (!b) return &info[a];
+    return info[a].contains(b) ? &info[a][b] : nullptr;
+  };
+  const std::vector<std::pair<const char*, const char*>> shapes{
+      {"label2idx", "emotion"}, {"emotion", "label2idx"}, {"label2idx", nullptr}, {"emotion2idx", nullptr}};
+  for (const auto& [a, b] : shapes)
+    if (const auto* j = at(a, b); j && is_index_map(*j)) return {b ? concat(a, ".", b) : std::string(a), *j};
+  raise(path, ": no emotion -> index map found (expected label2idx.emotion, emotion.label2idx, label2idx or "
+        "emotion2idx, each an object of label name -> integer index)");
+}
+
+}  // namespace
+
 PreparedDataset convert_emoset(const PrepareOptions& o) {
   PreparedDataset d;
   d.name = "emoset";
   LabelTable table = mikels_labels();
   auto info_path = fs::path(o.root) / "info.json";
   if (fs::exists(info_path)) {
-    // info.json's label2idx (or emotion2idx) fixes the label order.
+    // info.json's emotion -> index map fixes the label order (issue 34, finding 6).
     auto info = parse_json_file(info_path.string());
-    for (const char* key : {"label2idx", "emotion2idx"})
-      if (info.contains(key) && info[key].is_object()) {
-        std::vector<std::pair<int64_t, std::string>> order;
-        for (auto it = info[key].begin(); it != info[key].end(); ++it)
-          order.emplace_back(it.value().get<int64_t>(), table.normalise(it.key(), info_path.string() + ": " + key));
-        std::sort(order.begin(), order.end());
-        table.labels.clear();
-        for (auto& [i, name] : order) table.labels.push_back(name);
-        break;
-      }
+    auto [key, map] = emotion_index_map(info, info_path.string());
+    std::vector<std::pair<int64_t, std::string>> order;
+    for (auto it = map.begin(); it != map.end(); ++it) {
+      if (!it.value().is_number_integer()) raise(info_path.string(), ": ", key, "['", it.key(), "'] is not an integer index");
+      order.emplace_back(it.value().get<int64_t>(), table.normalise(it.key(), info_path.string() + ": " + key));
+    }
+    std::sort(order.begin(), order.end());
+    table.labels.clear();
+    for (auto& [i, name] : order) table.labels.push_back(name);
   }
   d.labels = table.labels;
   int64_t found_splits = 0;

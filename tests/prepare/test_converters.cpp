@@ -41,6 +41,27 @@ std::string error_of(const std::function<void()>& f) {
   return "(no error)";
 }
 
+// info.json in the two shapes public loaders read fixes the label order; an unknown shape is an error rather
+// than a silent default order (issue 34, finding 6).
+TEST(PrepareEmoSet, InfoJsonInBothPublicShapesOrAnError) {
+  const std::string order = R"({"sadness": 0, "fear": 1, "disgust": 2, "anger": 3, "excitement": 4, "contentment": 5, "awe": 6, "amusement": 7})";
+  const std::vector<std::string> expected{"sadness", "fear", "disgust", "anger", "excitement", "contentment", "awe", "amusement"};
+  for (const auto& info : {R"({"label2idx": {"emotion": )" + order + R"(, "brightness": {"0.1": 0}}})",
+                           R"({"emotion": {"label2idx": )" + order + R"(, "idx2label": {"0": "sadness"}}})"}) {
+    auto root = testing::scratch_dir("emoset");
+    put(root + "/info.json", info);
+    put(root + "/train.json", R"([["fear", "fear_00007", "image/fear/fear_00007.jpg"]])");
+    put(root + "/image/fear/fear_00007.jpg");
+    EXPECT_EQ(prepare("emoset", root, root + "/out").labels, expected) << info;
+  }
+  auto root = testing::scratch_dir("emoset_bad");
+  put(root + "/info.json", R"({"labels": ["sadness", "fear"]})");
+  put(root + "/train.json", R"([["fear", "fear_00007", "image/fear/fear_00007.jpg"]])");
+  put(root + "/image/fear/fear_00007.jpg");
+  auto error = error_of([&] { prepare("emoset", root, root + "/out"); });
+  EXPECT_NE(error.find("info.json: no emotion -> index map found"), std::string::npos) << error;
+}
+
 TEST(PrepareEmoSet, ReadsThreeAndFourItemEntriesAndMissingAttributes) {
   auto root = testing::scratch_dir("emoset");
   put(root + "/info.json", R"({"label2idx": {"amusement": 0, "awe": 1, "contentment": 2, "excitement": 3, "anger": 4, "disgust": 5, "fear": 6, "sadness": 7}, "scene2idx": {"amusement_park": 0}})");
