@@ -61,7 +61,7 @@ class Qwen2VLShape:
         self.tied = bool(config.get("tie_word_embeddings", False))
         rope = config.get("rope_scaling") or {}
         kind = rope.get("type", rope.get("rope_type", "mrope"))
-        if kind not in ("mrope", "default"):  # yarn, dynamic, linear... rescale the frequencies: not implemented
+        if kind not in ("mrope", "default"):  # yarn, dynamic, linear rescale the frequencies: refused, not exported
             raise ValueError(f"rope_scaling.type '{kind}' is not supported (mrope or default)")
         for name, value in (("hidden_size", self.hidden), ("num_attention_heads", self.heads),
                             ("num_key_value_heads", self.kv_heads), ("num_hidden_layers", self.layers),
@@ -328,14 +328,25 @@ class Qwen2VLBundleModel(nn.Module):
     def embed_tokens(self, ids: torch.Tensor) -> torch.Tensor:
         return self.model.embed_tokens(ids)
 
+    def run_layers(self, past: List[torch.Tensor], embeds: torch.Tensor, attention_mask: torch.Tensor,
+                   position_ids: Optional[torch.Tensor]) -> torch.Tensor:
+        """Final normed hidden states of embeds; `past` is prefill's [k_0, v_0, ...] or empty (no prefix)."""
+        bias, cos, sin = self.decoder_inputs(embeds, attention_mask, position_ids)
+        x = embeds
+        i = 0
+        for layer in self.model.layers:
+            past_k: Optional[torch.Tensor] = None
+            past_v: Optional[torch.Tensor] = None
+            if len(past) > 0:
+                past_k, past_v = past[2 * i], past[2 * i + 1]
+            x = layer(x, past_k, past_v, bias, cos, sin)[0]
+            i += 1
+        return self.model.norm(x)
+
     @torch.jit.export
     def hidden_states(self, embeds: torch.Tensor, attention_mask: torch.Tensor,
                       position_ids: Optional[torch.Tensor] = None) -> torch.Tensor:
-        bias, cos, sin = self.decoder_inputs(embeds, attention_mask, position_ids)
-        x = embeds
-        for layer in self.model.layers:
-            x = layer(x, None, None, bias, cos, sin)[0]
-        return self.model.norm(x)
+        return self.run_layers([], embeds, attention_mask, position_ids)
 
     @torch.jit.export
     def project_logits(self, hidden: torch.Tensor) -> torch.Tensor:
@@ -359,13 +370,7 @@ class Qwen2VLBundleModel(nn.Module):
     def hidden_states_cached(self, past: List[torch.Tensor], embeds: torch.Tensor, attention_mask: torch.Tensor,
                              position_ids: Optional[torch.Tensor] = None) -> torch.Tensor:
         """Positions after a prefilled prefix; attention_mask covers prefix + embeds, position_ids the new ones."""
-        bias, cos, sin = self.decoder_inputs(embeds, attention_mask, position_ids)
-        x = embeds
-        i = 0
-        for layer in self.model.layers:
-            x = layer(x, past[2 * i], past[2 * i + 1], bias, cos, sin)[0]
-            i += 1
-        return self.model.norm(x)
+        return self.run_layers(past, embeds, attention_mask, position_ids)
 
     @torch.jit.export
     def last_attention(self, embeds: torch.Tensor, attention_mask: torch.Tensor,
