@@ -60,7 +60,7 @@ void BM_Stage1TrainStep(benchmark::State& state) {
   auto& f = Fixture::get();
   const auto& c = f.config;
   auto modules = load_aspect_modules(c, f.vlm->spec().hidden_size, "");
-  modules.set_requires_grad(true);
+  modules->set_requires_grad(true);
   SequenceBuilder builder(*f.vlm, layout_options(c));
   AspectTask task(*f.vlm, builder, modules, *f.cached, make_aspect_samples(*f.cached, c.masp.aspects, false), aspect_question_lists(c.masp), 1);
   int64_t step = 0;
@@ -73,9 +73,9 @@ void BM_Stage1TrainStep(benchmark::State& state) {
 
 void stage2_step(benchmark::State& state, ImageFeatures& images, bool prefix_cache = true) {
   auto& f = Fixture::get();
-  auto model = make_emotion_model(*f.vlm, f.config, "", {false, true, false});
+  auto model = make_emotion_model(*f.vlm, f.config, "", EmotionModelParts::prompt_only());
   model.soft_prompt.set_requires_grad(true);
-  PromptTask task(model, images, make_emotion_samples(images, f.config.data.labels), prefix_cache);
+  PromptTask task(model, images, make_emotion_samples(images, f.config.data.labels), {prefix_cache});
   int64_t step = 0;
   for (auto _ : state) task.loss(batch_of(state.range(0), task.num_samples(), step++), 0).backward();
   state.SetItemsProcessed(state.iterations() * state.range(0));
@@ -87,7 +87,7 @@ void BM_Stage2TrainStepWithoutPrefixCache(benchmark::State& state) { stage2_step
 
 void eval_rank_labels(benchmark::State& state, bool use_prefix_cache) {
   auto& f = Fixture::get();
-  auto model = make_emotion_model(*f.vlm, f.config, "", {false, true, false});
+  auto model = make_emotion_model(*f.vlm, f.config, "", EmotionModelParts::prompt_only());
   torch::NoGradGuard ng;
   int64_t step = 0;
   for (auto _ : state) {
@@ -106,7 +106,7 @@ void BM_EvalRankLabelsWithoutPrefixCache(benchmark::State& state) { eval_rank_la
 
 void logits(benchmark::State& state, bool rows_only) {
   auto& f = Fixture::get();
-  auto model = make_emotion_model(*f.vlm, f.config, "", {false, true, false});
+  auto model = make_emotion_model(*f.vlm, f.config, "", EmotionModelParts::prompt_only());
   torch::NoGradGuard ng;
   auto visual = f.cached->visual(batch_of(16, f.cached->size(), 0));
   std::vector<SequenceSpec> specs;

@@ -127,7 +127,7 @@ void expect_same_tensors(const std::string& a, const std::string& b) {
 
 std::string random_aspects_checkpoint(const EmotuneConfig& c, int64_t hidden_size) {
   auto path = scratch_dir("aspects") + "/random.safetensors";
-  save_safetensors(path, load_aspect_modules(c, hidden_size, "").named_tensors());
+  save_safetensors(path, load_aspect_modules(c, hidden_size, "")->named_tensors());
   return path;
 }
 

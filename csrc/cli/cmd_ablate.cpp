@@ -1,8 +1,8 @@
 #include <cstdio>
 
 #include "cli/commands.h"
-#include "eval/ablation.h"
-#include "eval/sweep.h"
+#include "recipes/ablation.h"
+#include "recipes/sweep.h"
 
 namespace emotune {
 

@@ -7,6 +7,7 @@
 #include "eval/eval_table.h"
 #include "eval/evaluate.h"
 #include "io/checkpoint.h"
+#include "train/run_dir.h"
 #include "masp/stages.h"
 #include "vlm/frozen_vlm.h"
 
@@ -37,22 +38,22 @@ void run_eval(const EvalArgs& a) {
   EmotuneConfig c = a.config.load();
   std::string split = a.split.empty() ? c.data.eval_split : a.split;
   std::string ckpt = !a.checkpoint.empty() ? a.checkpoint : !c.eval.checkpoint.empty() ? c.eval.checkpoint
-                                                          : (fs::path(c.run_dir) / "checkpoint.safetensors").string();
+                                                          : RunDir(c.run_dir).checkpoint();
   if (a.zero_shot) ckpt.clear();
   if (!c.eval.checkpoints.empty() || !c.eval.datasets.empty() || !a.rows.empty() || !a.datasets.empty())
     return run_eval_table_command(a, c, ckpt);
   std::string out = !c.eval.out_dir.empty() ? c.eval.out_dir : (fs::path(c.run_dir) / ("eval-" + split)).string();
   auto vlm = open_bundle(c);
   auto images = open_split(*vlm, c, split);
-  EvalOptions options{c.eval.mode, c.eval.batch_size, c.eval.max_new_tokens, true};
+  EvalOptions options = eval_options(c);
   if (a.aspects_plain) ckpt.clear();
   std::string stage = a.aspects_plain ? "aspects" : ckpt.empty() ? "zero-shot" : summarize_checkpoint(ckpt).info.stage;
   if (stage == "aspects") {
-    std::unique_ptr<AspectModules> modules;
-    if (!a.aspects_plain) modules = std::make_unique<AspectModules>(load_aspect_modules(c, vlm->spec().hidden_size, ckpt));
+    AspectModules modules{nullptr};
+    if (!a.aspects_plain) modules = load_aspect_modules(c, vlm->spec().hidden_size, ckpt);
     SequenceBuilder builder(*vlm, layout_options(c));
     auto samples = make_aspect_samples(*images, c.masp.aspects, c.masp.skip_zero_values);
-    auto result = evaluate_aspects(*vlm, builder, modules.get(), *images, samples, aspect_question_lists(c.masp), options, c.masp.aspects);
+    auto result = evaluate_aspects(*vlm, builder, modules ? modules.get() : nullptr, *images, samples, aspect_question_lists(c.masp), options, c.masp.aspects);
     if (a.aspects_plain) out += "-plain";
     auto j = result.to_json();
     ensure_directory(out);
@@ -66,11 +67,11 @@ void run_eval(const EvalArgs& a) {
   auto model = make_emotion_model(*vlm, c, ckpt, parts_in_checkpoint(ckpt));
   auto samples = make_emotion_samples(*images, c.data.labels);
   auto result = evaluate_emotions(model, *images, samples, options);
-  write_emotion_evaluation(out, result, model, *images, {{"checkpoint", ckpt}, {"split", split}, {"mode", c.eval.mode},
+  write_emotion_evaluation(out, result, model, *images, {{"checkpoint", ckpt}, {"split", split}, {"mode", name_of(c.eval.mode)},
                                                          {"skipped_images", images->skipped()}});
   std::printf("%s accuracy %.2f%% (%lld/%lld, %s mode%s) on split '%s'; written to %s\n", ckpt.empty() ? "zero-shot" : ckpt.c_str(),
               100.0 * result.metrics.accuracy, static_cast<long long>(result.metrics.correct),
-              static_cast<long long>(result.metrics.total), c.eval.mode.c_str(),
+              static_cast<long long>(result.metrics.total), name_of(c.eval.mode),
               result.metrics.unmatched ? concat(", ", result.metrics.unmatched, " answers matched no label").c_str() : "",
               split.c_str(), out.c_str());
 }

@@ -99,7 +99,7 @@ void run_explain(const ExplainArgs& a) {
   // The layout does not depend on trained values: without a stage-1 checkpoint, fresh modules stand in.
   bool fresh = c.masp.use_aspects && c.masp.aspects_checkpoint.empty();
   auto model = make_emotion_model(*vlm, c, "", {c.masp.use_aspects && !fresh, true, false});
-  if (fresh) model.aspects = std::make_unique<AspectModules>(load_aspect_modules(c, vlm->spec().hidden_size, ""));
+  if (fresh) model.aspects = load_aspect_modules(c, vlm->spec().hidden_size, "");
   auto samples = make_emotion_samples(*images, c.data.labels);
   PromptTask task(model, *images, samples);
   torch::NoGradGuard no_grad;

@@ -1,7 +1,7 @@
 #include <cstdio>
 
 #include "cli/commands.h"
-#include "personal/personalize.h"
+#include "recipes/personalize.h"
 
 namespace emotune {
 

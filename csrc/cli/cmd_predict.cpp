@@ -28,10 +28,10 @@ void run_predict(const PredictArgs& a) {
     auto modules = load_aspect_modules(c, vlm->spec().hidden_size, a.checkpoint);
     SequenceBuilder builder(*vlm, layout_options(c));
     std::vector<SequenceSpec> prompts;
-    for (int64_t i = 0; i < modules.num_aspects(); ++i)
-      prompts.push_back(builder.aspect_question(modules.forward(i, visual)[0], c.masp.questions.at(modules.aspects()[i]).front(), nullptr));
+    for (int64_t i = 0; i < modules->num_aspects(); ++i)
+      prompts.push_back(builder.aspect_question(modules->forward(i, visual)[0], c.masp.questions.at(modules->aspects()[i]).front(), nullptr));
     auto answers = generate_greedy(*vlm, builder, prompts, c.eval.max_new_tokens);
-    for (size_t i = 0; i < answers.size(); ++i) std::printf("  %-18s %s\n", modules.aspects()[i].c_str(), normalise_answer(answers[i]).c_str());
+    for (size_t i = 0; i < answers.size(); ++i) std::printf("  %-18s %s\n", modules->aspects()[i].c_str(), normalise_answer(answers[i]).c_str());
     return;
   }
   auto model = make_emotion_model(*vlm, c, a.checkpoint, parts_in_checkpoint(a.checkpoint));

@@ -31,6 +31,39 @@ StringListMap default_aspect_questions() {
   };
 }
 
+namespace {
+// Applies an overlay's layers (YAML maps, then key=value assignments, in order) through `schema`.
+void apply_overlay(ConfigSchema& schema, const ConfigOverlay& overlay) {
+  for (const auto& layer : overlay.layers) {
+    if (layer.map.IsMap()) schema.apply(layer.map, layer.source);
+    else schema.apply_override(layer.assignment);
+  }
+}
+
+// A new overlay layer is applied to a scratch config when read, so a wrong key or value is reported with its
+// file and line (cross-key checks come when a stage's config is made, with_overlay).
+void check_overlay(const ConfigOverlay& overlay) {
+  EmotuneConfig scratch;
+  scratch.masp.questions = default_aspect_questions();
+  auto schema = bind_config(scratch);
+  apply_overlay(schema, overlay);
+}
+
+// The old string form (ablation.stage1_set: [train.lr=3e-4]) refused, with the typed section to write instead.
+std::string retired_stage_set_hint(const std::string& section, const YAML::Node& value) {
+  std::string keys;
+  if (value.IsSequence())
+    for (const auto& item : value) {
+      auto text = item.IsScalar() ? item.Scalar() : std::string();
+      auto eq = text.find('=');
+      if (eq == std::string::npos) continue;
+      keys += (keys.empty() ? "" : ", ") + text.substr(0, eq) + ": " + text.substr(eq + 1);
+    }
+  if (keys.empty()) keys = "train.lr: 0.001";
+  return concat("(key=value strings) was replaced by the typed section '", section, "': write ", section, ": {", keys, "}");
+}
+}  // namespace
+
 ConfigSchema bind_config(EmotuneConfig& c) {
   ConfigSchema s;
   s.add("bundle", &c.bundle, "directory of the frozen VLM bundle (docs/bundle.md)");
@@ -41,7 +74,7 @@ ConfigSchema bind_config(EmotuneConfig& c) {
   s.add_choice("precision", &c.precision, {"fp32", "bf16"},
                "fp32, or bf16 for the frozen VLM and frozen aspect modules (trained tensors and optimizer state stay fp32)");
 
-  s.add_choice("vlm.positions", &c.vlm.positions, {"plain", "mrope"},
+  s.add_enum("vlm.positions", &c.vlm.positions,
                "plain: 1-D positions on all M-RoPE axes (reference MASP code); mrope: Qwen2-VL's 3-D positions (bundles with positions.kind: mrope)");
 
   s.add("data.manifest", &c.data.manifest, "JSONL manifest (docs/data.md)");
@@ -59,13 +92,13 @@ ConfigSchema bind_config(EmotuneConfig& c) {
   s.add("masp.soft_prompt_length", &c.masp.soft_prompt_length, "L_p, soft prompt tokens (paper: 32)");
   s.add_choice("masp.soft_prompt_init", &c.masp.soft_prompt_init, {"random", "text"}, "random (paper) or the embeddings of soft_prompt_init_text");
   s.add("masp.soft_prompt_init_text", &c.masp.soft_prompt_init_text, "text whose token embeddings initialise the soft prompt (repeated to length)");
-  s.add_choice("masp.prompt_placement", &c.masp.prompt_placement, {"paper", "reference"},
+  s.add_enum("masp.prompt_placement", &c.masp.prompt_placement,
                "paper: [V_fused; soft; query] (Eq. 4); reference: the code's copy before the image and before the query");
   s.add("masp.use_aspects", &c.masp.use_aspects, "stage 2 feeds the aspect tokens (V+A+S); false trains V+S");
   s.add("masp.aspects_checkpoint", &c.masp.aspects_checkpoint, "stage-1 checkpoint whose aspect modules stage 2 uses");
   s.add("masp.loss_on_end_of_turn", &c.masp.loss_on_end_of_turn, "the answer's end-of-turn token is a target (the reference code leaves it out)");
   s.add("masp.skip_zero_values", &c.masp.skip_zero_values, "reference-code quirk: drop brightness/colorfulness equal to 0.0");
-  s.add_choice("masp.label_list_style", &c.masp.label_list_style, {"plain", "python"}, "how {labels} is rendered: a, b, c or ['a', 'b', 'c'] (reference code)");
+  s.add_enum("masp.label_list_style", &c.masp.label_list_style, "how {labels} is rendered: a, b, c or ['a', 'b', 'c'] (reference code)");
   s.add("masp.emotion_question", &c.masp.emotion_question, "the emotion query T_user; {labels} is replaced by the label list");
   s.add("masp.questions", &c.masp.questions, "per aspect, question templates; training draws one per sample, evaluation uses the first");
   s.add("masp.system_prompt", &c.masp.system_prompt, "system message of the chat template");
@@ -89,7 +122,7 @@ ConfigSchema bind_config(EmotuneConfig& c) {
   s.add("train.resume", &c.train.resume, "continue from run_dir's resume checkpoint when there is one");
   s.add("train.stop_after_steps", &c.train.stop_after_steps, "stop this invocation after N steps, checkpointing first (for time-boxed jobs)");
 
-  s.add_choice("eval.mode", &c.eval.mode, {"rank", "generate"}, "rank: score every label by log-likelihood; generate: greedy decoding, exact match of the first line");
+  s.add_enum("eval.mode", &c.eval.mode, "rank: score every label by log-likelihood; generate: greedy decoding, exact match of the first line");
   s.add("eval.max_new_tokens", &c.eval.max_new_tokens, "generation limit");
   s.add("eval.batch_size", &c.eval.batch_size, "sequences per forward pass during evaluation");
   s.add("eval.checkpoint", &c.eval.checkpoint, "checkpoint to evaluate (default: run_dir/checkpoint.safetensors)");
@@ -116,8 +149,12 @@ ConfigSchema bind_config(EmotuneConfig& c) {
 
   bind_personal_config(s, c.personal, c.dpt);
 
-  s.add("ablation.stage1_set", &c.ablation.stage1_set, "key=value overrides for stage 1 of `emotune ablate` (e.g. train.lr=1e-3)");
-  s.add("ablation.stage2_set", &c.ablation.stage2_set, "key=value overrides for the stage-2 runs of `emotune ablate`");
+  s.add_overlay("ablation.stage1", &c.ablation.stage1, check_overlay,
+                "config keys for stage 1 of `emotune ablate` only, e.g. {train: {lr: 3e-4, epochs: 1}}");
+  s.add_overlay("ablation.stage2", &c.ablation.stage2, check_overlay,
+                "config keys for the stage-2 runs of `emotune ablate` only, e.g. {train: {lr: 0.1, epochs: 10}}");
+  s.add_retired("ablation.stage1_set", [](const YAML::Node& n) { return retired_stage_set_hint("ablation.stage1", n); });
+  s.add_retired("ablation.stage2_set", [](const YAML::Node& n) { return retired_stage_set_hint("ablation.stage2", n); });
   s.add("ablation.reference_accuracy", &c.ablation.reference_accuracy, "an accuracy to print beside the table (e.g. the split's Bayes limit); < 0: none");
   s.add("ablation.reference_name", &c.ablation.reference_name, "the name of that reference row");
   return s;
@@ -160,20 +197,36 @@ void validate(const EmotuneConfig& c) {
 }
 }  // namespace
 
+namespace {
+// Built-in templates of aspects the config does not use are dropped; a user's template for an unknown
+// aspect stays and is reported by validate().
+void drop_unused_default_questions(EmotuneConfig& c) {
+  for (const auto& [name, list] : default_aspect_questions()) {
+    bool used = false;
+    for (const auto& a : c.masp.aspects) used |= a == name;
+    if (!used && c.masp.questions.count(name) && c.masp.questions[name] == list) c.masp.questions.erase(name);
+  }
+}
+}  // namespace
+
 EmotuneConfig load_config(const std::vector<std::string>& files, const std::vector<std::string>& overrides) {
   EmotuneConfig c;
   c.masp.questions = default_aspect_questions();
   auto schema = bind_config(c);
   for (const auto& f : files) schema.apply_file(f);
   for (const auto& o : overrides) schema.apply_override(o);
-  // Built-in templates of aspects the config does not use are dropped; a user's template for an unknown
-  // aspect stays and is reported by validate().
-  auto defaults = default_aspect_questions();
-  for (const auto& [name, list] : defaults) {
-    bool used = false;
-    for (const auto& a : c.masp.aspects) used |= a == name;
-    if (!used && c.masp.questions.count(name) && c.masp.questions[name] == list) c.masp.questions.erase(name);
-  }
+  drop_unused_default_questions(c);
+  validate(c);
+  return c;
+}
+
+EmotuneConfig with_overlay(const EmotuneConfig& base, const ConfigOverlay& overlay) {
+  EmotuneConfig c = base;
+  // The built-in templates load_config dropped come back first, so an overlay that adds an aspect finds them.
+  for (auto& [name, list] : default_aspect_questions()) c.masp.questions.emplace(name, list);
+  auto schema = bind_config(c);
+  apply_overlay(schema, overlay);
+  drop_unused_default_questions(c);
   validate(c);
   return c;
 }

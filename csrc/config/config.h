@@ -27,12 +27,12 @@ struct MaspConfig {
   int64_t soft_prompt_length = 32;
   std::string soft_prompt_init = "random";
   std::string soft_prompt_init_text;
-  std::string prompt_placement = "paper";  // "reference": the code's two copies
+  PromptPlacement prompt_placement = PromptPlacement::Paper;  // Reference: the code's two copies
   bool use_aspects = true;
   std::string aspects_checkpoint;
   bool loss_on_end_of_turn = true;   // reference code: false
   bool skip_zero_values = false;     // reference code quirk: an attribute equal to 0.0 is dropped
-  std::string label_list_style = "plain";  // "python": the reference code's ['a', 'b'] rendering
+  LabelListStyle label_list_style = LabelListStyle::Plain;  // Python: the reference code's ['a', 'b'] rendering
   std::string emotion_question = "Which emotion does this image most strongly evoke? Choose from: {labels}.";
   StringListMap questions;
   std::string system_prompt = "You are a helpful assistant.";
@@ -58,7 +58,7 @@ struct TrainConfig {
 };
 
 struct EvalConfig {
-  std::string mode = "rank";
+  EvalMode mode = EvalMode::Rank;
   int64_t max_new_tokens = 8;
   int64_t batch_size = 16;
   std::string checkpoint;
@@ -150,8 +150,8 @@ struct DiscreteConfig {
 };
 
 struct AblationConfig {
-  std::vector<std::string> stage1_set;  // --set overrides applied to stage 1 only
-  std::vector<std::string> stage2_set;  // --set overrides applied to both stage-2 runs only
+  ConfigOverlay stage1;  // config keys for stage 1 only, e.g. {train: {lr: 3e-4, epochs: 1}}
+  ConfigOverlay stage2;  // config keys for both stage-2 runs only
   double reference_accuracy = -1;       // e.g. the Bayes limit of a synthetic split; < 0: none
   std::string reference_name = "Bayes-optimal";
 };
@@ -160,7 +160,7 @@ struct AblationConfig {
 struct VlmConfig {
   // plain: 1-D positions 0..L-1 on every axis (the reference MASP code and its checkpoints); mrope: Qwen2-VL's
   // 3-D M-RoPE positions, for bundles with positions.kind: mrope (csrc/masp/sequence.h says what they are).
-  std::string positions = "plain";
+  PositionMode positions = PositionMode::Plain;
 };
 
 struct EmotuneConfig {
@@ -191,6 +191,9 @@ void validate_personal_config(const PersonalConfig& personal, const DiscreteConf
 // Defaults, then each file in order, then each --set override; then cross-key validation.
 EmotuneConfig load_config(const std::vector<std::string>& files, const std::vector<std::string>& overrides);
 std::string config_to_yaml(const EmotuneConfig& config);
+// `base` with an overlay's keys applied on top (after its files and --set overrides), validated like a loaded
+// config: a stage's own settings, or a table row's.
+EmotuneConfig with_overlay(const EmotuneConfig& base, const ConfigOverlay& overlay);
 // `base` followed by `more`: for composing config files and --set overrides.
 std::vector<std::string> with_entries(std::vector<std::string> base, const std::vector<std::string>& more);
 // The default question templates per aspect (paper §Stage 1; the reference code's wording style).

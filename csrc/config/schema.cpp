@@ -1,5 +1,6 @@
 #include "config/schema.h"
 
+#include <cctype>
 #include <sstream>
 
 #include "config/did_you_mean.h"
@@ -94,18 +95,71 @@ void ConfigSchema::add(const std::string& key, StringListMap* f, const std::stri
              },
              [f] { return node_of(*f); }});
 }
+std::string ConfigSchema::scalar_string(const YAML::Node& node, const std::string& key, const std::string& where) {
+  return scalar_as<std::string>(node, key, where, "a string");
+}
+
+void ConfigSchema::unknown_choice(const std::string& key, const std::string& where, const std::string& value,
+                                  const std::vector<std::string>& choices) {
+  std::string joined;
+  for (const auto& c : choices) joined += (joined.empty() ? "" : "|") + c;
+  raise(where, ": key '", key, "' expects one of ", joined, ", got '", value, "'", suggestion(value, choices));
+}
+
 void ConfigSchema::add_choice(const std::string& key, std::string* f, std::vector<std::string> choices,
                               const std::string& help) {
   std::string joined;
   for (const auto& c : choices) joined += (joined.empty() ? "" : "|") + c;
   add_entry({key, joined, help,
-             [f, key, choices, joined](const YAML::Node& n, const std::string& w) {
+             [f, key, choices](const YAML::Node& n, const std::string& w) {
                auto v = scalar_as<std::string>(n, key, w, "a string");
                for (const auto& c : choices)
                  if (c == v) return void(*f = v);
-               raise(w, ": key '", key, "' expects one of ", joined, ", got '", v, "'", suggestion(v, choices));
+               unknown_choice(key, w, v, choices);
              },
              [f] { return node_of(*f); }});
+}
+
+namespace {
+// "file.yaml:12" → "file.yaml": the document a key was read from, for errors inside an overlay's map.
+std::string source_of(const std::string& where) {
+  auto colon = where.rfind(':');
+  if (colon == std::string::npos || colon + 1 == where.size()) return where;
+  for (size_t i = colon + 1; i < where.size(); ++i)
+    if (!std::isdigit(static_cast<unsigned char>(where[i]))) return where;
+  return where.substr(0, colon);
+}
+}  // namespace
+
+void ConfigSchema::add_overlay(const std::string& key, ConfigOverlay* f, std::function<void(const ConfigOverlay&)> check,
+                               const std::string& help) {
+  auto add_layer = [f, check, key](ConfigOverlay::Layer layer) {
+    ConfigOverlay one;
+    one.layers.push_back(layer);
+    try {
+      check(one);
+    } catch (const std::exception& e) {
+      raise(e.what(), " (in the section '", key, "')");
+    }
+    f->layers.push_back(std::move(layer));
+  };
+  Entry e{key, "section of config keys", help,
+          [key, add_layer](const YAML::Node& n, const std::string& w) {
+            if (n.IsNull() || (n.IsMap() && n.size() == 0)) return;
+            if (!n.IsMap()) raise(w, ": key '", key, "' expects a map of config keys, e.g. ", key, ": {train.lr: 0.001}");
+            add_layer({n, "", source_of(w)});
+          },
+          [f] { return f->merged(); }};
+  e.overlay = f;
+  e.check_overlay = [add_layer](const ConfigOverlay& assignment) { add_layer(assignment.layers.front()); };
+  add_entry(std::move(e));
+}
+
+void ConfigSchema::add_retired(const std::string& key, std::function<std::string(const YAML::Node&)> hint) {
+  Entry e{key, "retired", "", [key, hint](const YAML::Node& n, const std::string& w) { raise(w, ": '", key, "' ", hint(n)); },
+          [] { return YAML::Node(); }};
+  e.retired = true;
+  add_entry(std::move(e));
 }
 
 const ConfigSchema::Entry* ConfigSchema::find(const std::string& key) const {
@@ -116,7 +170,8 @@ const ConfigSchema::Entry* ConfigSchema::find(const std::string& key) const {
 
 std::vector<std::string> ConfigSchema::keys() const {
   std::vector<std::string> out;
-  for (const auto& e : entries_) out.push_back(e.key);
+  for (const auto& e : entries_)
+    if (!e.retired) out.push_back(e.key);
   return out;
 }
 
@@ -162,7 +217,13 @@ void ConfigSchema::apply_override(const std::string& assignment) {
   if (eq == std::string::npos || eq == 0) raise("--set '", assignment, "': expected key=value");
   std::string key = assignment.substr(0, eq), value = assignment.substr(eq + 1);
   const Entry* e = find(key);
-  if (!e) unknown_key(key, "--set");
+  if (!e) {
+    // --set ablation.stage1.train.lr=0.1: one key of an overlay section.
+    for (const auto& section : entries_)
+      if (section.overlay && key.rfind(section.key + ".", 0) == 0)
+        return section.check_overlay(ConfigOverlay().set(key.substr(section.key.size() + 1), value));
+    unknown_key(key, "--set");
+  }
   // A string key takes the text verbatim (a question may well contain ": "); other keys parse it as YAML,
   // so lists ("[a, b]") and numbers work.
   if (e->type == "string" || e->type.find('|') != std::string::npos) return e->set(YAML::Node(value), "--set");
@@ -187,6 +248,19 @@ struct KeyTree {
     children.emplace_back(name, KeyTree{});
     return children.back().second;
   }
+  // Sets `dotted` (a.b.c) to `v`; a map value merges key by key, so later layers win key by key.
+  void put(const std::string& dotted, const YAML::Node& v) {
+    auto dot = dotted.find('.');
+    KeyTree& at = child(dotted.substr(0, dot));
+    if (dot != std::string::npos) return at.put(dotted.substr(dot + 1), v);
+    if (v.IsMap()) {
+      at.value = YAML::Node();
+      for (const auto& kv : v) at.put(kv.first.as<std::string>(), kv.second);
+    } else {
+      at.children.clear();
+      at.value = YAML::Clone(v);
+    }
+  }
   YAML::Node build() const {
     if (children.empty()) return value;
     YAML::Node map(YAML::NodeType::Map);
@@ -196,9 +270,35 @@ struct KeyTree {
 };
 }  // namespace
 
+YAML::Node ConfigOverlay::merged() const {
+  KeyTree root;
+  for (const auto& layer : layers) {
+    if (layer.map.IsMap()) {
+      for (const auto& kv : layer.map) root.put(kv.first.as<std::string>(), kv.second);
+      continue;
+    }
+    auto eq = layer.assignment.find('=');
+    const std::string key = layer.assignment.substr(0, eq), text = layer.assignment.substr(eq + 1);
+    YAML::Node value;
+    try {
+      value = YAML::Load(text);
+    } catch (const YAML::Exception&) {
+    }
+    if (!value.IsDefined() || value.IsNull() || value.IsMap()) value = YAML::Node(text);
+    root.put(key, value);
+  }
+  return root.children.empty() ? YAML::Node(YAML::NodeType::Map) : root.build();
+}
+
+ConfigOverlay& ConfigOverlay::set(const std::string& key, const std::string& value, const std::string& source) {
+  layers.push_back({YAML::Node(), key + "=" + value, source});
+  return *this;
+}
+
 YAML::Node ConfigSchema::to_yaml() const {
   KeyTree root;
   for (const auto& e : entries_) {
+    if (e.retired) continue;
     KeyTree* at = &root;
     std::stringstream ss(e.key);
     for (std::string part; std::getline(ss, part, '.');) at = &at->child(part);
@@ -216,6 +316,7 @@ std::string ConfigSchema::to_yaml_string() const {
 std::string ConfigSchema::describe() const {
   std::ostringstream out;
   for (const auto& e : entries_) {
+    if (e.retired) continue;
     YAML::Emitter v;
     v << YAML::Flow << e.get();
     out << "  " << e.key << " (" << e.type << ", default " << v.c_str() << ")\n      " << e.help << "\n";

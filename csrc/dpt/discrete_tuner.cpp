@@ -10,10 +10,10 @@
 #include "core/atomic_file.h"
 #include "core/rng.h"
 #include "data/manifest.h"
+#include "data/world_facts.h"
 #include "dpt/prompt_target.h"
 #include "masp/image_features.h"
 #include "masp/stages.h"
-#include "synth/affect_world.h"
 #include "vlm/frozen_vlm.h"
 
 namespace emotune {
@@ -179,94 +179,129 @@ nlohmann::json DiscreteResult::to_json() const {
   return {{"users", users_json}};
 }
 
-DiscreteResult run_discrete_tuning(const EmotuneConfig& c) {
-  const auto& d = c.dpt;
-  if (c.data.manifest.empty()) raise("config: data.manifest is not set");
-  auto manifest = load_data_manifest(c);
-  auto train_rows = manifest.split(c.data.train_split), test_rows = manifest.split(c.data.eval_split);
-  std::vector<ManifestRow> rows = train_rows;
-  rows.insert(rows.end(), test_rows.begin(), test_rows.end());
+namespace {
+// The rows tuned on (the train split, then the eval split), their gold label indices, and each user's rows.
+struct TuningRows {
+  std::vector<ManifestRow> rows;
   std::vector<int64_t> gold;
-  std::vector<std::string> order;
+  std::vector<std::string> order;  // the users to tune: in order of their first training row, or dpt.users
   std::map<std::string, std::pair<std::vector<int64_t>, std::vector<int64_t>>> of_user;  // train, test row indices
-  for (size_t i = 0; i < rows.size(); ++i) {
-    const auto& row = rows[i];
+};
+
+// Every row needs a known label and a user; every user named in dpt.users needs training images.
+TuningRows tuning_rows(const EmotuneConfig& c, const Manifest& manifest) {
+  const auto& d = c.dpt;
+  auto train_rows = manifest.split(c.data.train_split), test_rows = manifest.split(c.data.eval_split);
+  TuningRows t;
+  t.rows = train_rows;
+  t.rows.insert(t.rows.end(), test_rows.begin(), test_rows.end());
+  for (size_t i = 0; i < t.rows.size(); ++i) {
+    const auto& row = t.rows[i];
     auto it = std::find(c.data.labels.begin(), c.data.labels.end(), row.label);
     if (it == c.data.labels.end()) raise(manifest.where(row), ": label '", row.label, "' is not in data.labels", suggestion(row.label, c.data.labels));
     if (row.user.empty()) raise(manifest.where(row), ": discrete prompt tuning needs a \"user\" on every row");
-    gold.push_back(it - c.data.labels.begin());
-    auto [u, inserted] = of_user.try_emplace(row.user);
-    if (inserted && i < train_rows.size()) order.push_back(row.user);
+    t.gold.push_back(it - c.data.labels.begin());
+    auto [u, inserted] = t.of_user.try_emplace(row.user);
+    if (inserted && i < train_rows.size()) t.order.push_back(row.user);
     (i < train_rows.size() ? u->second.first : u->second.second).push_back(static_cast<int64_t>(i));
   }
   for (const auto& u : d.users)
-    if (!of_user.count(u) || of_user[u].first.empty()) raise("config key 'dpt.users': user '", u, "' has no training images", suggestion(u, order));
-  if (!d.users.empty()) order = d.users;
+    if (!t.of_user.count(u) || t.of_user[u].first.empty()) raise("config key 'dpt.users': user '", u, "' has no training images", suggestion(u, t.order));
+  if (!d.users.empty()) t.order = d.users;
+  return t;
+}
 
-  std::unique_ptr<FrozenVLM> vlm;
-  std::unique_ptr<ImageFeatures> images;
-  if (d.target == "bundle") {
-    vlm = open_bundle(c);
-    images = std::make_unique<ImageFeatures>(*vlm, manifest, rows, false, c.data.cache_features, "encoding images");
+// The user's training rows; with dpt.train_images, a seeded choice of L of them, kept in row order.
+std::vector<int64_t> training_images(const EmotuneConfig& c, const std::string& user, std::vector<int64_t> train) {
+  const auto& d = c.dpt;
+  if (d.train_images > 0 && static_cast<int64_t>(train.size()) > d.train_images) {  // L images, a seeded choice
+    auto perm = seeded_permutation(static_cast<int64_t>(train.size()), static_cast<uint64_t>(c.seed), string_seed("L:" + user));
+    std::vector<int64_t> chosen;
+    for (int64_t k = 0; k < d.train_images; ++k) chosen.push_back(train[static_cast<size_t>(perm[static_cast<size_t>(k)])]);
+    std::sort(chosen.begin(), chosen.end());
+    train = chosen;
   }
-  const auto dir = fs::path(c.run_dir) / "dpt";
-  ensure_directory(dir.string());
-  CallCache cache((dir / "calls.jsonl").string());
-  CallMeter meter(cache, d);
-  auto target = make_prompt_target(c, rows, vlm.get(), images.get(), meter);
-  auto proposer = make_prompt_proposer(c, meter);
-  // The history is rewritten by every run: a resumed run regenerates the same candidates from the cache.
-  std::ofstream history(dir / "history.jsonl", std::ios::trunc);
-  auto world = read_world_info(c.data.manifest);
+  return train;
+}
 
-  DiscreteResult result;
-  for (const auto& user : order) {
-    auto train = of_user[user].first;
-    if (d.train_images > 0 && static_cast<int64_t>(train.size()) > d.train_images) {  // L images, a seeded choice
-      auto perm = seeded_permutation(static_cast<int64_t>(train.size()), static_cast<uint64_t>(c.seed), string_seed("L:" + user));
-      std::vector<int64_t> chosen;
-      for (int64_t k = 0; k < d.train_images; ++k) chosen.push_back(train[static_cast<size_t>(perm[static_cast<size_t>(k)])]);
-      std::sort(chosen.begin(), chosen.end());
-      train = chosen;
-    }
-    const auto& test = of_user[user].second;
-    auto gold_of = [&](const std::vector<int64_t>& ids) {
-      std::vector<int64_t> g;
-      for (auto i : ids) g.push_back(gold[static_cast<size_t>(i)]);
-      return g;
-    };
-    std::fprintf(stderr, "== user %s: %zu training images\n", user.c_str(), train.size());
-    UserTuning tuning(d, user, train, gold_of(train), *target, *proposer, history);
-    tuning.run();
-    DiscreteUserResult r{user, static_cast<int64_t>(train.size()), static_cast<int64_t>(test.size()), tuning.size()};
-    auto top = tuning.ranked(tuning.all_ids(), d.vote_prompts);
-    for (auto id : top) r.top.push_back(tuning.candidate(id).prompt);
-    const auto test_gold = gold_of(test);
-    std::vector<std::vector<int64_t>> preds;
-    for (auto id : top) preds.push_back(target->predict(tuning.candidate(id).prompt.text, test));
-    std::vector<int64_t> vote(test.size());
-    for (size_t i = 0; i < test.size(); ++i) {
-      std::vector<int64_t> column;
-      for (const auto& p : preds) column.push_back(p[i]);
-      vote[i] = majority_vote(column);
-    }
-    r.best_test = preds.empty() ? -1 : accuracy(preds[0], test_gold);
-    r.vote_test = accuracy(vote, test_gold);
-    auto initial_best = tuning.ranked(tuning.first_initial(), 1);
-    if (!initial_best.empty()) r.initial_test = accuracy(target->predict(tuning.candidate(initial_best[0]).prompt.text, test), test_gold);
-    if (world.is_object() && world.contains("users") && world["users"]["per_user"].contains(user))
-      r.bayes = world["users"]["per_user"][user]["splits"][c.data.eval_split].value("bayes_accuracy", -1.0);
-    std::fprintf(stderr, "user %s: %lld candidates, best train %.1f%%, test: best %.1f%%, vote %.1f%%\n", user.c_str(),
-                 static_cast<long long>(r.candidates), r.top.empty() ? 0.0 : 100 * r.top[0].score, 100 * r.best_test, 100 * r.vote_test);
-    result.users.push_back(std::move(r));
+std::vector<int64_t> gold_of(const std::vector<int64_t>& gold, const std::vector<int64_t>& ids) {
+  std::vector<int64_t> g;
+  for (auto i : ids) g.push_back(gold[static_cast<size_t>(i)]);
+  return g;
+}
+
+// Test accuracy of the single best prompt, of the majority vote of the H best, and of the best initial prompt.
+void evaluate_on_test(const DiscreteConfig& d, const UserTuning& tuning, PromptTarget& target, const std::vector<int64_t>& test,
+                      const std::vector<int64_t>& test_gold, DiscreteUserResult& r) {
+  auto top = tuning.ranked(tuning.all_ids(), d.vote_prompts);
+  for (auto id : top) r.top.push_back(tuning.candidate(id).prompt);
+  std::vector<std::vector<int64_t>> preds;
+  for (auto id : top) preds.push_back(target.predict(tuning.candidate(id).prompt.text, test));
+  std::vector<int64_t> vote(test.size());
+  for (size_t i = 0; i < test.size(); ++i) {
+    std::vector<int64_t> column;
+    for (const auto& p : preds) column.push_back(p[i]);
+    vote[i] = majority_vote(column);
   }
-  result.spend = meter.spend();
-  result.report_markdown = report_of(result, c.data.eval_split);
+  r.best_test = preds.empty() ? -1 : accuracy(preds[0], test_gold);
+  r.vote_test = accuracy(vote, test_gold);
+  auto initial_best = tuning.ranked(tuning.first_initial(), 1);
+  if (!initial_best.empty()) r.initial_test = accuracy(target.predict(tuning.candidate(initial_best[0]).prompt.text, test), test_gold);
+}
+
+// One user: tunes on their training images, then scores the result on their test images.
+DiscreteUserResult tune_user(const EmotuneConfig& c, const TuningRows& t, const std::string& user, PromptTarget& target,
+                             PromptProposer& proposer, std::ofstream& history, const WorldFacts& world) {
+  const auto& d = c.dpt;
+  const auto train = training_images(c, user, t.of_user.at(user).first);
+  const auto& test = t.of_user.at(user).second;
+  std::fprintf(stderr, "== user %s: %zu training images\n", user.c_str(), train.size());
+  UserTuning tuning(d, user, train, gold_of(t.gold, train), target, proposer, history);
+  tuning.run();
+  DiscreteUserResult r{user, static_cast<int64_t>(train.size()), static_cast<int64_t>(test.size()), tuning.size()};
+  evaluate_on_test(d, tuning, target, test, gold_of(t.gold, test), r);
+  if (auto limits = world.user_limits(user, c.data.eval_split)) r.bayes = limits->bayes;  // affect worlds know it
+  std::fprintf(stderr, "user %s: %lld candidates, best train %.1f%%, test: best %.1f%%, vote %.1f%%\n", user.c_str(),
+               static_cast<long long>(r.candidates), r.top.empty() ? 0.0 : 100 * r.top[0].score, 100 * r.best_test, 100 * r.vote_test);
+  return r;
+}
+
+// results.json (every user's result and the spend) and report.md.
+void write_results(const fs::path& dir, const DiscreteResult& result) {
   auto j = result.to_json();
   j["spend"] = {{"new_calls", result.spend.new_calls}, {"cached_calls", result.spend.cached_calls}, {"prompt_tokens", result.spend.prompt_tokens},
                 {"completion_tokens", result.spend.completion_tokens}, {"usd", result.spend.usd}};
   write_file_atomic((dir / "results.json").string(), j.dump(2) + "\n");
   write_file_atomic((dir / "report.md").string(), result.report_markdown);
+}
+}  // namespace
+
+DiscreteResult run_discrete_tuning(const EmotuneConfig& c) {
+  const auto& d = c.dpt;
+  if (c.data.manifest.empty()) raise("config: data.manifest is not set");
+  auto manifest = load_data_manifest(c);
+  const auto t = tuning_rows(c, manifest);
+  std::unique_ptr<FrozenVLM> vlm;
+  std::unique_ptr<ImageFeatures> images;
+  if (d.target == "bundle") {
+    vlm = open_bundle(c);
+    images = std::make_unique<ImageFeatures>(*vlm, manifest, t.rows, false, c.data.cache_features, "encoding images");
+  }
+  const auto dir = fs::path(c.run_dir) / "dpt";
+  ensure_directory(dir.string());
+  CallCache cache((dir / "calls.jsonl").string());
+  CallMeter meter(cache, d);
+  auto target = make_prompt_target(c, t.rows, vlm.get(), images.get(), meter);
+  auto proposer = make_prompt_proposer(c, meter);
+  // The history is rewritten by every run: a resumed run regenerates the same candidates from the cache.
+  std::ofstream history(dir / "history.jsonl", std::ios::trunc);
+  const auto world = read_world_facts(c.data.manifest);
+
+  DiscreteResult result;
+  for (const auto& user : t.order) result.users.push_back(tune_user(c, t, user, *target, *proposer, history, world));
+  result.spend = meter.spend();
+  result.report_markdown = report_of(result, c.data.eval_split);
+  write_results(dir, result);
   return result;
 }
 

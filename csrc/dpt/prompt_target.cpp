@@ -117,8 +117,8 @@ class ChatTarget final : public PromptTarget {
 
 std::string render_target_prompt(const std::string& prompt, const std::string& answer_format,
                                  const std::vector<std::string>& labels) {
-  if (prompt.find("{labels}") != std::string::npos) return render_emotion_question(prompt, labels, "plain");
-  return answer_format.empty() ? prompt : prompt + " " + render_emotion_question(answer_format, labels, "plain");
+  if (prompt.find("{labels}") != std::string::npos) return render_emotion_question(prompt, labels, LabelListStyle::Plain);
+  return answer_format.empty() ? prompt : prompt + " " + render_emotion_question(answer_format, labels, LabelListStyle::Plain);
 }
 
 int64_t label_in_answer(const std::string& answer, const std::vector<std::string>& labels) {

@@ -81,39 +81,17 @@ namespace {
 // Label ranking scores k candidates after the same prompt, and in a causal LM the prompt's keys and values do
 // not depend on what follows. So the prompt but its last token is prefilled once and only [last token;
 // candidate] runs k times: about the cost of one prompt instead of k. The last token stays out of the prefix
-// because its logits predict the candidate's first token. nullopt where the prompts' prefixes differ in length
-// (the cache holds no padding) or a prompt is a single token.
+// because its logits predict the candidate's first token (masp/sequence.h, PrefixCut::BeforeLastToken).
+// nullopt where the prompts cannot be cut so (split_specs).
 std::optional<torch::Tensor> score_candidates_cached(FrozenVLM& vlm, const SequenceBuilder& builder,
                                                      const std::vector<SequenceSpec>& prompts,
                                                      const std::vector<SequencePart>& answers) {
-  std::vector<SequenceSpec> heads, rests;
-  int64_t head_length = -1;
-  for (const auto& prompt : prompts) {
-    if (prompt.empty()) return std::nullopt;
-    SequenceSpec head = prompt;
-    SequencePart& split = head.back();
-    SequencePart last = split;
-    const int64_t n = split.length();
-    if (n == 0) return std::nullopt;
-    if (split.embeds.defined()) {
-      last.embeds = split.embeds.slice(0, n - 1);
-      split.embeds = split.embeds.slice(0, 0, n - 1);
-    } else {
-      last.ids = {split.ids.back()};
-      split.ids.pop_back();
-    }
-    if (n == 1) head.pop_back();
-    int64_t length = 0;
-    for (const auto& p : head) {
-      if (p.in_loss) return std::nullopt;  // a target inside the prefix would go unscored
-      length += p.length();
-    }
-    if (length == 0 || (head_length >= 0 && length != head_length)) return std::nullopt;
-    head_length = length;
-    heads.push_back(std::move(head));
-    for (const auto& answer : answers) rests.push_back({last, answer});
-  }
-  auto head = builder.assemble(heads);
+  auto split = split_specs(prompts, PrefixCut::BeforeLastToken);
+  if (!split) return std::nullopt;
+  std::vector<SequenceSpec> rests;
+  for (const auto& last : split->rests)
+    for (const auto& answer : answers) rests.push_back({last.front(), answer});
+  auto head = builder.assemble(split->prefixes);
   const int64_t k = static_cast<int64_t>(answers.size());
   auto cache = vlm.repeat_prefix(vlm.prefill(head.embeds, head.attention_mask, head.model_positions()), k);
   auto rest = builder.assemble(rests, /*pad_right=*/true, head.next_position.repeat_interleave(k));

@@ -92,14 +92,14 @@ EvalTable run_eval_table(const std::vector<std::string>& files, const std::vecto
     auto images = open_split(*vlm, cc, cc.data.eval_split);
     for (size_t ri = 0; ri < rows.size(); ++ri) {
       const auto& row = rows[ri];
-      const EmotuneConfig rc = load_config(column_files(columns[ci]), with_entries(overrides, row.overrides));
+      const EmotuneConfig rc = with_overlay(cc, row.settings);
       std::fprintf(stderr, "== %s on %s (split '%s')\n", row.name.c_str(), columns[ci].name.c_str(), rc.data.eval_split.c_str());
       auto model = make_emotion_model(*vlm, rc, row.checkpoint, parts_in_checkpoint(row.checkpoint));
       auto samples = make_emotion_samples(*images, rc.data.labels);
-      auto evaluation = evaluate_emotions(model, *images, samples, {rc.eval.mode, rc.eval.batch_size, rc.eval.max_new_tokens, true});
+      auto evaluation = evaluate_emotions(model, *images, samples, eval_options(rc));
       write_emotion_evaluation((fs::path(out_dir) / row.name / columns[ci].name).string(), evaluation, model, *images,
                                {{"setting", row.name}, {"checkpoint", row.checkpoint}, {"dataset", columns[ci].name},
-                                {"split", rc.data.eval_split}, {"mode", rc.eval.mode}, {"skipped_images", images->skipped()}});
+                                {"split", rc.data.eval_split}, {"mode", name_of(rc.eval.mode)}, {"skipped_images", images->skipped()}});
       summary.push_back({{"setting", row.name}, {"dataset", columns[ci].name}, {"checkpoint", row.checkpoint},
                          {"metrics", evaluation.metrics.to_json(rc.data.labels)}});
       table.cells[ri][ci] = std::move(evaluation.metrics);

@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "config/config.h"
 #include "eval/metrics.h"
 
 namespace emotune {
@@ -14,7 +15,7 @@ namespace emotune {
 struct TableRow {
   std::string name;
   std::string checkpoint;               // "": the frozen VLM alone (zero-shot)
-  std::vector<std::string> overrides;   // settings this row's model needs (e.g. masp.aspects=[scene])
+  ConfigOverlay settings;               // config keys this row's model needs (e.g. masp.aspects: [scene])
 };
 
 struct TableColumn {

@@ -12,6 +12,8 @@
 
 namespace emotune {
 
+EvalOptions eval_options(const EmotuneConfig& c) { return {c.eval.mode, c.eval.batch_size, c.eval.max_new_tokens, true}; }
+
 EmotionEvaluation evaluate_emotions(EmotionModel& model, ImageFeatures& images, const std::vector<EmotionSample>& samples,
                                     const EvalOptions& o, const std::vector<torch::Tensor>& sample_prompts) {
   torch::NoGradGuard no_grad;
@@ -21,7 +23,7 @@ EmotionEvaluation evaluate_emotions(EmotionModel& model, ImageFeatures& images, 
   std::vector<std::string> normalised;
   for (const auto& l : model.labels) normalised.push_back(normalise_answer(l));
   // Ranking scores |labels| sequences per image, so fewer images go into one forward batch.
-  const int64_t images_per_batch = o.mode == "rank" ? std::max<int64_t>(1, o.batch_size / static_cast<int64_t>(model.labels.size())) : o.batch_size;
+  const int64_t images_per_batch = o.mode == EvalMode::Rank ? std::max<int64_t>(1, o.batch_size / static_cast<int64_t>(model.labels.size())) : o.batch_size;
   ProgressBar bar("eval", static_cast<int64_t>(samples.size()));
   std::vector<int64_t> gold, pred;
   for (size_t lo = 0; lo < samples.size(); lo += static_cast<size_t>(images_per_batch)) {
@@ -35,7 +37,7 @@ EmotionEvaluation evaluate_emotions(EmotionModel& model, ImageFeatures& images, 
       prompts.push_back(model.spec(visual[static_cast<int64_t>(i)], aspects.defined() ? aspects[static_cast<int64_t>(i)] : torch::Tensor(), nullptr,
                                    sample_prompts.empty() ? torch::Tensor() : sample_prompts[lo + i]));
     std::vector<EmotionPrediction> batch(ids.size());
-    if (o.mode == "rank") {
+    if (o.mode == EvalMode::Rank) {
       auto scores = score_candidates(*model.vlm, *model.builder, prompts, model.labels, o.batch_size);
       auto best = scores.argmax(1);
       for (size_t i = 0; i < ids.size(); ++i) {
@@ -94,7 +96,7 @@ nlohmann::json AspectEvaluation::to_json() const {
   return j;
 }
 
-AspectEvaluation evaluate_aspects(FrozenVLM& vlm, const SequenceBuilder& builder, const AspectModules* modules,
+AspectEvaluation evaluate_aspects(FrozenVLM& vlm, const SequenceBuilder& builder, const AspectModulesImpl* modules,
                                   ImageFeatures& images, const std::vector<AspectSample>& samples,
                                   const std::vector<std::vector<std::string>>& questions, const EvalOptions& o,
                                   const std::vector<std::string>& aspect_names) {

@@ -4,6 +4,7 @@
 #include <string>
 #include <vector>
 
+#include "config/config.h"
 #include "eval/metrics.h"
 #include "masp/emotion_model.h"
 #include "masp/image_features.h"
@@ -12,11 +13,13 @@
 namespace emotune {
 
 struct EvalOptions {
-  std::string mode = "rank";  // rank | generate
+  EvalMode mode = EvalMode::Rank;
   int64_t batch_size = 16;
   int64_t max_new_tokens = 8;
   bool show_progress = true;
 };
+// eval.mode, eval.batch_size and eval.max_new_tokens, with a progress bar.
+EvalOptions eval_options(const EmotuneConfig& config);
 
 struct EmotionPrediction {
   int64_t image = 0, gold = 0, predicted = -1;
@@ -45,7 +48,7 @@ struct AspectEvaluation {
 // Generates each sample's aspect answer with the first question template and compares it exactly. With
 // aspect modules, the image span holds z_i (stage 1's layout); with none (nullptr), it holds V_global: the
 // bundle's own plain-prompting accuracy.
-AspectEvaluation evaluate_aspects(FrozenVLM& vlm, const SequenceBuilder& builder, const AspectModules* modules,
+AspectEvaluation evaluate_aspects(FrozenVLM& vlm, const SequenceBuilder& builder, const AspectModulesImpl* modules,
                                   ImageFeatures& images, const std::vector<AspectSample>& samples,
                                   const std::vector<std::vector<std::string>>& questions, const EvalOptions& options,
                                   const std::vector<std::string>& aspect_names);

@@ -19,7 +19,7 @@ class FrozenVLM;
 struct EmotionModel {
   FrozenVLM* vlm = nullptr;
   std::unique_ptr<SequenceBuilder> builder;
-  std::unique_ptr<AspectModules> aspects;  // null: no aspect tokens (V, V+S)
+  AspectModules aspects{nullptr};          // empty: no aspect tokens (V, V+S)
   torch::Tensor soft_prompt;               // undefined: no soft prompt (V, V+A)
   std::vector<std::string> labels;
   std::string question;                    // rendered, labels listed

@@ -22,21 +22,20 @@ const char* segment_name(Segment s) {
 }
 
 std::string render_emotion_question(const std::string& question, const std::vector<std::string>& labels,
-                                    const std::string& style) {
+                                    LabelListStyle style) {
   std::string list;
   for (const auto& l : labels) {
     if (!list.empty()) list += ", ";
-    list += style == "python" ? "'" + l + "'" : l;
+    list += style == LabelListStyle::Python ? "'" + l + "'" : l;
   }
-  if (style == "python") list = "[" + list + "]";
+  if (style == LabelListStyle::Python) list = "[" + list + "]";
   auto out = question;
   for (size_t at; (at = out.find("{labels}")) != std::string::npos;) out.replace(at, 8, list);
   return out;
 }
 
 PositionMode parse_position_mode(const std::string& name) {
-  if (name == "plain") return PositionMode::Plain;
-  if (name == "mrope") return PositionMode::Mrope;
+  if (auto mode = enum_from_name<PositionMode>(name)) return *mode;
   raise("config key 'vlm.positions': '", name, "' is not a position mode (expected plain or mrope)");
 }
 
@@ -100,7 +99,7 @@ SequenceSpec SequenceBuilder::layout(const std::vector<SequencePart>& image_span
   auto add_text = [&](const std::string& s) {
     if (!s.empty()) spec.push_back(text(s));
   };
-  if (options_.placement == "reference" && soft_prompt.defined()) {
+  if (options_.placement == PromptPlacement::Reference && soft_prompt.defined()) {
     add_text(prefix);
     spec.push_back(soft);  // the reference code's first copy, before the image
     add_text(chat.image_open);
@@ -129,24 +128,55 @@ SequenceSpec SequenceBuilder::image_question(const torch::Tensor& aspect_tokens,
   return layout(span, soft_prompt, question, answer);
 }
 
-std::optional<SequenceBuilder::SplitBatch> SequenceBuilder::assemble_split(const std::vector<SequenceSpec>& specs) const {
-  std::vector<SequenceSpec> prefixes, rests;
+namespace {
+// The cut of one spec, or nullopt where there is none.
+std::optional<std::pair<SequenceSpec, SequenceSpec>> cut_spec(const SequenceSpec& spec, PrefixCut cut) {
+  if (cut == PrefixCut::BeforeSoftPrompt) {
+    auto first_soft = std::find_if(spec.begin(), spec.end(), [](const SequencePart& p) { return p.segment == Segment::SoftPrompt; });
+    if (first_soft == spec.end()) return std::nullopt;
+    return std::make_pair(SequenceSpec(spec.begin(), first_soft), SequenceSpec(first_soft, spec.end()));
+  }
+  if (spec.empty() || spec.back().length() == 0) return std::nullopt;
+  SequenceSpec head = spec;
+  SequencePart& split = head.back();
+  SequencePart last = split;
+  const int64_t n = split.length();
+  if (split.embeds.defined()) {
+    last.embeds = split.embeds.slice(0, n - 1);
+    split.embeds = split.embeds.slice(0, 0, n - 1);
+  } else {
+    last.ids = {split.ids.back()};
+    split.ids.pop_back();
+  }
+  if (n == 1) head.pop_back();
+  return std::make_pair(std::move(head), SequenceSpec{last});
+}
+}  // namespace
+
+std::optional<SpecSplit> split_specs(const std::vector<SequenceSpec>& specs, PrefixCut cut) {
+  SpecSplit out;
   int64_t prefix_length = -1;
   for (const auto& spec : specs) {
-    auto first_soft = std::find_if(spec.begin(), spec.end(), [](const SequencePart& p) { return p.segment == Segment::SoftPrompt; });
-    if (first_soft == spec.end() || first_soft == spec.begin()) return std::nullopt;
-    SequenceSpec prefix(spec.begin(), first_soft), rest(first_soft, spec.end());
+    auto parts = cut_spec(spec, cut);
+    if (!parts) return std::nullopt;
     int64_t n = 0;
-    for (const auto& p : prefix) n += p.length();
-    if (prefix_length >= 0 && n != prefix_length) return std::nullopt;
-    for (const auto& p : prefix)
-      if (p.in_loss) return std::nullopt;  // a target inside the prefix would be scored without gradient
+    for (const auto& p : parts->first) {
+      if (p.in_loss) return std::nullopt;
+      n += p.length();
+    }
+    if (n == 0 || (prefix_length >= 0 && n != prefix_length)) return std::nullopt;
     prefix_length = n;
-    prefixes.push_back(std::move(prefix));
-    rests.push_back(std::move(rest));
+    out.prefixes.push_back(std::move(parts->first));
+    out.rests.push_back(std::move(parts->second));
   }
-  auto prefix = assemble(prefixes);
-  auto rest = assemble(rests, /*pad_right=*/true, prefix.next_position);
+  return out;
+}
+
+std::optional<SequenceBuilder::SplitBatch> SequenceBuilder::assemble_split(const std::vector<SequenceSpec>& specs) const {
+  auto split = split_specs(specs, PrefixCut::BeforeSoftPrompt);
+  if (!split) return std::nullopt;
+  auto prefix = assemble(split->prefixes);
+  auto rest = assemble(split->rests, /*pad_right=*/true, prefix.next_position);
   return SplitBatch{std::move(prefix), std::move(rest)};
 }
 

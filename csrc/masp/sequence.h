@@ -14,9 +14,9 @@
 // the soft prompt (after image_close) are 1-D "text" positions, and V_global keeps its 2-D layout.
 //
 //   stage 1 (Eq. 2):  [chat prefix, image_open] [z_i] [image_close, question, end of user turn, assistant] [answer]
-//   stage 2 (Eq. 4), placement "paper":
+//   stage 2 (Eq. 4), placement paper:
 //                     [chat prefix, image_open] [z_1..z_A] [V_global] [image_close] [P_soft] [question …] [label]
-//   placement "reference" (the authors' code): P_soft once after the user marker and again before the question.
+//   placement reference (the authors' code): P_soft once after the user marker and again before the question.
 #pragma once
 #include <torch/types.h>
 
@@ -25,6 +25,8 @@
 #include <optional>
 #include <string>
 #include <vector>
+
+#include "config/modes.h"
 
 namespace emotune {
 
@@ -42,8 +44,7 @@ struct SequencePart {
 };
 using SequenceSpec = std::vector<SequencePart>;
 
-enum class PositionMode : uint8_t { Plain, Mrope };
-PositionMode parse_position_mode(const std::string& name);  // "plain" | "mrope"
+PositionMode parse_position_mode(const std::string& name);  // "plain" | "mrope" (config/modes.h)
 
 struct SequenceBatch {
   torch::Tensor embeds;          // [B,S,D] (VLM dtype, on the VLM device); differentiable w.r.t. continuous parts
@@ -62,10 +63,23 @@ struct SequenceBatch {
 
 struct LayoutOptions {
   std::string system_prompt = "You are a helpful assistant.";
-  std::string placement = "paper";  // or "reference"
+  PromptPlacement placement = PromptPlacement::Paper;
   bool loss_on_end_of_turn = true;
   PositionMode positions = PositionMode::Plain;
 };
+
+// Where a sequence is cut into a prefix (prefilled once into a cache, FrozenVLM::prefill) and the rest.
+enum class PrefixCut : uint8_t {
+  BeforeSoftPrompt,  // stage 2's fast path: what precedes the first soft-prompt part never needs a gradient
+  BeforeLastToken,   // label ranking: the prompt but its last token, whose logits predict the candidate
+};
+struct SpecSplit {
+  std::vector<SequenceSpec> prefixes, rests;
+};
+// Every spec cut at `cut`. nullopt where a cut is impossible (no soft prompt; an empty prefix), a prefix would
+// hold a loss target (it would go unscored, or scored without gradient), or the prefixes differ in length (a
+// prefix cache holds no padding). The one owner of these checks: training and ranking both cut here.
+std::optional<SpecSplit> split_specs(const std::vector<SequenceSpec>& specs, PrefixCut cut);
 
 class SequenceBuilder {
  public:
@@ -87,8 +101,8 @@ class SequenceBuilder {
                          const torch::Tensor& continue_from = {}) const;
   // The stage-2 fast path (issue 6): the parts before the first soft-prompt part — chat prefix, aspect and
   // visual tokens, image close — as one unpadded batch, and the rest (soft prompt, question, label)
-  // right-padded. Positions of real tokens are those of assemble(specs). Empty when a sequence has no soft
-  // prompt or the prefixes differ in length (then the plain path runs).
+  // right-padded. Positions of real tokens are those of assemble(specs). Empty when split_specs is
+  // (then the plain path runs).
   struct SplitBatch {
     SequenceBatch prefix, rest;
   };
@@ -113,6 +127,6 @@ class SequenceBuilder {
 // {labels} in `question` replaced by the label list, "a, b, c" (plain) or "['a', 'b', 'c']" (python, the
 // reference code's rendering).
 std::string render_emotion_question(const std::string& question, const std::vector<std::string>& labels,
-                                    const std::string& style);
+                                    LabelListStyle style);
 
 }  // namespace emotune

@@ -26,7 +26,7 @@ std::unique_ptr<FrozenVLM> open_bundle(const EmotuneConfig& config) {
 
 LayoutOptions layout_options(const EmotuneConfig& c) {
   const auto& m = c.masp;
-  return {m.system_prompt, m.prompt_placement, m.loss_on_end_of_turn, parse_position_mode(c.vlm.positions)};
+  return {m.system_prompt, m.prompt_placement, m.loss_on_end_of_turn, c.vlm.positions};
 }
 
 std::vector<std::vector<std::string>> aspect_question_lists(const MaspConfig& m) {
@@ -36,7 +36,7 @@ std::vector<std::vector<std::string>> aspect_question_lists(const MaspConfig& m)
 }
 
 EmotionModelParts parts_in_checkpoint(const std::string& checkpoint) {
-  if (checkpoint.empty()) return {false, false, false};
+  if (checkpoint.empty()) return EmotionModelParts::frozen_vlm();
   auto summary = summarize_checkpoint(checkpoint);
   return {summary.has_prefix("aspect."), summary.has("soft_prompt"), false};
 }
@@ -59,8 +59,8 @@ std::unique_ptr<ImageFeatures> open_split(FrozenVLM& vlm, const EmotuneConfig& c
 }
 
 AspectModules load_aspect_modules(const EmotuneConfig& c, int64_t dim, const std::string& checkpoint) {
-  AspectModules modules({c.masp.aspects, dim, c.masp.queries_per_aspect, static_cast<uint64_t>(c.seed)});
-  if (!checkpoint.empty()) modules.load(load_checkpoint(checkpoint).tensors, checkpoint);
+  AspectModules modules(AspectModulesOptions{c.masp.aspects, dim, c.masp.queries_per_aspect, static_cast<uint64_t>(c.seed)});
+  if (!checkpoint.empty()) modules->load(load_checkpoint(checkpoint).tensors, checkpoint);
   return modules;
 }
 
@@ -76,10 +76,10 @@ EmotionModel make_emotion_model(FrozenVLM& vlm, const EmotuneConfig& c, const st
   const int64_t d = vlm.spec().hidden_size;
   if (parts.aspects) {
     if (has_tensors_with_prefix(tensors, "aspect.")) {
-      m.aspects = std::make_unique<AspectModules>(load_aspect_modules(c, d, ""));
+      m.aspects = load_aspect_modules(c, d, "");
       m.aspects->load(tensors, checkpoint);
     } else if (!c.masp.aspects_checkpoint.empty()) {
-      m.aspects = std::make_unique<AspectModules>(load_aspect_modules(c, d, c.masp.aspects_checkpoint));
+      m.aspects = load_aspect_modules(c, d, c.masp.aspects_checkpoint);
     } else {
       raise("aspect tokens requested but no checkpoint holds aspect modules (set masp.aspects_checkpoint or masp.use_aspects: false)");
     }
@@ -116,7 +116,7 @@ TrainResult train_aspects(const EmotuneConfig& c) {
   auto samples = make_aspect_samples(*images, c.masp.aspects, c.masp.skip_zero_values);
   if (samples.empty()) raise(c.data.manifest, ": no aspect annotations for ", c.masp.aspects.size(), " configured aspects in split '", c.data.train_split, "'");
   AspectModules modules = load_aspect_modules(c, vlm->spec().hidden_size, "");
-  modules.to(vlm->device(), torch::kFloat32);  // trained: fp32 parameters and optimizer state
+  modules->to(vlm->device(), torch::kFloat32);  // trained: fp32 parameters and optimizer state
   SequenceBuilder builder(*vlm, layout_options(c));
   AspectTask task(*vlm, builder, modules, *images, samples, aspect_question_lists(c.masp), static_cast<uint64_t>(c.seed));
   std::fprintf(stderr, "stage 1: %zu image-aspect pairs from %lld images\n", samples.size(), static_cast<long long>(images->size()));
@@ -127,7 +127,7 @@ TrainResult train_prompt(const EmotuneConfig& c) {
   auto vlm = open_bundle(c);
   auto images = open_split(*vlm, c, c.data.train_split);
   auto samples = make_emotion_samples(*images, c.data.labels);
-  auto model = make_emotion_model(*vlm, c, "", {c.masp.use_aspects, true, false});
+  auto model = make_emotion_model(*vlm, c, "", c.masp.use_aspects ? EmotionModelParts::masp() : EmotionModelParts::prompt_only());
   PromptTask task(model, *images, samples);
   std::fprintf(stderr, "stage 2: %zu images, soft prompt %lld x %lld, aspects %s\n", samples.size(),
                static_cast<long long>(model.soft_prompt.size(0)), static_cast<long long>(model.soft_prompt.size(1)),

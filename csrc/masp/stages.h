@@ -27,6 +27,14 @@ struct EmotionModelParts {
   bool aspects = true;               // use aspect modules (from checkpoint, else masp.aspects_checkpoint)
   bool soft_prompt = true;           // use a soft prompt
   bool random_soft_prompt = false;   // a fresh, untrained soft prompt (the V+A+rS ablation)
+
+  // The combinations by name (paper Table 2's rows, and a fresh prompt without aspects for tests and benches).
+  static constexpr EmotionModelParts frozen_vlm() { return {false, false, false}; }             // V
+  static constexpr EmotionModelParts aspects_only() { return {true, false, false}; }           // V+A
+  static constexpr EmotionModelParts prompt_only() { return {false, true, false}; }            // V+S
+  static constexpr EmotionModelParts aspects_random_prompt() { return {true, true, true}; }    // V+A+rS
+  static constexpr EmotionModelParts masp() { return {true, true, false}; }                    // V+A+S
+  static constexpr EmotionModelParts random_prompt() { return {false, true, true}; }           // S fresh, no aspects
 };
 // The parts a checkpoint holds (none for ""): aspect modules and/or a soft prompt.
 EmotionModelParts parts_in_checkpoint(const std::string& checkpoint);

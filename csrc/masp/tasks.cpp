@@ -34,7 +34,7 @@ BatchImages gather_images(ImageFeatures& images, const std::vector<Sample>& all,
 
 }  // namespace
 
-AspectTask::AspectTask(FrozenVLM& vlm, const SequenceBuilder& builder, AspectModules& modules, ImageFeatures& images,
+AspectTask::AspectTask(FrozenVLM& vlm, const SequenceBuilder& builder, AspectModules modules, ImageFeatures& images,
                        std::vector<AspectSample> samples, std::vector<std::vector<std::string>> questions, uint64_t seed)
     : vlm_(vlm), builder_(builder), modules_(modules), images_(images), samples_(std::move(samples)),
       questions_(std::move(questions)), seed_(seed) {}
@@ -52,7 +52,7 @@ SequenceBatch AspectTask::batch(const std::vector<int64_t>& samples, int64_t epo
   for (size_t i = 0; i < samples.size(); ++i) {
     const auto& s = samples_[static_cast<size_t>(samples[i])];
     // Eq. 1: z_i from this aspect's module only, so only its parameters enter the graph.
-    auto z = modules_.forward(s.aspect, images.visual.slice(0, images.row_of_sample[i], images.row_of_sample[i] + 1))[0];
+    auto z = modules_->forward(s.aspect, images.visual.slice(0, images.row_of_sample[i], images.row_of_sample[i] + 1))[0];
     specs.push_back(builder_.aspect_question(z, question(samples[i], epoch), &s.answer));
   }
   return builder_.assemble(specs);
@@ -62,14 +62,15 @@ torch::Tensor AspectTask::loss(const std::vector<int64_t>& samples, int64_t epoc
   return score_answers(vlm_, batch(samples, epoch)).mean_loss();
 }
 
-PromptTask::PromptTask(EmotionModel& model, ImageFeatures& images, std::vector<EmotionSample> samples, bool use_prefix_cache)
-    : model_(model), images_(images), samples_(std::move(samples)), use_prefix_cache_(use_prefix_cache) {
+PromptTask::PromptTask(EmotionModel& model, ImageFeatures& images, std::vector<EmotionSample> samples, PromptTaskOptions options)
+    : model_(model), images_(images), samples_(std::move(samples)), aspect_cache_(options.aspect_tokens),
+      use_prefix_cache_(options.use_prefix_cache), prompt_(options.prompt.defined() ? options.prompt : model.soft_prompt) {
   // Aspect tokens depend only on the image: computed once here, never per step.
-  if (model_.aspects && images_.cached()) aspect_cache_ = aspect_tokens_of_split(model_, images_);
+  if (model_.aspects && images_.cached() && !aspect_cache_.defined()) aspect_cache_ = aspect_tokens_of_split(model_, images_);
 }
 
 NamedTensors PromptTask::checkpoint_tensors() {
-  NamedTensors out{{"soft_prompt", model_.soft_prompt}};
+  NamedTensors out{{"soft_prompt", prompt_}};
   if (model_.aspects) out.merge(model_.aspects->named_tensors());
   return out;
 }
@@ -90,7 +91,7 @@ std::vector<SequenceSpec> PromptTask::specs(const std::vector<int64_t>& samples)
     const auto& s = samples_[static_cast<size_t>(samples[i])];
     int64_t r = images.row_of_sample[i];
     out.push_back(model_.spec(images.visual[r], aspect_tokens.defined() ? aspect_tokens[r] : torch::Tensor(),
-                                &model_.labels.at(static_cast<size_t>(s.label))));
+                              &model_.labels.at(static_cast<size_t>(s.label)), prompt_));
   }
   return out;
 }

@@ -3,7 +3,8 @@
 #include <torch/torch.h>
 
 #include "core/error.h"
-#include "personal/early_stopping.h"
+#include "train/small_fit.h"
+#include "train/task.h"
 
 namespace emotune {
 
@@ -42,35 +43,48 @@ torch::Tensor head_features(const std::vector<std::string>& inputs, const torch:
 }
 
 namespace {
-double holdout_loss_of(const LinearHead& h, const torch::Tensor& x, const torch::Tensor& y) {
-  torch::NoGradGuard no_grad;
-  return torch::cross_entropy_loss(h.logits(x), y).item<double>();
+// A head as a trainer task: rows of `x` are the samples; the pull toward the anchor is the regularizer.
+class HeadTask final : public TrainTask {
+ public:
+  HeadTask(const LinearHead& anchor, torch::Tensor x, torch::Tensor y, double l2)
+      : anchor_(anchor), x_(std::move(x)), y_(std::move(y)), l2_(l2),
+        head_{anchor.weight.detach().clone(), anchor.bias.detach().clone()} {}
+  std::string stage() const override { return "head"; }
+  int64_t num_samples() const override { return x_.size(0); }
+  NamedTensors trainable() override { return {{"weight", head_.weight}, {"bias", head_.bias}}; }
+  NamedTensors checkpoint_tensors() override { return trainable(); }
+  torch::Tensor loss(const std::vector<int64_t>& samples, int64_t) override {
+    auto rows = torch::tensor(samples, torch::kInt64);
+    return torch::cross_entropy_loss(head_.logits(x_.index_select(0, rows)), y_.index_select(0, rows));
+  }
+  // l2 · (‖W − W_a‖² + ‖b − b_a‖²)
+  torch::Tensor regularizer() override {
+    return l2_ * ((head_.weight - anchor_.weight).pow(2).sum() + (head_.bias - anchor_.bias).pow(2).sum());
+  }
+
+ private:
+  LinearHead anchor_;
+  torch::Tensor x_, y_;
+  double l2_;
+  LinearHead head_;
+};
+
+std::vector<int64_t> index_range(int64_t begin, int64_t end) {
+  std::vector<int64_t> out;
+  for (int64_t i = begin; i < end; ++i) out.push_back(i);
+  return out;
 }
 }  // namespace
 
 HeadFit fit_head(const LinearHead& anchor, const torch::Tensor& x_fit, const torch::Tensor& y_fit,
                  const torch::Tensor& x_holdout, const torch::Tensor& y_holdout, const HeadFitOptions& o) {
-  LinearHead h{anchor.weight.detach().clone().requires_grad_(true), anchor.bias.detach().clone().requires_grad_(true)};
-  HeadFit best{{anchor.weight.detach().clone(), anchor.bias.detach().clone()}, 0, -1};
-  if (x_fit.size(0) == 0) return best;
   const bool has_holdout = x_holdout.defined() && x_holdout.size(0) > 0;
-  if (has_holdout) best.holdout_loss = holdout_loss_of(best.head, x_holdout, y_holdout);
-  torch::optim::Adam adam({h.weight, h.bias}, torch::optim::AdamOptions(o.lr));
-  EarlyStopping stopping(best.holdout_loss, o.patience);
-  for (int64_t step = 1; step <= o.steps; ++step) {
-    adam.zero_grad();
-    auto loss = torch::cross_entropy_loss(h.logits(x_fit), y_fit) +
-                o.l2 * ((h.weight - anchor.weight).pow(2).sum() + (h.bias - anchor.bias).pow(2).sum());
-    loss.backward();
-    adam.step();
-    if (!has_holdout) continue;
-    if (step % o.eval_every != 0 && step != o.steps) continue;
-    double held = holdout_loss_of(h, x_holdout, y_holdout);
-    if (stopping.improved(held)) best = {{h.weight.detach().clone(), h.bias.detach().clone()}, step, held};
-    else if (stopping.exhausted()) break;
-  }
-  if (!has_holdout) best = {{h.weight.detach().clone(), h.bias.detach().clone()}, o.steps, -1};
-  return best;
+  const int64_t n_fit = x_fit.size(0), n_held = has_holdout ? x_holdout.size(0) : 0;
+  HeadTask task(anchor, has_holdout ? torch::cat({x_fit, x_holdout}) : x_fit, has_holdout ? torch::cat({y_fit, y_holdout}) : y_fit, o.l2);
+  // Full batch: every fitted row in one forward pass, every held-out row in one.
+  SmallFitOptions fit{small_fit_adam(o.lr, std::max<int64_t>({1, n_fit, n_held})), o.steps, o.eval_every, o.patience};
+  auto r = fit_small(task, index_range(0, n_fit), index_range(n_fit, n_fit + n_held), fit);
+  return {{r.best.at("weight"), r.best.at("bias")}, r.steps, r.holdout_loss};
 }
 
 }  // namespace emotune

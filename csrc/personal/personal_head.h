@@ -47,8 +47,8 @@ struct HeadFit {
   double holdout_loss = -1;   // < 0: no held-out images
 };
 // Minimises mean CE(x_fit, y_fit) + l2 · (‖W − W_a‖² + ‖b − b_a‖²) with Adam, full batch, starting at the
-// anchor. With held-out rows, the parameters of the best held-out loss are kept, and fitting stops after
-// `patience` checks without improvement; without, all `steps` are taken.
+// anchor: the small fit of train/small_fit.h (held-out rows keep the best parameters and stop the fit after
+// `patience` checks without improvement; without them, all `steps` are taken).
 HeadFit fit_head(const LinearHead& anchor, const torch::Tensor& x_fit, const torch::Tensor& y_fit,
                  const torch::Tensor& x_holdout, const torch::Tensor& y_holdout, const HeadFitOptions& options);
 

@@ -1,7 +1,8 @@
 // Per-user soft prompts: a user's prompt starts as the global stage-2 prompt and is fitted on that user's few
-// training images with everything else frozen (the stage-2 loss of paper Eq. 5, on the user's labels).
-// Few images overfit fast, so the held-out part of the user's training images decides when to stop, and an
-// optional L2 pull toward the global prompt, λ‖P_u − P_g‖² / numel, regularises further.
+// training images with everything else frozen (the stage-2 loss of paper Eq. 5, on the user's labels: stage
+// 2's own task, masp/tasks.h). Few images overfit fast, so the held-out part of the user's training images
+// decides when to stop (the small fit, train/small_fit.h), and an optional L2 pull toward the global prompt,
+// λ‖P_u − P_g‖² / numel, regularises further.
 #pragma once
 #include <torch/types.h>
 
@@ -29,16 +30,11 @@ struct PromptFit {
 
 // The images of one split with their cached aspect tokens, and the samples (label per image).
 struct PromptData {
-  const EmotionModel& model;
+  EmotionModel& model;
   ImageFeatures& images;
   torch::Tensor aspect_tokens;  // [N, A·Q, D] or undefined
   const std::vector<EmotionSample>& samples;
 };
-
-// Mean over `which` of each sample's answer cross-entropy under `prompt`. With `backward`, the gradient of
-// that mean reaches `prompt` (one chunk of batch_size at a time, so memory stays flat).
-double user_prompt_loss(const PromptData& data, const std::vector<int64_t>& which, const torch::Tensor& prompt,
-                        int64_t batch_size, bool backward);
 
 PromptFit fit_user_prompt(const PromptData& data, const torch::Tensor& global_prompt, const std::vector<int64_t>& fit,
                           const std::vector<int64_t>& holdout, const PromptFitOptions& options);

@@ -12,6 +12,7 @@
 #include "io/checkpoint.h"
 #include "masp/stages.h"
 #include "report/chart.h"
+#include "train/run_dir.h"
 #include "vlm/frozen_vlm.h"
 
 namespace emotune {
@@ -112,33 +113,73 @@ AttentionFigure soft_prompt_attention(const std::string& checkpoint, const std::
   f.visual_mass /= static_cast<double>(batch.size());
   return f;
 }
-}  // namespace
 
-ReportResult write_run_report(const ReportOptions& o) {
-  const fs::path root(o.run_dir);
-  if (!fs::is_directory(root)) raise("report: run directory '", o.run_dir, "' does not exist");
-  const fs::path out = o.out_dir.empty() ? root / "report" : fs::path(o.out_dir);
-  ensure_directory(out.string());
+// The report being written: its Markdown, and its figures, saved as PNGs in `out`.
+struct Report {
+  fs::path out;
   ReportResult result;
-  std::string md = "# Report of " + fs::absolute(root).lexically_normal().string() + "\n\n";
-  auto figure = [&](const std::string& name, const cv::Mat& img, const std::string& caption) {
+  std::string md;
+
+  // Saves a figure and returns the Markdown that shows it.
+  std::string figure(const std::string& name, const cv::Mat& img, const std::string& caption) {
     write_png((out / name).string(), img);
     result.figures.push_back((out / name).string());
-    md += "![" + caption + "](" + name + ")\n\n";
-  };
+    return "![" + caption + "](" + name + ")\n\n";
+  }
+};
 
+// Every ablation.md and table.md, as they are.
+void add_tables(Report& r, const fs::path& root) {
   for (const char* table : {"ablation.md", "table.md"})
-    for (const auto& f : find_files(root, table, out)) md += "## " + f.lexically_relative(root).generic_string() + "\n\n" + read_file(f.string()) + "\n";
+    for (const auto& f : find_files(root, table, r.out)) r.md += "## " + f.lexically_relative(root).generic_string() + "\n\n" + read_file(f.string()) + "\n";
+}
 
-  auto curves = find_files(root, "metrics.jsonl", out);
-  if (!curves.empty()) md += "## Training curves\n\n";
+// A loss chart per metrics.jsonl.
+void add_training_curves(Report& r, const fs::path& root) {
+  auto curves = find_files(root, RunDir::kMetricsFile, r.out);
+  if (!curves.empty()) r.md += "## Training curves\n\n";
   for (const auto& f : curves) {
     auto name = slug(f.parent_path(), root);
-    figure("curve-" + name + ".png", draw_line_chart("Training loss: " + name, "optimizer step", "loss", loss_curves(f, name)), "training loss of " + name);
+    r.md += r.figure("curve-" + name + ".png", draw_line_chart("Training loss: " + name, "optimizer step", "loss", loss_curves(f, name)),
+                     "training loss of " + name);
   }
+}
 
-  auto evaluations = find_files(root, "metrics.json", out);
-  if (!evaluations.empty()) md += "## Evaluations\n\n| evaluation | accuracy (%) | macro-F1 (%) | ECC | EMC | images |\n|---|---|---|---|---|---|\n";
+// One row of the evaluations table. `j` stays non-const: a missing key then reads as null and fails in get().
+std::string evaluation_row(const std::string& name, nlohmann::json& j) {
+  bool wheel = j.contains("emotion_wheel");
+  return "| " + name + " | " + fixed(100 * j["accuracy"].get<double>()) + " | " + fixed(100 * j.value("macro_f1", 0.0)) + " | " +
+         (wheel ? fixed(j["emotion_wheel"]["ecc"].get<double>(), 3) : "-") + " | " +
+         (wheel ? fixed(j["emotion_wheel"]["emc"].get<double>(), 3) : "-") + " | " + std::to_string(j["total"].get<int64_t>()) + " |\n";
+}
+
+// The confusion heatmap and the per-class accuracy bars of one evaluation; returns their Markdown.
+std::string evaluation_figures(Report& r, const std::string& name, nlohmann::json& j, const std::vector<std::string>& labels,
+                               const std::vector<std::vector<int64_t>>& confusion) {
+  std::vector<std::vector<double>> share(labels.size());
+  std::vector<std::vector<std::string>> counts(labels.size());
+  std::vector<double> recall;
+  auto columns = labels;
+  columns.push_back("(no label)");
+  for (size_t g = 0; g < labels.size(); ++g) {
+    double total = 0;
+    for (auto v : confusion[g]) total += static_cast<double>(v);
+    for (auto v : confusion[g]) share[g].push_back(total > 0 ? static_cast<double>(v) / total : 0), counts[g].push_back(std::to_string(v));
+    recall.push_back(j["per_class"][labels[g]]["accuracy"].get<double>());
+  }
+  std::string md = r.figure("confusion-" + name + ".png",
+                            draw_heatmap("Confusion (row-normalised colour, counts): " + name, "gold label", "predicted label", labels,
+                                         columns, share, counts),
+                            "confusion matrix of " + name);
+  md += r.figure("per-class-" + name + ".png", draw_bar_chart("Per-class accuracy (recall): " + name, "accuracy", labels, recall, 1.0),
+                 "per-class accuracy of " + name);
+  return md;
+}
+
+// The evaluations table (every metrics.json with a confusion matrix), then all their figures below it.
+void add_evaluations(Report& r, const fs::path& root) {
+  auto evaluations = find_files(root, "metrics.json", r.out);
+  if (!evaluations.empty()) r.md += "## Evaluations\n\n| evaluation | accuracy (%) | macro-F1 (%) | ECC | EMC | images |\n|---|---|---|---|---|---|\n";
   std::string eval_figures;
   for (const auto& f : evaluations) {
     auto j = nlohmann::json::parse(read_file(f.string()), nullptr, false);
@@ -146,59 +187,54 @@ ReportResult write_run_report(const ReportOptions& o) {
     auto name = slug(f.parent_path(), root);
     auto labels = j["labels"].get<std::vector<std::string>>();
     auto confusion = j["confusion"].get<std::vector<std::vector<int64_t>>>();
-    bool wheel = j.contains("emotion_wheel");
-    md += "| " + name + " | " + fixed(100 * j["accuracy"].get<double>()) + " | " + fixed(100 * j.value("macro_f1", 0.0)) + " | " +
-          (wheel ? fixed(j["emotion_wheel"]["ecc"].get<double>(), 3) : "-") + " | " +
-          (wheel ? fixed(j["emotion_wheel"]["emc"].get<double>(), 3) : "-") + " | " + std::to_string(j["total"].get<int64_t>()) + " |\n";
-    std::vector<std::vector<double>> share(labels.size());
-    std::vector<std::vector<std::string>> counts(labels.size());
-    std::vector<double> recall;
-    auto columns = labels;
-    columns.push_back("(no label)");
-    for (size_t g = 0; g < labels.size(); ++g) {
-      double total = 0;
-      for (auto v : confusion[g]) total += static_cast<double>(v);
-      for (auto v : confusion[g]) share[g].push_back(total > 0 ? static_cast<double>(v) / total : 0), counts[g].push_back(std::to_string(v));
-      recall.push_back(j["per_class"][labels[g]]["accuracy"].get<double>());
-    }
-    std::string before = md;
-    figure("confusion-" + name + ".png",
-           draw_heatmap("Confusion (row-normalised colour, counts): " + name, "gold label", "predicted label", labels, columns, share, counts),
-           "confusion matrix of " + name);
-    figure("per-class-" + name + ".png", draw_bar_chart("Per-class accuracy (recall): " + name, "accuracy", labels, recall, 1.0),
-           "per-class accuracy of " + name);
-    eval_figures += md.substr(before.size());
-    md = before;
+    r.md += evaluation_row(name, j);
+    eval_figures += evaluation_figures(r, name, j, labels, confusion);
   }
-  md += "\n" + eval_figures;
+  r.md += "\n" + eval_figures;
+}
 
-  for (const auto& f : find_files(root, "checkpoint.safetensors", out)) {
+// MASP Figure 4 for every stage-2 checkpoint with aspect modules; its saved config is written beside the figure.
+void add_soft_prompt_attention(Report& r, const fs::path& root, int64_t attention_images) {
+  for (const auto& f : find_files(root, RunDir::kCheckpointFile, r.out)) {
     auto summary = summarize_checkpoint(f.string());
     if (summary.info.stage != "prompt" || summary.info.config_yaml.empty()) continue;
     auto name = slug(f.parent_path(), root);
-    auto config_file = (out / ("config-" + name + ".yaml")).string();
+    auto config_file = (r.out / ("config-" + name + ".yaml")).string();
     write_file_atomic(config_file, summary.info.config_yaml);
     auto c = load_config({config_file}, {});
     if (!c.masp.use_aspects) continue;
-    auto fig = soft_prompt_attention(f.string(), config_file, o.attention_images);
+    auto fig = soft_prompt_attention(f.string(), config_file, attention_images);
     std::vector<std::string> rows;
     std::vector<std::vector<std::string>> notes;
-    for (size_t r = 0; r < fig.prompt_by_aspect.size(); ++r) {
-      rows.push_back("prompt " + std::to_string(r));
+    for (size_t row = 0; row < fig.prompt_by_aspect.size(); ++row) {
+      rows.push_back("prompt " + std::to_string(row));
       notes.emplace_back();
-      for (double v : fig.prompt_by_aspect[r]) notes.back().push_back(fixed(v, 3));
+      for (double v : fig.prompt_by_aspect[row]) notes.back().push_back(fixed(v, 3));
     }
-    md += "## Soft prompt -> aspect attention (MASP Figure 4): " + name + "\n\nLast layer, mean over heads and " + std::to_string(fig.images) +
-          " images of split '" + c.data.eval_split + "'. Mean attention mass of a soft-prompt token: " + fixed(fig.aspect_mass, 3) +
-          " on all aspect tokens, " + fixed(fig.visual_mass, 3) + " on all visual tokens.\n\n";
-    figure("attention-" + name + ".png",
-           draw_heatmap("Soft prompt -> aspect attention (last layer): " + name, "soft prompt token", "aspect", rows, fig.aspects,
-                        fig.prompt_by_aspect, notes),
-           "soft prompt to aspect attention of " + name);
+    r.md += "## Soft prompt -> aspect attention (MASP Figure 4): " + name + "\n\nLast layer, mean over heads and " + std::to_string(fig.images) +
+            " images of split '" + c.data.eval_split + "'. Mean attention mass of a soft-prompt token: " + fixed(fig.aspect_mass, 3) +
+            " on all aspect tokens, " + fixed(fig.visual_mass, 3) + " on all visual tokens.\n\n";
+    r.md += r.figure("attention-" + name + ".png",
+                     draw_heatmap("Soft prompt -> aspect attention (last layer): " + name, "soft prompt token", "aspect", rows, fig.aspects,
+                                  fig.prompt_by_aspect, notes),
+                     "soft prompt to aspect attention of " + name);
   }
-  result.summary_path = (out / "summary.md").string();
-  write_file_atomic(result.summary_path, md);
-  return result;
+}
+}  // namespace
+
+ReportResult write_run_report(const ReportOptions& o) {
+  const fs::path root(o.run_dir);
+  if (!fs::is_directory(root)) raise("report: run directory '", o.run_dir, "' does not exist");
+  Report r{o.out_dir.empty() ? root / "report" : fs::path(o.out_dir), {}, {}};
+  ensure_directory(r.out.string());
+  r.md = "# Report of " + fs::absolute(root).lexically_normal().string() + "\n\n";
+  add_tables(r, root);
+  add_training_curves(r, root);
+  add_evaluations(r, root);
+  add_soft_prompt_attention(r, root, o.attention_images);
+  r.result.summary_path = (r.out / "summary.md").string();
+  write_file_atomic(r.result.summary_path, r.md);
+  return r.result;
 }
 
 }  // namespace emotune

@@ -70,7 +70,5 @@ std::vector<double> emotion_distribution(const WorldAspects& aspects, double sha
 
 // Writes images/, manifest.jsonl and world.json (the table, the splits and their Bayes limits).
 WorldSummary synthesize_world(const WorldOptions& options);
-// world.json beside a manifest (an affect world knows its optimum), or null when there is none.
-nlohmann::json read_world_info(const std::string& manifest_path);
 
 }  // namespace emotune

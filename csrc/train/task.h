@@ -21,6 +21,9 @@ class TrainTask {
   virtual NamedTensors checkpoint_tensors() = 0;
   // Mean loss over the given samples. `epoch` seeds per-epoch random choices (e.g. question templates).
   virtual torch::Tensor loss(const std::vector<int64_t>& samples, int64_t epoch) = 0;
+  // A term added once per optimizer step, whatever the batch (e.g. an L2 pull toward an anchor);
+  // undefined: none.
+  virtual torch::Tensor regularizer() { return {}; }
 };
 
 }  // namespace emotune

@@ -14,6 +14,7 @@
 #include "core/rng.h"
 #include "io/checkpoint.h"
 #include "train/optimizer.h"
+#include "train/run_dir.h"
 
 namespace emotune {
 namespace fs = std::filesystem;
@@ -32,6 +33,27 @@ void truncate_metrics(const std::string& path, int64_t step) {
   write_file_atomic(path, kept);
 }
 
+// Loads parameters and optimizer state from the run's resume checkpoint; returns the step it was taken at.
+int64_t resume_from(const RunDir& dir, TrainTask& task, const TrainerOptions& o, NamedTensors& params,
+                    torch::optim::Optimizer& optimizer, int64_t total) {
+  auto ckpt = load_checkpoint(dir.resume());
+  if (ckpt.info.stage != task.stage())
+    raise(dir.resume(), ": a '", ckpt.info.stage, "' run cannot resume as stage '", task.stage(), "' (use another run_dir)");
+  if (ckpt.info.bundle != o.bundle_name) raise(dir.resume(), ": trained on bundle '", ckpt.info.bundle, "', now '", o.bundle_name, "'");
+  torch::NoGradGuard no_grad;
+  for (auto& [name, p] : params) {
+    auto it = ckpt.tensors.find(name);
+    if (it == ckpt.tensors.end()) raise(dir.resume(), ": missing tensor '", name, "'");
+    if (it->second.sizes() != p.sizes()) raise(dir.resume(), ": tensor '", name, "' has shape ", it->second.sizes(), ", expected ", p.sizes());
+    p.copy_(it->second);
+  }
+  import_optimizer_state(optimizer, params, ckpt.tensors, dir.resume());
+  truncate_metrics(dir.metrics(), ckpt.info.step);
+  std::fprintf(stderr, "resuming %s from step %lld of %lld (%s)\n", task.stage().c_str(), static_cast<long long>(ckpt.info.step),
+               static_cast<long long>(total), dir.resume().c_str());
+  return ckpt.info.step;
+}
+
 }  // namespace
 
 std::vector<int64_t> epoch_order(int64_t samples, bool shuffle, uint64_t seed, int64_t epoch) {
@@ -41,14 +63,51 @@ std::vector<int64_t> epoch_order(int64_t samples, bool shuffle, uint64_t seed, i
   return order;
 }
 
+double accumulate_gradients(TrainTask& task, const std::vector<int64_t>& samples, int64_t batch_size, int64_t epoch) {
+  const auto n = static_cast<int64_t>(samples.size());
+  double step_loss = 0.0;
+  for (int64_t lo = 0; lo < n; lo += batch_size) {
+    std::vector<int64_t> batch(samples.begin() + lo, samples.begin() + std::min(n, lo + batch_size));
+    auto loss = task.loss(batch, epoch);
+    double weight = static_cast<double>(batch.size()) / static_cast<double>(n);
+    (loss * weight).backward();  // accumulation: the step's gradient is that of the mean over its samples
+    step_loss += loss.item<double>() * weight;
+  }
+  if (auto r = task.regularizer(); r.defined()) r.backward();
+  return step_loss;
+}
+
+double mean_loss(TrainTask& task, const std::vector<int64_t>& samples, int64_t batch_size) {
+  torch::NoGradGuard no_grad;
+  const auto n = static_cast<int64_t>(samples.size());
+  double total = 0.0;
+  for (int64_t lo = 0; lo < n; lo += batch_size) {
+    std::vector<int64_t> batch(samples.begin() + lo, samples.begin() + std::min(n, lo + batch_size));
+    total += task.loss(batch, -1).item<double>() * static_cast<double>(batch.size()) / static_cast<double>(n);
+  }
+  return total;
+}
+
+double optimizer_step(torch::optim::Optimizer& optimizer, NamedTensors& params, const TrainConfig& c, int64_t step, int64_t total) {
+  std::vector<torch::Tensor> with_grad;
+  for (auto& [name, p] : params)
+    if (p.grad().defined()) with_grad.push_back(p);
+  if (c.max_grad_norm > 0 && !with_grad.empty()) torch::nn::utils::clip_grad_norm_(with_grad, c.max_grad_norm);
+  const double lr = learning_rate_at(c, step, total);
+  set_learning_rate(optimizer, lr);
+  optimizer.step();
+  // Undefined (not zero) gradients: a tensor no sample of the next step reaches is not updated at all,
+  // not even by momentum or weight decay (paper §Stage 1: only the sampled aspect's module is updated).
+  for (auto& [name, p] : params) p.mutable_grad() = torch::Tensor();
+  return lr;
+}
+
 TrainResult run_training(TrainTask& task, const TrainerOptions& o) {
   const auto& c = o.train;
-  ensure_directory(o.run_dir);
-  if (int n = remove_orphaned_temporaries(o.run_dir); n > 0)  // left by a run killed while writing (issue 34, 9)
-    std::fprintf(stderr, "%s: removed %d temporary file(s) of a killed earlier run\n", o.run_dir.c_str(), n);
-  const std::string ckpt_path = (fs::path(o.run_dir) / "checkpoint.safetensors").string();
-  const std::string resume_path = (fs::path(o.run_dir) / "resume.safetensors").string();
-  const std::string metrics_path = (fs::path(o.run_dir) / "metrics.jsonl").string();
+  const RunDir dir(o.run_dir);
+  ensure_directory(dir.path());
+  if (int n = remove_orphaned_temporaries(dir.path()); n > 0)  // left by a run killed while writing (issue 34, 9)
+    std::fprintf(stderr, "%s: removed %d temporary file(s) of a killed earlier run\n", dir.path().c_str(), n);
 
   NamedTensors params = task.trainable();
   for (auto& [name, p] : params) p.set_requires_grad(true);
@@ -61,41 +120,22 @@ TrainResult run_training(TrainTask& task, const TrainerOptions& o) {
   const int64_t total = c.max_steps > 0 ? c.max_steps : c.epochs * steps_per_epoch;
 
   int64_t start = 0;
-  if (c.resume && fs::exists(resume_path)) {
-    auto ckpt = load_checkpoint(resume_path);
-    if (ckpt.info.stage != task.stage())
-      raise(resume_path, ": a '", ckpt.info.stage, "' run cannot resume as stage '", task.stage(), "' (use another run_dir)");
-    if (ckpt.info.bundle != o.bundle_name)
-      raise(resume_path, ": trained on bundle '", ckpt.info.bundle, "', now '", o.bundle_name, "'");
-    torch::NoGradGuard no_grad;
-    for (auto& [name, p] : params) {
-      auto it = ckpt.tensors.find(name);
-      if (it == ckpt.tensors.end()) raise(resume_path, ": missing tensor '", name, "'");
-      if (it->second.sizes() != p.sizes()) raise(resume_path, ": tensor '", name, "' has shape ", it->second.sizes(), ", expected ", p.sizes());
-      p.copy_(it->second);
-    }
-    import_optimizer_state(*optimizer, params, ckpt.tensors, resume_path);
-    start = ckpt.info.step;
-    truncate_metrics(metrics_path, start);
-    std::fprintf(stderr, "resuming %s from step %lld of %lld (%s)\n", task.stage().c_str(),
-                 static_cast<long long>(start), static_cast<long long>(total), resume_path.c_str());
-  } else {
-    write_file_atomic(metrics_path, "");
-  }
+  if (c.resume && fs::exists(dir.resume())) start = resume_from(dir, task, o, params, *optimizer, total);
+  else write_file_atomic(dir.metrics(), "");
 
   auto save = [&](int64_t step) {
     CheckpointInfo info{task.stage(), o.bundle_name, step, o.config_yaml};
     NamedTensors resume = params;
     resume.merge(export_optimizer_state(*optimizer, params));
-    save_checkpoint(resume_path, resume, info);
-    save_checkpoint(ckpt_path, task.checkpoint_tensors(), info);
+    save_checkpoint(dir.resume(), resume, info);
+    save_checkpoint(dir.checkpoint(), task.checkpoint_tensors(), info);
   };
 
-  std::ofstream metrics(metrics_path, std::ios::app);
+  std::ofstream metrics(dir.metrics(), std::ios::app);
   ProgressBar bar(task.stage(), total, start);
   TrainResult result;
   result.total_steps = total;
-  result.checkpoint = ckpt_path;
+  result.checkpoint = dir.checkpoint();
   std::vector<int64_t> order;
   int64_t order_epoch = -1, samples_seen = 0;
   const auto begin = std::chrono::steady_clock::now();
@@ -105,26 +145,10 @@ TrainResult run_training(TrainTask& task, const TrainerOptions& o) {
     if (epoch != order_epoch) order = epoch_order(n, c.shuffle, o.seed, order_epoch = epoch);
     const int64_t lo = k * per_step, hi = std::min(n, lo + per_step);
     const auto step_begin = std::chrono::steady_clock::now();
-    double step_loss = 0.0;
-    for (int64_t mb = lo; mb < hi; mb += c.batch_size) {
-      std::vector<int64_t> batch(order.begin() + mb, order.begin() + std::min(hi, mb + c.batch_size));
-      auto loss = task.loss(batch, epoch);
-      double weight = static_cast<double>(batch.size()) / static_cast<double>(hi - lo);
-      (loss * weight).backward();  // accumulation: the step's gradient is that of the mean over its samples
-      step_loss += loss.item<double>() * weight;
-    }
+    const double step_loss = accumulate_gradients(task, {order.begin() + lo, order.begin() + hi}, c.batch_size, epoch);
     if (!std::isfinite(step_loss))
       raise("stage '", task.stage(), "': the loss became ", step_loss, " at step ", step + 1, " (lower train.lr?)");
-    std::vector<torch::Tensor> with_grad;
-    for (auto& [name, p] : params)
-      if (p.grad().defined()) with_grad.push_back(p);
-    if (c.max_grad_norm > 0 && !with_grad.empty()) torch::nn::utils::clip_grad_norm_(with_grad, c.max_grad_norm);
-    const double lr = learning_rate_at(c, step, total);
-    set_learning_rate(*optimizer, lr);
-    optimizer->step();
-    // Undefined (not zero) gradients: a tensor no sample of the next step reaches is not updated at all,
-    // not even by momentum or weight decay (paper §Stage 1: only the sampled aspect's module is updated).
-    for (auto& [name, p] : params) p.mutable_grad() = torch::Tensor();
+    const double lr = optimizer_step(*optimizer, params, c, step, total);
 
     samples_seen += hi - lo;
     const auto now = std::chrono::steady_clock::now();
@@ -147,7 +171,7 @@ TrainResult run_training(TrainTask& task, const TrainerOptions& o) {
       break;
     }
   }
-  if (start == total && !fs::exists(ckpt_path)) save(total);
+  if (start == total && !fs::exists(dir.checkpoint())) save(total);
   bar.finish();
   result.step = step;
   result.finished = step >= total;

@@ -8,6 +8,8 @@
 #pragma once
 #include <string>
 
+#include <torch/torch.h>
+
 #include "config/config.h"
 #include "train/task.h"
 
@@ -31,6 +33,17 @@ struct TrainResult {
 };
 
 TrainResult run_training(TrainTask& task, const TrainerOptions& options);
+
+// The pieces of one optimizer step, shared with the small fits (train/small_fit.h):
+// Forward and backward over `samples` in micro-batches of `batch_size`, each weighted by its share, so the
+// accumulated gradient is that of the mean loss over all of them; then the task's regularizer once.
+// Returns that mean loss.
+double accumulate_gradients(TrainTask& task, const std::vector<int64_t>& samples, int64_t batch_size, int64_t epoch);
+// The same mean without gradient (held-out checks; epoch -1: evaluation's choices, e.g. the first template).
+double mean_loss(TrainTask& task, const std::vector<int64_t>& samples, int64_t batch_size);
+// Clips, sets the scheduled learning rate of `step`, steps, and leaves the gradients undefined. Returns the lr.
+double optimizer_step(torch::optim::Optimizer& optimizer, NamedTensors& params, const TrainConfig& config, int64_t step,
+                      int64_t total_steps);
 // The sample order of an epoch: a function of (seed, epoch) alone, so a resumed run sees the same batches.
 std::vector<int64_t> epoch_order(int64_t samples, bool shuffle, uint64_t seed, int64_t epoch);
 

@@ -28,7 +28,7 @@ TEST(Config, FileValuesAndOverridesApplyInOrder) {
   EXPECT_DOUBLE_EQ(c.train.lr, 0.25);
   EXPECT_EQ(c.train.batch_size, 3);
   EXPECT_EQ(c.masp.aspects, (std::vector<std::string>{"scene", "brightness"}));
-  EXPECT_EQ(c.masp.prompt_placement, "reference");
+  EXPECT_STREQ(name_of(c.masp.prompt_placement), "reference");
   EXPECT_EQ(c.masp.questions.size(), 2u) << "templates of unused built-in aspects are dropped";
   auto q = load_config({}, {"masp.emotion_question=Choose from: {labels}. Which one?", "run_dir="});
   EXPECT_EQ(q.masp.emotion_question, "Choose from: {labels}. Which one?") << "string values are taken verbatim";

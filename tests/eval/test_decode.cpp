@@ -30,7 +30,7 @@ TEST(ScoreCandidates, PrefixCacheGivesTheWholeSequencesScores) {
   auto images = open_split(*vlm, c, "train");
   c.masp.use_aspects = true;
   c.masp.aspects_checkpoint = testing::random_aspects_checkpoint(c, vlm->spec().hidden_size);
-  auto model = make_emotion_model(*vlm, c, "", {true, true, true});
+  auto model = make_emotion_model(*vlm, c, "", EmotionModelParts::aspects_random_prompt());
   model.soft_prompt = (model.soft_prompt * 3).detach();  // a prompt with some effect
   std::vector<int64_t> ids{0, 1, 2};
   auto visual = images->visual(ids);

@@ -7,7 +7,7 @@
 #include "core/error.h"
 #include "eval/eval_table.h"
 #include "eval/evaluate.h"
-#include "eval/sweep.h"
+#include "recipes/sweep.h"
 #include "io/checkpoint.h"
 #include "masp/stages.h"
 #include "prepare/prepare_dataset.h"
@@ -51,7 +51,7 @@ TEST(EvalTable, RowsByColumnsMatchSingleEvaluations) {
   auto vlm = open_bundle(vc);
   auto images = open_split(*vlm, vc, "val");
   auto model = make_emotion_model(*vlm, vc, ckpt, parts_in_checkpoint(ckpt));
-  auto single = evaluate_emotions(model, *images, make_emotion_samples(*images, vc.data.labels), {"rank", 16, 8, false});
+  auto single = evaluate_emotions(model, *images, make_emotion_samples(*images, vc.data.labels), {EvalMode::Rank, 16, 8, false});
   EXPECT_EQ(table.cells[1][1].correct, single.metrics.correct);
   EXPECT_EQ(table.cells[1][1].total, single.metrics.total);
   EXPECT_GT(table.cells[1][0].total, 0);

@@ -34,8 +34,8 @@ torch.save({a + "." + k: v for a in aspects for k, v in [("query", nested[a]["qu
     ASSERT_EQ(testing::run_command("/usr/bin/python3 " + script + " --aspects " + dir + "/" + file + " --soft-prompt " + dir +
                                        "/soft_prompt.pt --out " + target, &out), 0) << out;
     auto ckpt = load_checkpoint(target);
-    AspectModules modules({{"facial_expression", "object", "scene", "human_action", "brightness", "colorfulness"}, 16, 5, 0});
-    modules.load(ckpt.tensors, target);
+    AspectModules modules(AspectModulesOptions{{"facial_expression", "object", "scene", "human_action", "brightness", "colorfulness"}, 16, 5, 0});
+    modules->load(ckpt.tensors, target);
     EXPECT_EQ(ckpt.tensors.at("soft_prompt").sizes(), (std::vector<int64_t>{32, 16}));
     EXPECT_EQ(ckpt.info.stage, "prompt");
   }

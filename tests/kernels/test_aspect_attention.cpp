@@ -42,14 +42,14 @@ TEST(AspectAttention, GradientsMatchFiniteDifferences) {
 }
 
 TEST(AspectModules, ShapesNamesAndSeededInit) {
-  AspectModules a({{"scene", "brightness"}, 16, 3, 9}), b({{"scene", "brightness"}, 16, 3, 9});
-  auto names = a.named_tensors();
+  AspectModules a(AspectModulesOptions{{"scene", "brightness"}, 16, 3, 9}), b(AspectModulesOptions{{"scene", "brightness"}, 16, 3, 9});
+  auto names = a->named_tensors();
   EXPECT_EQ(names.size(), 10u);
   EXPECT_EQ(names.at("aspect.scene.query").sizes(), (std::vector<int64_t>{3, 16}));
   EXPECT_EQ(names.at("aspect.brightness.in_proj_weight").sizes(), (std::vector<int64_t>{48, 16}));
   EXPECT_EQ(names.at("aspect.brightness.out_proj.bias").sizes(), (std::vector<int64_t>{16}));
-  for (const auto& [n, t] : names) EXPECT_TRUE(torch::equal(t, b.named_tensors().at(n))) << n;
-  EXPECT_EQ(a.forward_all(torch::randn({2, 7, 16})).sizes(), (std::vector<int64_t>{2, 6, 16}));
+  for (const auto& [n, t] : names) EXPECT_TRUE(torch::equal(t, b->named_tensors().at(n))) << n;
+  EXPECT_EQ(a->forward_all(torch::randn({2, 7, 16})).sizes(), (std::vector<int64_t>{2, 6, 16}));
 }
 
 }  // namespace

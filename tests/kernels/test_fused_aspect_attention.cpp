@@ -88,16 +88,16 @@ TEST(FusedAspectAttention, Bf16VisualTokensStayWithinOnePercent) {
 }
 
 TEST(FusedAspectAttention, AspectModulesUseItAndMatchTheStockBlocks) {
-  AspectModules m({{"scene", "object", "brightness"}, 16, 2, 3});
-  auto named = m.named_tensors();
+  AspectModules m(AspectModulesOptions{{"scene", "object", "brightness"}, 16, 2, 3});
+  auto named = m->named_tensors();
   std::vector<AspectAttentionWeights> ws;
-  for (const auto& a : m.aspects())
+  for (const auto& a : m->aspects())
     ws.push_back({named.at("aspect." + a + ".query"), named.at("aspect." + a + ".in_proj_weight"), named.at("aspect." + a + ".in_proj_bias"),
                   named.at("aspect." + a + ".out_proj.weight"), named.at("aspect." + a + ".out_proj.bias")});
   auto visual = torch::randn({3, 9, 16});
-  auto all = m.forward_all(visual);
+  auto all = m->forward_all(visual);
   EXPECT_TRUE(torch::allclose(all, stock(ws, visual), 1e-5, 1e-6));
-  EXPECT_TRUE(torch::allclose(m.forward(1, visual), aspect_attention_reference(ws[1], visual), 1e-5, 1e-6));
+  EXPECT_TRUE(torch::allclose(m->forward(1, visual), aspect_attention_reference(ws[1], visual), 1e-5, 1e-6));
   EXPECT_FALSE(fused_kernels_available(visual)) << "CPU tensors take the LibTorch reference";
 }
 

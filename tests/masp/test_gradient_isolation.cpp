@@ -39,11 +39,11 @@ TEST(GradientIsolation, StageOneUpdatesOnlyTheSampledAspect) {
     if (c.masp.aspects[static_cast<size_t>(s.aspect)] == "scene") scene.push_back(s);
   ASSERT_GE(scene.size(), 8u);
   AspectTask task(*vlm, builder, modules, *images, scene, aspect_question_lists(c.masp), 1);
-  auto before = snapshot(modules.named_tensors());
+  auto before = snapshot(modules->named_tensors());
   auto vlm_before = probe(*vlm);
   c.train.max_steps = 3;
   run_training(task, {c.train, c.run_dir, 1, vlm->spec().name, ""});
-  for (const auto& [name, t] : modules.named_tensors()) {
+  for (const auto& [name, t] : modules->named_tensors()) {
     bool is_scene = name.rfind("aspect.scene.", 0) == 0;
     if (is_scene && name.find("bias") == std::string::npos) {
       EXPECT_FALSE(torch::equal(t, before.at(name))) << name << " should have been trained";
@@ -66,7 +66,7 @@ TEST(GradientIsolation, StageTwoUpdatesOnlyTheSoftPrompt) {
   c.train.max_steps = 3;
   auto vlm = open_bundle(c);
   auto images = open_split(*vlm, c, "train");
-  auto model = make_emotion_model(*vlm, c, "", {true, true, false});
+  auto model = make_emotion_model(*vlm, c, "", EmotionModelParts::masp());
   PromptTask task(model, *images, make_emotion_samples(*images, c.data.labels));
   auto soft_before = model.soft_prompt.clone();
   auto aspects_before = snapshot(model.aspects->named_tensors());

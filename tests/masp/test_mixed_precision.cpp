@@ -23,7 +23,7 @@ StageTwoStep stage_two_step(EmotuneConfig c, const std::string& aspects_ckpt) {
   c.masp.aspects_checkpoint = aspects_ckpt;
   auto vlm = open_bundle(c);
   auto images = open_split(*vlm, c, "train");
-  auto model = make_emotion_model(*vlm, c, "", {true, true, true});
+  auto model = make_emotion_model(*vlm, c, "", EmotionModelParts::aspects_random_prompt());
   EXPECT_EQ(model.soft_prompt.scalar_type(), torch::kFloat32) << "the trained prompt stays fp32";
   model.soft_prompt = (model.soft_prompt * 3).detach().requires_grad_(true);
   PromptTask task(model, *images, make_emotion_samples(*images, c.data.labels));

@@ -21,9 +21,9 @@ void expect_fast_path_equals_plain_path(EmotuneConfig c, const std::vector<int64
   // Aspect modules (random, frozen) so the prefix holds aspect tokens as well as visual tokens.
   c.masp.use_aspects = true;
   c.masp.aspects_checkpoint = testing::random_aspects_checkpoint(c, vlm->spec().hidden_size);
-  auto model = make_emotion_model(*vlm, c, "", {true, true, true});
+  auto model = make_emotion_model(*vlm, c, "", EmotionModelParts::aspects_random_prompt());
   model.soft_prompt = (model.soft_prompt * 3).detach().requires_grad_(true);  // a prompt with some effect
-  PromptTask plain(model, *images, samples, false), fast(model, *images, samples, true);
+  PromptTask plain(model, *images, samples, {false}), fast(model, *images, samples, {true});
   auto run = [&](PromptTask& task) {
     model.soft_prompt.mutable_grad() = torch::Tensor();
     auto loss = task.loss(batch, 0);
@@ -50,8 +50,8 @@ TEST(PrefixCache, QwenTwoVLBundleInBothPositionModesAndPlacements) {
       SCOPED_TRACE(std::string(positions) + " " + placement);
       auto c = testing::small_config(testing::small_world(24), testing::scratch_dir(std::string(positions) + placement));
       c.bundle = testing::qwen2_vl_bundle("qwen2_vl_square");
-      c.vlm.positions = positions;
-      c.masp.prompt_placement = placement;
+      c.vlm.positions = parse_position_mode(positions);
+      c.masp.prompt_placement = *enum_from_name<PromptPlacement>(placement);
       expect_fast_path_equals_plain_path(c, {0, 1, 2, 3});
     }
 }
@@ -61,7 +61,7 @@ TEST(PrefixCache, QwenTwoVLBundleInBothPositionModesAndPlacements) {
 void expect_split_keeps_tokens_and_positions(const EmotuneConfig& c) {
   auto vlm = open_bundle(c);
   auto images = open_split(*vlm, c, "train");
-  auto model = make_emotion_model(*vlm, c, "", {false, true, true});
+  auto model = make_emotion_model(*vlm, c, "", EmotionModelParts::random_prompt());
   std::vector<int64_t> ids{0, 1};
   auto visual = images->visual(ids);
   std::string a = "awe", b = "contentment";
@@ -90,8 +90,8 @@ TEST(PrefixCache, SplitKeepsTokensAndPositionsAndRejectsUnequalPrefixes) {
     SCOPED_TRACE(placement);
     auto c = testing::small_config(testing::small_world(24), testing::scratch_dir(placement));
     c.bundle = testing::qwen2_vl_bundle("qwen2_vl_square");
-    c.vlm.positions = "mrope";
-    c.masp.prompt_placement = placement;
+    c.vlm.positions = PositionMode::Mrope;
+    c.masp.prompt_placement = *enum_from_name<PromptPlacement>(placement);
     expect_split_keeps_tokens_and_positions(c);
   }
 }

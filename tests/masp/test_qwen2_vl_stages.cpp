@@ -21,7 +21,7 @@ class Qwen2VLStages : public ::testing::TestWithParam<std::string> {
   EmotuneConfig config(const std::string& run) {
     auto c = testing::small_config(testing::small_world(24), testing::scratch_dir(run));
     c.bundle = testing::qwen2_vl_bundle("qwen2_vl_square");
-    c.vlm.positions = GetParam();
+    c.vlm.positions = parse_position_mode(GetParam());
     c.data.max_samples = 4;  // a tiny set the modules can fit in a few steps
     c.train.checkpoint_every = 1000;
     return c;
@@ -61,7 +61,7 @@ TEST_P(Qwen2VLStages, LabelRankingWithASharedPrefillEqualsWholeSequences) {
   auto c = config("run");
   auto vlm = open_bundle(c);
   auto images = open_split(*vlm, c, "train");
-  auto model = make_emotion_model(*vlm, c, "", {false, true, true});
+  auto model = make_emotion_model(*vlm, c, "", EmotionModelParts::random_prompt());
   model.soft_prompt = model.soft_prompt * 3;
   std::vector<int64_t> ids{0, 1, 2};
   auto visual = images->visual(ids);
@@ -80,7 +80,7 @@ TEST_P(Qwen2VLStages, GreedyGenerationContinuesThePositions) {
   auto c = config("run");
   auto vlm = open_bundle(c);
   auto images = open_split(*vlm, c, "test");
-  auto model = make_emotion_model(*vlm, c, "", {false, true, false});
+  auto model = make_emotion_model(*vlm, c, "", EmotionModelParts::prompt_only());
   std::vector<int64_t> ids{0};
   auto prompt = model.spec(images->visual(ids)[0], {}, nullptr);
   const int64_t steps = 5;

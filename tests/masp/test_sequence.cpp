@@ -25,7 +25,7 @@ class SequenceTest : public ::testing::Test {
 };
 
 TEST_F(SequenceTest, PaperPlacementFollowsEquation4) {
-  SequenceBuilder b(*vlm, {"sys", "paper", true});
+  SequenceBuilder b(*vlm, {"sys", PromptPlacement::Paper, true});
   const int64_t d = vlm->spec().hidden_size;
   std::string label = "awe";
   auto spec = b.image_question(torch::randn({3, d}), torch::randn({16, d}), torch::randn({4, d}), "Which emotion?", &label);
@@ -37,7 +37,7 @@ TEST_F(SequenceTest, PaperPlacementFollowsEquation4) {
 }
 
 TEST_F(SequenceTest, ReferencePlacementHasTwoSoftPromptCopies) {
-  SequenceBuilder b(*vlm, {"sys", "reference", false});
+  SequenceBuilder b(*vlm, {"sys", PromptPlacement::Reference, false});
   const int64_t d = vlm->spec().hidden_size;
   std::string label = "awe";
   auto batch = b.assemble({b.image_question(torch::randn({3, d}), torch::randn({16, d}), torch::randn({4, d}), "Which?", &label)});

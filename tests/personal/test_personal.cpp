@@ -8,7 +8,7 @@
 #include "core/atomic_file.h"
 #include "data/manifest.h"
 #include "io/safetensors.h"
-#include "personal/personalize.h"
+#include "recipes/personalize.h"
 #include "eval/evaluate.h"
 #include "masp/stages.h"
 #include "personal/personal_head.h"
@@ -58,7 +58,7 @@ TEST(PersonalPrompts, MixedUserBatchesEqualPerUserEvaluation) {
   auto summary = users_world(testing::scratch_dir("world"), 24, 3);
   auto c = testing::small_config(summary.manifest, testing::scratch_dir("run"));
   auto vlm = open_bundle(c);
-  auto model = make_emotion_model(*vlm, c, "", {false, true, true});
+  auto model = make_emotion_model(*vlm, c, "", EmotionModelParts::random_prompt());
   auto test = open_split(*vlm, c, "test");
   auto train = open_split(*vlm, c, "train");
   auto samples = make_emotion_samples(*test, c.data.labels);
@@ -68,7 +68,7 @@ TEST(PersonalPrompts, MixedUserBatchesEqualPerUserEvaluation) {
   for (size_t k = 0; k < users.size(); ++k) prompt_of[users[k].user] = torch::randn_like(model.soft_prompt) * 0.5;
   std::vector<torch::Tensor> prompts;
   for (const auto& s : samples) prompts.push_back(prompt_of[test->rows()[static_cast<size_t>(s.image)].user]);
-  EvalOptions o{"rank", 16, 4, false};
+  EvalOptions o{EvalMode::Rank, 16, 4, false};
   auto mixed = evaluate_emotions(model, *test, samples, o, prompts);
   for (const auto& u : users) {
     std::vector<EmotionSample> mine;

@@ -40,8 +40,8 @@ TEST(Learning, StageOneAspectModulesLearnToAnswer) {
   auto images = open_split(*vlm, c, "test");
   auto modules = load_aspect_modules(c, vlm->spec().hidden_size, c.run_dir + "/checkpoint.safetensors");
   SequenceBuilder builder(*vlm, layout_options(c));
-  auto result = evaluate_aspects(*vlm, builder, &modules, *images, make_aspect_samples(*images, c.masp.aspects, false),
-                                 aspect_question_lists(c.masp), {"generate", 16, 8, false}, c.masp.aspects);
+  auto result = evaluate_aspects(*vlm, builder, modules.get(), *images, make_aspect_samples(*images, c.masp.aspects, false),
+                                 aspect_question_lists(c.masp), {EvalMode::Generate, 16, 8, false}, c.masp.aspects);
   // Chance: 1/6 scenes, 1/5 brightness bins (and generation could produce anything at all). One query token
   // after 300 steps on 177 images answers 66% (scene) and 70% (brightness) on an AMD EPYC (96 px bundle, lr 3e-3);
   // modules that learnt nothing would answer near chance. 150 steps gave 57% or more on earlier machines but 43%
@@ -77,14 +77,14 @@ TEST(Learning, StageTwoSoftPromptLearnsAClassification) {
   auto vlm = open_bundle(c);
   auto test = open_split(*vlm, c, "test");
   auto samples = make_emotion_samples(*test, c.data.labels);
-  auto zero_shot_model = make_emotion_model(*vlm, c, "", {false, false, false});
-  double zero_shot = evaluate_emotions(zero_shot_model, *test, samples, {"rank", 64, 8, false}).metrics.accuracy;
+  auto zero_shot_model = make_emotion_model(*vlm, c, "", EmotionModelParts::frozen_vlm());
+  double zero_shot = evaluate_emotions(zero_shot_model, *test, samples, {EvalMode::Rank, 64, 8, false}).metrics.accuracy;
 
   train_prompt(c);
   auto l = testing::logged_losses(c.run_dir);
   EXPECT_LT(testing::mean_of(l, 50, 60), 0.5 * testing::mean_of(l, 0, 10)) << "stage-2 loss did not fall";
-  auto model = make_emotion_model(*vlm, c, c.run_dir + "/checkpoint.safetensors", {false, true, false});
-  double trained = evaluate_emotions(model, *test, samples, {"rank", 64, 8, false}).metrics.accuracy;
+  auto model = make_emotion_model(*vlm, c, c.run_dir + "/checkpoint.safetensors", EmotionModelParts::prompt_only());
+  double trained = evaluate_emotions(model, *test, samples, {EvalMode::Rank, 64, 8, false}).metrics.accuracy;
   EXPECT_GT(trained, 0.75) << "chance is 1/6";
   EXPECT_GT(trained, zero_shot + 0.1) << "zero-shot " << zero_shot;
 }

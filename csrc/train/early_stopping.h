@@ -1,4 +1,4 @@
-// Early stopping on a held-out loss, shared by the per-user prompt and head fits: remembers the best loss
+// Early stopping on a held-out loss, for the small fits (train/small_fit.h): remembers the best loss
 // seen and reports when `patience` checks in a row brought no improvement.
 #pragma once
 #include <cstdint>

@@ -4,7 +4,7 @@
 #include <map>
 #include <sstream>
 
-#include "personal/personalize.h"
+#include "recipes/personalize.h"
 
 namespace emotune {
 namespace {

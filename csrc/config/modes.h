@@ -1,0 +1,64 @@
+// The modes a config chooses between, as enums, and their names — what YAML and --set write — in one table
+// per enum (EnumNames). The schema binds them (ConfigSchema::add_enum), so a wrong name is refused where it
+// was written, with the nearest valid one; code compares enums, never strings.
+#pragma once
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace emotune {
+
+// eval.mode: score every label by its log-likelihood, or decode greedily and match the first line.
+enum class EvalMode : uint8_t { Rank, Generate };
+// masp.prompt_placement: [V_fused; P_soft; query] (paper Eq. 4), or the authors' code's two copies.
+enum class PromptPlacement : uint8_t { Paper, Reference };
+// masp.label_list_style: {labels} as "a, b, c", or the reference code's "['a', 'b', 'c']".
+enum class LabelListStyle : uint8_t { Plain, Python };
+// vlm.positions: 1-D positions on every M-RoPE axis, or Qwen2-VL's 3-D M-RoPE positions (masp/sequence.h).
+enum class PositionMode : uint8_t { Plain, Mrope };
+
+template <typename E>
+struct EnumNames;
+template <>
+struct EnumNames<EvalMode> {
+  static constexpr std::pair<const char*, EvalMode> table[] = {{"rank", EvalMode::Rank}, {"generate", EvalMode::Generate}};
+};
+template <>
+struct EnumNames<PromptPlacement> {
+  static constexpr std::pair<const char*, PromptPlacement> table[] = {{"paper", PromptPlacement::Paper},
+                                                                      {"reference", PromptPlacement::Reference}};
+};
+template <>
+struct EnumNames<LabelListStyle> {
+  static constexpr std::pair<const char*, LabelListStyle> table[] = {{"plain", LabelListStyle::Plain},
+                                                                     {"python", LabelListStyle::Python}};
+};
+template <>
+struct EnumNames<PositionMode> {
+  static constexpr std::pair<const char*, PositionMode> table[] = {{"plain", PositionMode::Plain}, {"mrope", PositionMode::Mrope}};
+};
+
+template <typename E>
+const char* name_of(E value) {
+  for (const auto& [name, v] : EnumNames<E>::table)
+    if (v == value) return name;
+  return "?";
+}
+
+template <typename E>
+std::optional<E> enum_from_name(const std::string& name) {
+  for (const auto& [n, v] : EnumNames<E>::table)
+    if (name == n) return v;
+  return std::nullopt;
+}
+
+template <typename E>
+std::vector<std::string> enum_names() {
+  std::vector<std::string> out;
+  for (const auto& [name, v] : EnumNames<E>::table) out.push_back(name);
+  return out;
+}
+
+}  // namespace emotune
