@@ -80,5 +80,34 @@ TEST_F(SequenceTest, PaddingInvariance) {
   }
 }
 
+// The one prefix cut (split_specs) of stage 2's fast path and of label ranking: where each cuts, and when
+// there is no cut.
+TEST(SplitSpecs, CutsBeforeTheSoftPromptOrTheLastTokenAndRefusesWhatACacheCannotHold) {
+  auto text = [](std::vector<int64_t> ids, bool in_loss = false) { return SequencePart{Segment::Text, std::move(ids), {}, in_loss}; };
+  auto soft = [](int64_t n) { return SequencePart{Segment::SoftPrompt, {}, torch::zeros({n, 4}), false}; };
+  const std::vector<SequenceSpec> specs{{text({1, 2}), text({3}), soft(2), text({4, 5}, true)},
+                                        {text({6}), text({7, 8}), soft(2), text({9}, true)}};
+  auto at_soft = split_specs(specs, PrefixCut::BeforeSoftPrompt);
+  ASSERT_TRUE(at_soft);
+  EXPECT_EQ(at_soft->prefixes[0].size(), 2u);
+  EXPECT_EQ(at_soft->rests[1].front().segment, Segment::SoftPrompt);
+
+  auto at_last = split_specs({{text({1, 2}), text({3, 4})}, {text({5}), text({6, 7, 8})}}, PrefixCut::BeforeLastToken);
+  ASSERT_TRUE(at_last);
+  EXPECT_EQ(at_last->prefixes[0].back().ids, (std::vector<int64_t>{3}));
+  EXPECT_EQ(at_last->rests[0].size(), 1u);
+  EXPECT_EQ(at_last->rests[0][0].ids, (std::vector<int64_t>{4}));
+  EXPECT_EQ(at_last->rests[1][0].ids, (std::vector<int64_t>{8}));
+  auto single = split_specs({{text({1, 2}), text({3})}}, PrefixCut::BeforeLastToken);
+  ASSERT_TRUE(single);
+  EXPECT_EQ(single->prefixes[0].size(), 1u) << "a one-token last part moves whole";
+
+  EXPECT_FALSE(split_specs({{text({1}), text({2})}, {text({1, 2}), text({3})}}, PrefixCut::BeforeLastToken)) << "prefix lengths differ";
+  EXPECT_FALSE(split_specs({{text({1}, true), soft(1)}}, PrefixCut::BeforeSoftPrompt)) << "a target inside the prefix";
+  EXPECT_FALSE(split_specs({{soft(1), text({1})}}, PrefixCut::BeforeSoftPrompt)) << "an empty prefix";
+  EXPECT_FALSE(split_specs({{text({1, 2})}}, PrefixCut::BeforeSoftPrompt)) << "no soft prompt";
+  EXPECT_FALSE(split_specs({{text({1})}}, PrefixCut::BeforeLastToken)) << "a one-token prompt";
+}
+
 }  // namespace
 }  // namespace emotune
