@@ -86,7 +86,7 @@ class ConfigSchema {
     std::function<void(const YAML::Node&, const std::string& where)> set;
     std::function<YAML::Node()> get;
     ConfigOverlay* overlay = nullptr;  // an overlay section: --set key.sub=value adds a layer
-    std::function<void(const ConfigOverlay&)> check_overlay;
+    std::function<void(const ConfigOverlay&)> check_overlay{};
     bool retired = false;              // not listed, not written
   };
   void add_entry(Entry e);
