@@ -120,6 +120,8 @@ ConfigSchema bind_config(EmotuneConfig& c) {
   s.add("train.checkpoint_every", &c.train.checkpoint_every, "optimizer steps between checkpoints (and at the end)");
   s.add("train.max_grad_norm", &c.train.max_grad_norm, "clip the gradient norm (0: off)");
   s.add("train.resume", &c.train.resume, "continue from run_dir's resume checkpoint when there is one");
+  s.add_enum("train.loss_reduction", &c.train.loss_reduction,
+             "token_mean: the mean over every answer token of a step (Hugging Face's causal-LM loss); sample_mean: the mean of each sample's token mean");
   s.add("train.stop_after_steps", &c.train.stop_after_steps, "stop this invocation after N steps, checkpointing first (for time-boxed jobs)");
 
   s.add_enum("eval.mode", &c.eval.mode, "rank: score every label by log-likelihood; generate: greedy decoding, exact match of the first line");

@@ -55,6 +55,7 @@ struct TrainConfig {
   double max_grad_norm = 0.0;
   bool resume = true;
   int64_t stop_after_steps = 0;  // > 0: stop (with a checkpoint) after this many steps of this invocation
+  LossReduction loss_reduction = LossReduction::TokenMean;
 };
 
 struct EvalConfig {

@@ -16,6 +16,9 @@ enum class EvalMode : uint8_t { Rank, Generate };
 enum class PromptPlacement : uint8_t { Paper, Reference };
 // masp.label_list_style: {labels} as "a, b, c", or the reference code's "['a', 'b', 'c']".
 enum class LabelListStyle : uint8_t { Plain, Python };
+// train.loss_reduction: the mean over every answer token of a batch (Hugging Face's causal-LM loss), or the mean
+// over samples of each sample's token mean (equal at batch 1, the reference code's setting).
+enum class LossReduction : uint8_t { TokenMean, SampleMean };
 // vlm.positions: 1-D positions on every M-RoPE axis, or Qwen2-VL's 3-D M-RoPE positions (masp/sequence.h).
 enum class PositionMode : uint8_t { Plain, Mrope };
 
@@ -34,6 +37,11 @@ template <>
 struct EnumNames<LabelListStyle> {
   static constexpr std::pair<const char*, LabelListStyle> table[] = {{"plain", LabelListStyle::Plain},
                                                                      {"python", LabelListStyle::Python}};
+};
+template <>
+struct EnumNames<LossReduction> {
+  static constexpr std::pair<const char*, LossReduction> table[] = {{"token_mean", LossReduction::TokenMean},
+                                                                    {"sample_mean", LossReduction::SampleMean}};
 };
 template <>
 struct EnumNames<PositionMode> {

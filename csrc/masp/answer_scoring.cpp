@@ -8,8 +8,9 @@
 
 namespace emotune {
 
-torch::Tensor AnswerScores::mean_loss() const {
-  return (-log_likelihood / tokens.clamp_min(1).to(log_likelihood.scalar_type())).mean();
+LossSum AnswerScores::loss_sum(LossReduction reduction) const {
+  if (reduction == LossReduction::TokenMean) return {-log_likelihood.sum(), static_cast<double>(tokens.sum().item<int64_t>())};
+  return {(-log_likelihood / tokens.clamp_min(1).to(log_likelihood.scalar_type())).sum(), static_cast<double>(log_likelihood.size(0))};
 }
 
 AnswerScores score_answers(FrozenVLM& vlm, const SequenceBatch& batch, const FrozenVLM::PrefixCache* prefix) {

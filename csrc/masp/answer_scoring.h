@@ -3,6 +3,8 @@
 #pragma once
 #include <torch/types.h>
 
+#include "config/modes.h"
+#include "train/task.h"
 #include "vlm/frozen_vlm.h"
 
 namespace emotune {
@@ -12,7 +14,9 @@ struct SequenceBatch;
 struct AnswerScores {
   torch::Tensor log_likelihood;  // [B] Σ log p(answer token), differentiable
   torch::Tensor tokens;          // [B] number of answer tokens
-  torch::Tensor mean_loss() const;  // mean over samples of the per-sample mean token cross-entropy
+  // The answer cross-entropy of the batch as a sum and its count: over every answer token (token_mean), or
+  // of each sample's token mean over the samples (sample_mean).
+  LossSum loss_sum(LossReduction reduction) const;
 };
 
 // With `prefix`, `batch` holds the positions after a prefilled prefix (SequenceBuilder::assemble_split).

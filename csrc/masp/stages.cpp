@@ -118,7 +118,8 @@ TrainResult train_aspects(const EmotuneConfig& c) {
   AspectModules modules = load_aspect_modules(c, vlm->spec().hidden_size, "");
   modules->to(vlm->device(), torch::kFloat32);  // trained: fp32 parameters and optimizer state
   SequenceBuilder builder(*vlm, layout_options(c));
-  AspectTask task(*vlm, builder, modules, *images, samples, aspect_question_lists(c.masp), static_cast<uint64_t>(c.seed));
+  AspectTask task(*vlm, builder, modules, *images, samples, aspect_question_lists(c.masp), static_cast<uint64_t>(c.seed),
+                  c.train.loss_reduction);
   std::fprintf(stderr, "stage 1: %zu image-aspect pairs from %lld images\n", samples.size(), static_cast<long long>(images->size()));
   return run_training(task, trainer_options(c, *vlm));
 }
@@ -128,7 +129,7 @@ TrainResult train_prompt(const EmotuneConfig& c) {
   auto images = open_split(*vlm, c, c.data.train_split);
   auto samples = make_emotion_samples(*images, c.data.labels);
   auto model = make_emotion_model(*vlm, c, "", c.masp.use_aspects ? EmotionModelParts::masp() : EmotionModelParts::prompt_only());
-  PromptTask task(model, *images, samples);
+  PromptTask task(model, *images, samples, {true, {}, {}, c.train.loss_reduction});
   std::fprintf(stderr, "stage 2: %zu images, soft prompt %lld x %lld, aspects %s\n", samples.size(),
                static_cast<long long>(model.soft_prompt.size(0)), static_cast<long long>(model.soft_prompt.size(1)),
                model.aspects ? "on" : "off");

@@ -35,9 +35,10 @@ BatchImages gather_images(ImageFeatures& images, const std::vector<Sample>& all,
 }  // namespace
 
 AspectTask::AspectTask(FrozenVLM& vlm, const SequenceBuilder& builder, AspectModules modules, ImageFeatures& images,
-                       std::vector<AspectSample> samples, std::vector<std::vector<std::string>> questions, uint64_t seed)
+                       std::vector<AspectSample> samples, std::vector<std::vector<std::string>> questions, uint64_t seed,
+                       LossReduction reduction)
     : vlm_(vlm), builder_(builder), modules_(modules), images_(images), samples_(std::move(samples)),
-      questions_(std::move(questions)), seed_(seed) {}
+      questions_(std::move(questions)), seed_(seed), reduction_(reduction) {}
 
 const std::string& AspectTask::question(int64_t index, int64_t epoch) const {
   const auto& templates = questions_.at(static_cast<size_t>(samples_.at(static_cast<size_t>(index)).aspect));
@@ -58,13 +59,14 @@ SequenceBatch AspectTask::batch(const std::vector<int64_t>& samples, int64_t epo
   return builder_.assemble(specs);
 }
 
-torch::Tensor AspectTask::loss(const std::vector<int64_t>& samples, int64_t epoch) {
-  return score_answers(vlm_, batch(samples, epoch)).mean_loss();
+LossSum AspectTask::loss_sum(const std::vector<int64_t>& samples, int64_t epoch) {
+  return score_answers(vlm_, batch(samples, epoch)).loss_sum(reduction_);
 }
 
 PromptTask::PromptTask(EmotionModel& model, ImageFeatures& images, std::vector<EmotionSample> samples, PromptTaskOptions options)
     : model_(model), images_(images), samples_(std::move(samples)), aspect_cache_(options.aspect_tokens),
-      use_prefix_cache_(options.use_prefix_cache), prompt_(options.prompt.defined() ? options.prompt : model.soft_prompt) {
+      use_prefix_cache_(options.use_prefix_cache), prompt_(options.prompt.defined() ? options.prompt : model.soft_prompt),
+      reduction_(options.reduction) {
   // Aspect tokens depend only on the image: computed once here, never per step.
   if (model_.aspects && images_.cached() && !aspect_cache_.defined()) aspect_cache_ = aspect_tokens_of_split(model_, images_);
 }
@@ -96,15 +98,15 @@ std::vector<SequenceSpec> PromptTask::specs(const std::vector<int64_t>& samples)
   return out;
 }
 
-torch::Tensor PromptTask::loss(const std::vector<int64_t>& samples, int64_t) {
+LossSum PromptTask::loss_sum(const std::vector<int64_t>& samples, int64_t) {
   auto all = specs(samples);
   if (use_prefix_cache_ && model_.vlm->has_prefix_cache())
     if (auto split = model_.builder->assemble_split(all)) {
       auto prefix = model_.vlm->prefill(split->prefix.embeds.detach(), split->prefix.attention_mask,
                                         split->prefix.model_positions());
-      return score_answers(*model_.vlm, split->rest, &prefix).mean_loss();
+      return score_answers(*model_.vlm, split->rest, &prefix).loss_sum(reduction_);
     }
-  return score_answers(*model_.vlm, model_.builder->assemble(all)).mean_loss();
+  return score_answers(*model_.vlm, model_.builder->assemble(all)).loss_sum(reduction_);
 }
 
 }  // namespace emotune

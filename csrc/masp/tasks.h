@@ -18,12 +18,13 @@ class FrozenVLM;
 class AspectTask final : public TrainTask {
  public:
   AspectTask(FrozenVLM& vlm, const SequenceBuilder& builder, AspectModules modules, ImageFeatures& images,
-             std::vector<AspectSample> samples, std::vector<std::vector<std::string>> questions, uint64_t seed);
+             std::vector<AspectSample> samples, std::vector<std::vector<std::string>> questions, uint64_t seed,
+             LossReduction reduction = LossReduction::TokenMean);
   std::string stage() const override { return "aspects"; }
   int64_t num_samples() const override { return static_cast<int64_t>(samples_.size()); }
   NamedTensors trainable() override { return modules_->named_tensors(); }
   NamedTensors checkpoint_tensors() override { return modules_->named_tensors(); }
-  torch::Tensor loss(const std::vector<int64_t>& samples, int64_t epoch) override;
+  LossSum loss_sum(const std::vector<int64_t>& samples, int64_t epoch) override;
 
   const std::vector<AspectSample>& samples() const { return samples_; }
   // The question of sample `index` in `epoch`: training draws a template per sample and epoch.
@@ -38,6 +39,7 @@ class AspectTask final : public TrainTask {
   std::vector<AspectSample> samples_;
   std::vector<std::vector<std::string>> questions_;
   uint64_t seed_;
+  LossReduction reduction_;
 };
 
 struct PromptTaskOptions {
@@ -49,6 +51,7 @@ struct PromptTaskOptions {
   torch::Tensor prompt;
   // Aspect tokens of every image [N, A·Q, D] when already computed; undefined: computed here if cached.
   torch::Tensor aspect_tokens;
+  LossReduction reduction = LossReduction::TokenMean;  // train.loss_reduction
 };
 
 // Stage 2 (Eq. 3-5): only the soft prompt trains; aspect tokens are computed once per image.
@@ -59,7 +62,7 @@ class PromptTask : public TrainTask {
   int64_t num_samples() const override { return static_cast<int64_t>(samples_.size()); }
   NamedTensors trainable() override { return {{"soft_prompt", prompt_}}; }
   NamedTensors checkpoint_tensors() override;
-  torch::Tensor loss(const std::vector<int64_t>& samples, int64_t epoch) override;
+  LossSum loss_sum(const std::vector<int64_t>& samples, int64_t epoch) override;
   SequenceBatch batch(const std::vector<int64_t>& samples);
 
  private:
@@ -70,6 +73,7 @@ class PromptTask : public TrainTask {
   torch::Tensor aspect_cache_;  // [N, A·Q, D] when images are cached and the model has aspects
   bool use_prefix_cache_;
   torch::Tensor prompt_;        // what trains: the model's soft prompt, or options.prompt
+  LossReduction reduction_;
   std::vector<SequenceSpec> specs(const std::vector<int64_t>& samples);
 };
 

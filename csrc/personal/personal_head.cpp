@@ -53,9 +53,11 @@ class HeadTask final : public TrainTask {
   int64_t num_samples() const override { return x_.size(0); }
   NamedTensors trainable() override { return {{"weight", head_.weight}, {"bias", head_.bias}}; }
   NamedTensors checkpoint_tensors() override { return trainable(); }
-  torch::Tensor loss(const std::vector<int64_t>& samples, int64_t) override {
+  LossSum loss_sum(const std::vector<int64_t>& samples, int64_t) override {
     auto rows = torch::tensor(samples, torch::kInt64);
-    return torch::cross_entropy_loss(head_.logits(x_.index_select(0, rows)), y_.index_select(0, rows));
+    auto ce = torch::nn::functional::cross_entropy(head_.logits(x_.index_select(0, rows)), y_.index_select(0, rows),
+                                                   torch::nn::functional::CrossEntropyFuncOptions().reduction(torch::kSum));
+    return {ce, static_cast<double>(samples.size())};
   }
   // l2 · (‖W − W_a‖² + ‖b − b_a‖²)
   torch::Tensor regularizer() override {

@@ -21,6 +21,7 @@ struct PromptFitOptions {
   double l2 = 0.0;
   int64_t eval_every = 5;
   int64_t patience = 4;
+  LossReduction reduction = LossReduction::TokenMean;  // train.loss_reduction
 };
 struct PromptFit {
   torch::Tensor prompt;      // [L, D]

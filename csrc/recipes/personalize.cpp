@@ -181,7 +181,8 @@ void PersonalizeRecipe::fit_heads() {
 std::vector<torch::Tensor> PersonalizeRecipe::fit_prompts() {
   const auto& pc = c_.personal;
   PromptData data{model_, *train_, z_train_, train_samples_};
-  PromptFitOptions opts{pc.prompt_steps, c_.train.batch_size, pc.prompt_lr, pc.prompt_l2, pc.eval_every, pc.patience};
+  PromptFitOptions opts{pc.prompt_steps, c_.train.batch_size, pc.prompt_lr, pc.prompt_l2, pc.eval_every, pc.patience,
+                        c_.train.loss_reduction};
   std::vector<torch::Tensor> prompts(users_.size());
   for (size_t k = 0; k < users_.size(); ++k) {
     const auto& u = users_[k];

@@ -10,6 +10,13 @@
 
 namespace emotune {
 
+// A loss as a sum and the number of terms it sums (answer tokens, or samples): any split of a step into
+// micro-batches — and of a batch over processes — reduces to the same mean, Σ sums / Σ counts.
+struct LossSum {
+  torch::Tensor sum;  // differentiable
+  double count = 0;
+};
+
 class TrainTask {
  public:
   virtual ~TrainTask() = default;
@@ -19,8 +26,14 @@ class TrainTask {
   virtual NamedTensors trainable() = 0;
   // What a checkpoint of this stage holds: the trainable tensors and whatever else evaluation needs.
   virtual NamedTensors checkpoint_tensors() = 0;
-  // Mean loss over the given samples. `epoch` seeds per-epoch random choices (e.g. question templates).
-  virtual torch::Tensor loss(const std::vector<int64_t>& samples, int64_t epoch) = 0;
+  // The loss of the given samples as a sum and its count. `epoch` seeds per-epoch random choices (e.g.
+  // question templates); -1: evaluation's choices.
+  virtual LossSum loss_sum(const std::vector<int64_t>& samples, int64_t epoch) = 0;
+  // The mean, sum / count, of those samples alone.
+  torch::Tensor loss(const std::vector<int64_t>& samples, int64_t epoch) {
+    auto l = loss_sum(samples, epoch);
+    return l.sum / l.count;
+  }
   // A term added once per optimizer step, whatever the batch (e.g. an L2 pull toward an anchor);
   // undefined: none.
   virtual torch::Tensor regularizer() { return {}; }

@@ -64,28 +64,38 @@ std::vector<int64_t> epoch_order(int64_t samples, bool shuffle, uint64_t seed, i
 }
 
 double accumulate_gradients(TrainTask& task, const std::vector<int64_t>& samples, int64_t batch_size, int64_t epoch) {
+  // Accumulation: each micro-batch's sum backward, then every gradient divided by the step's count, so the
+  // step's gradient is that of Σ sums / Σ counts however the samples are split (issue 34, finding 1).
   const auto n = static_cast<int64_t>(samples.size());
-  double step_loss = 0.0;
+  double sum = 0.0, count = 0.0;
   for (int64_t lo = 0; lo < n; lo += batch_size) {
     std::vector<int64_t> batch(samples.begin() + lo, samples.begin() + std::min(n, lo + batch_size));
-    auto loss = task.loss(batch, epoch);
-    double weight = static_cast<double>(batch.size()) / static_cast<double>(n);
-    (loss * weight).backward();  // accumulation: the step's gradient is that of the mean over its samples
-    step_loss += loss.item<double>() * weight;
+    auto loss = task.loss_sum(batch, epoch);
+    loss.sum.backward();
+    sum += loss.sum.item<double>();
+    count += loss.count;
+  }
+  if (count <= 0) raise("stage '", task.stage(), "': a step with nothing to score");
+  {
+    torch::NoGradGuard no_grad;
+    for (auto& [name, p] : task.trainable())
+      if (p.grad().defined()) p.mutable_grad().div_(count);
   }
   if (auto r = task.regularizer(); r.defined()) r.backward();
-  return step_loss;
+  return sum / count;
 }
 
 double mean_loss(TrainTask& task, const std::vector<int64_t>& samples, int64_t batch_size) {
   torch::NoGradGuard no_grad;
   const auto n = static_cast<int64_t>(samples.size());
-  double total = 0.0;
+  double sum = 0.0, count = 0.0;
   for (int64_t lo = 0; lo < n; lo += batch_size) {
     std::vector<int64_t> batch(samples.begin() + lo, samples.begin() + std::min(n, lo + batch_size));
-    total += task.loss(batch, -1).item<double>() * static_cast<double>(batch.size()) / static_cast<double>(n);
+    auto loss = task.loss_sum(batch, -1);
+    sum += loss.sum.item<double>();
+    count += loss.count;
   }
-  return total;
+  return count > 0 ? sum / count : 0.0;
 }
 
 double optimizer_step(torch::optim::Optimizer& optimizer, NamedTensors& params, const TrainConfig& c, int64_t step, int64_t total) {

@@ -35,9 +35,9 @@ struct TrainResult {
 TrainResult run_training(TrainTask& task, const TrainerOptions& options);
 
 // The pieces of one optimizer step, shared with the small fits (train/small_fit.h):
-// Forward and backward over `samples` in micro-batches of `batch_size`, each weighted by its share, so the
-// accumulated gradient is that of the mean loss over all of them; then the task's regularizer once.
-// Returns that mean loss.
+// Forward and backward over `samples` in micro-batches of `batch_size`; the accumulated gradient is that of
+// the step's mean loss, Σ sums / Σ counts of the task's LossSums (so equal to one batch of all of them), plus
+// the task's regularizer once. Returns that mean loss.
 double accumulate_gradients(TrainTask& task, const std::vector<int64_t>& samples, int64_t batch_size, int64_t epoch);
 // The same mean without gradient (held-out checks; epoch -1: evaluation's choices, e.g. the first template).
 double mean_loss(TrainTask& task, const std::vector<int64_t>& samples, int64_t batch_size);

@@ -20,9 +20,9 @@ class LeastSquares final : public TrainTask {
   int64_t num_samples() const override { return x_.size(0); }
   NamedTensors trainable() override { return {{"w", w_}}; }
   NamedTensors checkpoint_tensors() override { return trainable(); }
-  torch::Tensor loss(const std::vector<int64_t>& samples, int64_t) override {
+  LossSum loss_sum(const std::vector<int64_t>& samples, int64_t) override {
     auto rows = torch::tensor(samples, torch::kInt64);
-    return (x_.index_select(0, rows).mv(w_) - y_.index_select(0, rows)).pow(2).mean();
+    return {(x_.index_select(0, rows).mv(w_) - y_.index_select(0, rows)).pow(2).sum(), static_cast<double>(samples.size())};
   }
   torch::Tensor regularizer() override { return pull_ > 0 ? pull_ * (w_ - anchor_).pow(2).sum() : torch::Tensor(); }
   torch::Tensor& w() { return w_; }
