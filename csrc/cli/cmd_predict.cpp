@@ -21,7 +21,9 @@ void run_predict(const PredictArgs& a) {
   EmotuneConfig c = a.config.load();
   auto vlm = open_bundle(c);
   torch::NoGradGuard no_grad;
-  auto visual = vlm->encode_image(load_image(a.image, vlm->spec().image).unsqueeze(0));
+  auto spec = vlm->spec().image;
+  spec.apply_exif_orientation = c.data.exif_orientation;
+  auto visual = vlm->encode_image(load_image(a.image, spec).unsqueeze(0));
   std::string stage = a.checkpoint.empty() ? "zero-shot" : summarize_checkpoint(a.checkpoint).info.stage;
   std::printf("image: %s\n", a.image.c_str());
   if (stage == "aspects") {

@@ -85,6 +85,8 @@ ConfigSchema bind_config(EmotuneConfig& c) {
                "manifest rows repeating an earlier row's image, user and split: an error naming both lines, or dropped (counted)");
   s.add("data.labels", &c.data.labels, "the emotion label set, in the order listed to the model");
   s.add("data.max_samples", &c.data.max_samples, "use at most this many manifest rows per split (0: all)");
+  s.add("data.exif_orientation", &c.data.exif_orientation,
+        "turn a photo as its EXIF orientation says, as a viewer sees it (false: the stored pixels, as the reference code's PIL loading)");
   s.add("data.cache_features", &c.data.cache_features, "encode every image once up front and keep V_global (and stage-2 aspect tokens) in memory");
 
   s.add("masp.aspects", &c.masp.aspects, "aspect names, in the order of Eq. 3");

@@ -19,6 +19,7 @@ struct DataConfig {
                                   "anger",     "disgust", "fear",   "sadness"};
   int64_t max_samples = 0;  // 0: all
   bool cache_features = true;
+  bool exif_orientation = true;  // turn JPEGs as their EXIF orientation says (false: the stored pixels, as PIL loads them)
 };
 
 struct MaspConfig {

@@ -39,16 +39,21 @@ torch::Tensor preprocess(const cv::Mat& raw, const ImageSpec& spec, const std::s
   return (chw - mean) / std;
 }
 
+// ANYDEPTH keeps 16-bit depth, ANYCOLOR gray as gray. Not IMREAD_UNCHANGED: OpenCV ignores the EXIF orientation
+// under it (and its alpha channel would be dropped below anyway); IGNORE_ORIENTATION when the spec says so.
+int read_flags(const ImageSpec& spec) {
+  return cv::IMREAD_ANYDEPTH | cv::IMREAD_ANYCOLOR | (spec.apply_exif_orientation ? 0 : cv::IMREAD_IGNORE_ORIENTATION);
+}
+
 }  // namespace
 
 torch::Tensor load_image(const std::string& path, const ImageSpec& spec) {
   if (!std::filesystem::exists(path)) raise(path, ": image file not found");
-  // IMREAD_UNCHANGED keeps 16-bit depth and alpha; IGNORE_ORIENTATION is not set, so EXIF rotation applies.
-  return preprocess(cv::imread(path, cv::IMREAD_UNCHANGED | cv::IMREAD_ANYDEPTH), spec, path);
+  return preprocess(cv::imread(path, read_flags(spec)), spec, path);
 }
 
 torch::Tensor decode_image(const std::vector<unsigned char>& bytes, const ImageSpec& spec, const std::string& source) {
-  return preprocess(cv::imdecode(bytes, cv::IMREAD_UNCHANGED | cv::IMREAD_ANYDEPTH), spec, source);
+  return preprocess(cv::imdecode(bytes, read_flags(spec)), spec, source);
 }
 
 }  // namespace emotune

@@ -11,6 +11,10 @@ namespace emotune {
 struct ImageSpec {
   int64_t height = 0, width = 0;
   std::vector<double> mean{0.5, 0.5, 0.5}, std{0.5, 0.5, 0.5};
+  // A JPEG's EXIF orientation turns the pixels as a viewer sees them (Hugging Face's load_image does the same,
+  // exif_transpose); false takes the stored pixels as given, as PIL's Image.open in the reference code does.
+  // The config's data.exif_orientation.
+  bool apply_exif_orientation = true;
 };
 
 // [3,H,W] float32. Throws emotune::Error naming the file when it is missing or cannot be decoded.

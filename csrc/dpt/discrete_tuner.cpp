@@ -285,7 +285,8 @@ DiscreteResult run_discrete_tuning(const EmotuneConfig& c) {
   std::unique_ptr<ImageFeatures> images;
   if (d.target == "bundle") {
     vlm = open_bundle(c);
-    images = std::make_unique<ImageFeatures>(*vlm, manifest, t.rows, false, c.data.cache_features, "encoding images");
+    images = std::make_unique<ImageFeatures>(*vlm, manifest, t.rows, false, c.data.cache_features, "encoding images",
+                                             c.data.exif_orientation);
   }
   const auto dir = fs::path(c.run_dir) / "dpt";
   ensure_directory(dir.string());

@@ -13,10 +13,11 @@ constexpr int64_t kChunk = 16;
 }
 
 ImageFeatures::ImageFeatures(FrozenVLM& vlm, const Manifest& manifest, const std::vector<ManifestRow>& rows,
-                             bool skip_bad, bool cache, const std::string& title)
-    : vlm_(vlm), manifest_(manifest) {
+                             bool skip_bad, bool cache, const std::string& title, bool apply_exif_orientation)
+    : vlm_(vlm), spec_(vlm.spec().image), manifest_(manifest) {
   torch::NoGradGuard no_grad;
-  const auto& spec = vlm.spec().image;
+  spec_.apply_exif_orientation = apply_exif_orientation;
+  const auto& spec = spec_;
   std::vector<torch::Tensor> features, pending;
   auto flush = [&] {
     if (pending.empty()) return;
@@ -52,7 +53,7 @@ torch::Tensor ImageFeatures::visual(const std::vector<int64_t>& images) {
   torch::NoGradGuard no_grad;
   if (cached()) return cache_.index({torch::tensor(images, torch::kInt64).to(cache_.device())});
   std::vector<torch::Tensor> pixels;
-  for (auto i : images) pixels.push_back(load_image(rows_.at(static_cast<size_t>(i)).image, vlm_.spec().image));
+  for (auto i : images) pixels.push_back(load_image(rows_.at(static_cast<size_t>(i)).image, spec_));
   return vlm_.encode_image(torch::stack(pixels));
 }
 

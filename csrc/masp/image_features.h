@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "data/image.h"
 #include "data/manifest.h"
 
 namespace emotune {
@@ -18,8 +19,9 @@ class FrozenVLM;
 
 class ImageFeatures {
  public:
+  // `apply_exif_orientation`: data.exif_orientation (data/image.h).
   ImageFeatures(FrozenVLM& vlm, const Manifest& manifest, const std::vector<ManifestRow>& rows, bool skip_bad,
-                bool cache, const std::string& title = "encoding images");
+                bool cache, const std::string& title = "encoding images", bool apply_exif_orientation = true);
 
   const std::vector<ManifestRow>& rows() const { return rows_; }
   int64_t size() const { return static_cast<int64_t>(rows_.size()); }
@@ -33,6 +35,7 @@ class ImageFeatures {
 
  private:
   FrozenVLM& vlm_;
+  ImageSpec spec_;  // the bundle's, with the config's EXIF choice
   Manifest manifest_;
   std::vector<ManifestRow> rows_;
   std::vector<std::string> skipped_;

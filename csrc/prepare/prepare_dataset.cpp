@@ -1,5 +1,7 @@
 #include "prepare/prepare_dataset.h"
 
+#include <algorithm>
+#include <cstdio>
 #include <filesystem>
 #include <functional>
 #include <map>
@@ -74,7 +76,30 @@ nlohmann::json summary_of(const PreparedDataset& d, const PrepareOptions& o) {
   }
   return {{"dataset", d.name}, {"root", fs::absolute(o.root).lexically_normal().string()}, {"labels", d.labels},
           {"rows", d.rows.size()}, {"users", users.size()}, {"split_strategy", d.split_strategy}, {"splits", splits},
-          {"dropped", d.dropped}, {"notes", d.notes}};
+          {"dropped", d.dropped}, {"notes", d.notes}, {"warnings", d.warnings}};
+}
+
+const char* const kSplitNames[] = {"train", "val", "test"};
+
+// A computed split asked for (ratio > 0) that received no image: too few images per label (or user) for the
+// ratios. Said in prepare.json and on stderr; evaluating on it is an error naming it (open_split).
+void warn_of_empty_splits(PreparedDataset& d) {
+  for (size_t k = 0; k < d.split_ratios.size() && k < 3; ++k) {
+    if (d.split_ratios[k] <= 0) continue;
+    const std::string split = kSplitNames[k];
+    if (std::any_of(d.rows.begin(), d.rows.end(), [&](const PreparedRow& r) { return r.split == split; })) continue;
+    d.warnings.push_back(concat("split '", split, "' is empty: ", d.rows.size(), " images cut by ", d.split_strategy == "per_user" ? "user" : "label",
+                                " at ", nlohmann::json(d.split_ratios).dump(), " left it none (set prepare.split_ratios, or use more images)"));
+  }
+  for (const auto& w : d.warnings) std::fprintf(stderr, "prepare %s: warning: %s\n", d.name.c_str(), w.c_str());
+}
+
+// The split dataset.yaml evaluates on: test when there is one (computed: when asked for, even if it came out
+// empty, so that evaluating it fails loudly instead of quietly using another split).
+std::string eval_split_of(const PreparedDataset& d, const std::set<std::string>& splits) {
+  if (d.split_ratios.size() == 3)
+    return d.split_ratios[2] > 0 ? "test" : d.split_ratios[1] > 0 ? "val" : "train";
+  return splits.count("test") ? "test" : *splits.rbegin();
 }
 }  // namespace
 
@@ -119,11 +144,12 @@ PreparedDataset prepare_dataset(const PrepareOptions& o) {
   if (d.rows.empty()) raise("prepare: ", o.root, " gave no usable rows for ", o.dataset);
   ensure_directory(o.out);
   assign_splits(d, o, it->second.default_ratios, (fs::path(o.out) / "splits.json").string());
+  warn_of_empty_splits(d);
   const auto manifest = fs::absolute(fs::path(o.out) / "manifest.jsonl").lexically_normal().string();
   write_file_atomic(manifest, manifest_text(d, o.out));
   std::set<std::string> splits;
   for (const auto& r : d.rows) splits.insert(r.split);
-  std::string eval_split = splits.count("test") ? "test" : *splits.rbegin();
+  std::string eval_split = eval_split_of(d, splits);
   std::string train_split = splits.count("train") ? "train" : *splits.begin();
   YAML::Emitter yaml;
   yaml << YAML::BeginMap << YAML::Key << "data" << YAML::Value << YAML::BeginMap << YAML::Key << "manifest" << YAML::Value

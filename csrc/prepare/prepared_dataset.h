@@ -32,6 +32,8 @@ struct PreparedDataset {
   std::map<std::string, int64_t> dropped;  // reason -> count
   std::map<std::string, int64_t> notes;    // counted events that did not drop a row (e.g. folder aliases)
   std::string split_strategy = "official";  // official | stratified | per_user
+  std::vector<double> split_ratios;          // [train, val, test] of computed splits; empty: official ones
+  std::vector<std::string> warnings;         // what the user should know (prepare.json and stderr)
 };
 
 // Options of `emotune prepare`, from the config's prepare.* keys.

@@ -90,6 +90,7 @@ void assign_splits(PreparedDataset& d, const PrepareOptions& o, const std::vecto
       raise("prepare.split_ratios: expected three non-negative fractions [train, val, test] summing to 1, got ",
             nlohmann::json(settings.ratios).dump());
   }
+  d.split_ratios = settings.ratios;
   std::vector<PreparedRow*> sorted;
   for (auto& r : d.rows) sorted.push_back(&r);
   std::sort(sorted.begin(), sorted.end(), [](const PreparedRow* a, const PreparedRow* b) { return a->key < b->key; });

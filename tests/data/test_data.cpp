@@ -42,6 +42,28 @@ TEST(Image, ChannelsAreRgbAndResized) {
   EXPECT_NEAR(t[2].mean().item<double>(), 0.0, 1e-6);
 }
 
+// A phone photo stored landscape with EXIF orientation 6 ("rotate 90° clockwise to view"): turned by default,
+// as a viewer sees it, and taken as stored with data.exif_orientation: false (issue 34, finding 10).
+TEST(Image, ExifOrientationTurnsThePhotoUnlessSwitchedOff) {
+  cv::Mat stored(20, 40, CV_8UC3, cv::Scalar(255, 255, 255));
+  stored(cv::Rect(0, 0, 20, 20)).setTo(cv::Scalar(0, 0, 0));  // left half black
+  std::vector<unsigned char> jpeg;
+  ASSERT_TRUE(cv::imencode(".jpg", stored, jpeg));
+  // APP1 "Exif": a big-endian TIFF header and one IFD entry, Orientation (0x0112), SHORT, 1, value 6.
+  const std::vector<unsigned char> exif{0xFF, 0xE1, 0x00, 0x22, 'E', 'x', 'i', 'f', 0, 0, 'M', 'M', 0x00, 0x2A, 0x00, 0x00, 0x00, 0x08,
+                                        0x00, 0x01, 0x01, 0x12, 0x00, 0x03, 0x00, 0x00, 0x00, 0x01, 0x00, 0x06, 0x00, 0x00,
+                                        0x00, 0x00, 0x00, 0x00};
+  jpeg.insert(jpeg.begin() + 2, exif.begin(), exif.end());  // right after SOI
+  ImageSpec spec{40, 20, {0.0, 0.0, 0.0}, {1.0, 1.0, 1.0}};  // the viewer's portrait shape, pixels in [0, 1]
+  auto turned = decode_image(jpeg, spec, "exif.jpg");
+  EXPECT_LT(turned.slice(1, 0, 16).mean().item<double>(), 0.1) << "the black left half is on top once turned";
+  EXPECT_GT(turned.slice(1, 24, 40).mean().item<double>(), 0.9);
+  spec.apply_exif_orientation = false;
+  auto as_stored = decode_image(jpeg, spec, "exif.jpg");  // squeezed into the portrait shape, unturned
+  EXPECT_LT(as_stored.slice(2, 0, 8).mean().item<double>(), 0.1) << "black stays on the left";
+  EXPECT_GT(as_stored.slice(2, 12, 20).mean().item<double>(), 0.9);
+}
+
 TEST(AspectAnswer, BinsAndNormalisation) {
   EXPECT_EQ(brightness_bin(0.0), "very low");
   EXPECT_EQ(brightness_bin(0.2), "low");

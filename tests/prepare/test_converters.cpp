@@ -8,6 +8,8 @@
 #include "core/atomic_file.h"
 #include "core/error.h"
 #include "data/manifest.h"
+#include "masp/stages.h"
+#include "vlm/frozen_vlm.h"
 #include "prepare/prepare_dataset.h"
 #include "test_support.h"
 
@@ -295,6 +297,29 @@ TEST(PrepareSplits, ReproducibleAndChangesAreReportedNotResplit) {
   // Different seeds give different splits; the class proportions stay (stratified).
   prepare("fi", root + "/data", root + "/c", {"prepare.seed=9"});
   EXPECT_NE(read_file(root + "/c/splits.json"), read_file(root + "/a/splits.json"));
+}
+
+// Too few images per label for the ratios: the test split comes out empty. prepare.json and stderr say so,
+// dataset.yaml still evaluates on test, and evaluating it is an error naming the split (issue 34, finding 5).
+TEST(PrepareSplits, AnEmptyComputedSplitIsReportedAndEvaluatingItFails) {
+  auto root = testing::scratch_dir("tiny");
+  for (const char* c : {"amusement", "anger", "awe", "contentment", "disgust", "excitement", "fear", "sadness"}) put(concat(root, "/data/", c, "/0.jpg"));
+  auto d = prepare("fi", root + "/data", root + "/out", {"prepare.split_ratios=[0.8, 0, 0.2]"});
+  ASSERT_EQ(d.warnings.size(), 1u);
+  EXPECT_NE(d.warnings[0].find("split 'test' is empty"), std::string::npos) << d.warnings[0];
+  auto summary = nlohmann::json::parse(read_file(root + "/out/prepare.json"));
+  EXPECT_EQ(summary["warnings"][0], d.warnings[0]);
+  auto dataset = load_config({root + "/out/dataset.yaml"}, {});
+  EXPECT_EQ(dataset.data.eval_split, "test") << "not quietly another split";
+  EXPECT_TRUE(load_manifest(dataset.data.manifest).split("test").empty());
+  dataset.bundle = testing::tiny_bundle();
+  auto e = error_of([&] {
+    auto vlm = open_bundle(dataset);
+    open_split(*vlm, dataset, dataset.data.eval_split);
+  });
+  EXPECT_NE(e.find("no rows in split 'test'"), std::string::npos) << e;
+  // Ratios with room for every split: no warning.
+  EXPECT_TRUE(prepare("fi", root + "/data", root + "/whole", {"prepare.split_ratios=[1, 0, 0]"}).warnings.empty());
 }
 
 }  // namespace
