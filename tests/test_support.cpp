@@ -9,6 +9,7 @@
 #include <nlohmann/json.hpp>
 #include <torch/torch.h>
 
+#include "core/error.h"
 #include "io/safetensors.h"
 #include "masp/stages.h"
 #include "synth/affect_world.h"
@@ -27,6 +28,21 @@ std::string scratch_dir(const std::string& name) {
   fs::remove_all(dir);
   fs::create_directories(dir);
   return dir.string();
+}
+
+std::string write_yaml(const std::string& text, const std::string& name) {
+  auto path = scratch_dir(name) + "/config.yaml";
+  std::ofstream(path) << text;
+  return path;
+}
+
+std::string config_error(const std::vector<std::string>& files, const std::vector<std::string>& overrides) {
+  try {
+    load_config(files, overrides);
+  } catch (const Error& e) {
+    return e.what();
+  }
+  return "";
 }
 
 std::string qwen2_vl_bundle(const std::string& name) {

@@ -22,6 +22,10 @@ std::string small_world(int64_t images, uint64_t seed = 5);
 // tests/fixtures/<name>/hf (a random-init Hugging Face Qwen2-VL checkpoint) exported by
 // scripts/export/export_qwen2_vl.py in fp32 at the fixture's image size; exported once per process.
 std::string qwen2_vl_bundle(const std::string& name);
+// `text` written to <a fresh scratch dir named `name`>/config.yaml; returns the path.
+std::string write_yaml(const std::string& text, const std::string& name = "cfg");
+// The message of the error load_config(files, overrides) raises, or "" when it loads.
+std::string config_error(const std::vector<std::string>& files, const std::vector<std::string>& overrides = {});
 // A config on the tiny bundle and the given manifest, with small, fast training settings.
 EmotuneConfig small_config(const std::string& manifest, const std::string& run_dir);
 // Randomly initialised (untrained) aspect modules of `c`'s aspects, saved to a fresh checkpoint; returns its path.

@@ -8,19 +8,9 @@
 namespace emotune {
 namespace {
 
-std::string write_yaml(const std::string& text) {
-  auto path = testing::scratch_dir("sections") + "/config.yaml";
-  std::ofstream(path) << text;
-  return path;
-}
-
+std::string write_yaml(const std::string& text) { return testing::write_yaml(text, "sections"); }
 std::string error_of(const std::vector<std::string>& files, const std::vector<std::string>& overrides = {}) {
-  try {
-    load_config(files, overrides);
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "";
+  return testing::config_error(files, overrides);
 }
 
 // A stage's config is the loaded config with its section on top: exactly what appending the section's keys
