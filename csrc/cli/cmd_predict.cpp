@@ -22,7 +22,7 @@ void run_predict(const PredictArgs& a) {
   auto vlm = open_bundle(c);
   torch::NoGradGuard no_grad;
   auto spec = vlm->spec().image;
-  spec.apply_exif_orientation = c.data.exif_orientation;
+  spec.decoding = image_decoding(c.data);
   auto visual = vlm->encode_image(load_image(a.image, spec).unsqueeze(0));
   std::string stage = a.checkpoint.empty() ? "zero-shot" : summarize_checkpoint(a.checkpoint).info.stage;
   std::printf("image: %s\n", a.image.c_str());

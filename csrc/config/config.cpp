@@ -87,6 +87,8 @@ ConfigSchema bind_config(EmotuneConfig& c) {
   s.add("data.max_samples", &c.data.max_samples, "use at most this many manifest rows per split (0: all)");
   s.add("data.exif_orientation", &c.data.exif_orientation,
         "turn a photo as its EXIF orientation says, as a viewer sees it (false: the stored pixels, as the reference code's PIL loading)");
+  s.add("data.max_image_pixels", &c.data.max_image_pixels,
+        "refuse an image of more pixels, naming the file and its size (0: no limit; default PIL's decompression-bomb limit)");
   s.add("data.cache_features", &c.data.cache_features, "encode every image once up front and keep V_global (and stage-2 aspect tokens) in memory");
 
   s.add("masp.aspects", &c.masp.aspects, "aspect names, in the order of Eq. 3");
@@ -175,6 +177,8 @@ void validate(const EmotuneConfig& c) {
   positive(c.train.grad_accum, "train.grad_accum");
   positive(c.eval.batch_size, "eval.batch_size");
   positive(c.eval.max_new_tokens, "eval.max_new_tokens");
+  if (c.data.max_image_pixels < 0)
+    raise("config key 'data.max_image_pixels' must be 0 (no limit) or positive, got ", c.data.max_image_pixels);
   if (c.train.epochs <= 0 && c.train.max_steps <= 0) raise("config: train.epochs or train.max_steps must be positive");
   if (c.train.lr <= 0) raise("config key 'train.lr' must be positive, got ", c.train.lr);
   if (c.train.warmup_ratio < 0 || c.train.warmup_ratio >= 1)

@@ -20,6 +20,7 @@ struct DataConfig {
   int64_t max_samples = 0;  // 0: all
   bool cache_features = true;
   bool exif_orientation = true;  // turn JPEGs as their EXIF orientation says (false: the stored pixels, as PIL loads them)
+  int64_t max_image_pixels = 178956970;  // refuse larger images (PIL's decompression-bomb limit); 0: no limit
 };
 
 struct MaspConfig {

@@ -4,22 +4,40 @@
 #include <torch/types.h>
 
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace emotune {
 
+// PIL's decompression-bomb limit (2 × Image.MAX_IMAGE_PIXELS): what the reference code's loader refuses.
+constexpr int64_t kDefaultMaxImagePixels = 178956970;
+// Above this many pixels an image is shrunk in its stored depth before it becomes float (and a JPEG is decoded
+// at 1/2, 1/4 or 1/8 scale by libjpeg where the result stays at least the input size), so the peak memory is
+// about the decoded image itself. Below it (ordinary photos) the float path runs exactly as it always has.
+constexpr int64_t kReduceAbovePixels = 4096 * 4096;
+
+// How files become pixels; the config's data section (masp/image_features.h image_decoding()).
+struct ImageDecoding {
+  // A JPEG's EXIF orientation turns the pixels as a viewer sees them (Hugging Face's load_image does the same,
+  // exif_transpose); false takes the stored pixels as given, as PIL's Image.open in the reference code does.
+  // data.exif_orientation.
+  bool apply_exif_orientation = true;
+  // An image of more pixels is refused, naming the file and its size (0: no limit). data.max_image_pixels.
+  int64_t max_pixels = kDefaultMaxImagePixels;
+  int64_t reduce_above_pixels = kReduceAbovePixels;
+};
+
 struct ImageSpec {
   int64_t height = 0, width = 0;
   std::vector<double> mean{0.5, 0.5, 0.5}, std{0.5, 0.5, 0.5};
-  // A JPEG's EXIF orientation turns the pixels as a viewer sees them (Hugging Face's load_image does the same,
-  // exif_transpose); false takes the stored pixels as given, as PIL's Image.open in the reference code does.
-  // The config's data.exif_orientation.
-  bool apply_exif_orientation = true;
+  ImageDecoding decoding;
 };
 
-// [3,H,W] float32. Throws emotune::Error naming the file when it is missing or cannot be decoded.
+// [3,H,W] float32. Throws emotune::Error naming the file when it is missing, cannot be decoded or is over
+// the pixel limit.
 torch::Tensor load_image(const std::string& path, const ImageSpec& spec);
 // The same from encoded bytes (for tests and in-memory sources); `source` names them in errors.
 torch::Tensor decode_image(const std::vector<unsigned char>& bytes, const ImageSpec& spec, const std::string& source);
+torch::Tensor decode_image_bytes(std::string_view bytes, const ImageSpec& spec, const std::string& source);
 
 }  // namespace emotune

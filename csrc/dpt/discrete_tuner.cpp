@@ -286,7 +286,7 @@ DiscreteResult run_discrete_tuning(const EmotuneConfig& c) {
   if (d.target == "bundle") {
     vlm = open_bundle(c);
     images = std::make_unique<ImageFeatures>(*vlm, manifest, t.rows, false, c.data.cache_features, "encoding images",
-                                             c.data.exif_orientation);
+                                             image_decoding(c.data));
   }
   const auto dir = fs::path(c.run_dir) / "dpt";
   ensure_directory(dir.string());

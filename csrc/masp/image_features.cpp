@@ -2,6 +2,7 @@
 
 #include <torch/torch.h>
 
+#include "config/config.h"
 #include "core/error.h"
 #include "core/progress.h"
 #include "data/image.h"
@@ -12,11 +13,18 @@ namespace {
 constexpr int64_t kChunk = 16;
 }
 
+ImageDecoding image_decoding(const DataConfig& data) {
+  ImageDecoding decoding;
+  decoding.apply_exif_orientation = data.exif_orientation;
+  decoding.max_pixels = data.max_image_pixels;
+  return decoding;
+}
+
 ImageFeatures::ImageFeatures(FrozenVLM& vlm, const Manifest& manifest, const std::vector<ManifestRow>& rows,
-                             bool skip_bad, bool cache, const std::string& title, bool apply_exif_orientation)
+                             bool skip_bad, bool cache, const std::string& title, const ImageDecoding& decoding)
     : vlm_(vlm), spec_(vlm.spec().image), manifest_(manifest) {
   torch::NoGradGuard no_grad;
-  spec_.apply_exif_orientation = apply_exif_orientation;
+  spec_.decoding = decoding;
   const auto& spec = spec_;
   std::vector<torch::Tensor> features, pending;
   auto flush = [&] {

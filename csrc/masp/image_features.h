@@ -16,12 +16,16 @@
 namespace emotune {
 
 class FrozenVLM;
+struct DataConfig;
+
+// data.exif_orientation and data.max_image_pixels as the image decoder takes them.
+ImageDecoding image_decoding(const DataConfig& data);
 
 class ImageFeatures {
  public:
-  // `apply_exif_orientation`: data.exif_orientation (data/image.h).
+  // `decoding`: the config's data section, image_decoding(c.data).
   ImageFeatures(FrozenVLM& vlm, const Manifest& manifest, const std::vector<ManifestRow>& rows, bool skip_bad,
-                bool cache, const std::string& title = "encoding images", bool apply_exif_orientation = true);
+                bool cache, const std::string& title = "encoding images", const ImageDecoding& decoding = {});
 
   const std::vector<ManifestRow>& rows() const { return rows_; }
   int64_t size() const { return static_cast<int64_t>(rows_.size()); }
@@ -35,7 +39,7 @@ class ImageFeatures {
 
  private:
   FrozenVLM& vlm_;
-  ImageSpec spec_;  // the bundle's, with the config's EXIF choice
+  ImageSpec spec_;  // the bundle's, with the config's decoding
   Manifest manifest_;
   std::vector<ManifestRow> rows_;
   std::vector<std::string> skipped_;

@@ -40,7 +40,7 @@ PositionMode parse_position_mode(const std::string& name) {
 }
 
 SequenceBuilder::SequenceBuilder(FrozenVLM& vlm, LayoutOptions options) : vlm_(vlm), options_(std::move(options)) {
-  end_of_turn_ = vlm.tokenizer().encode(vlm.spec().chat.end_of_turn).at(0);
+  end_of_turn_ = vlm.end_of_turn_id();
   if (options_.positions == PositionMode::Mrope && vlm.spec().positions_kind != "mrope")
     raise("config key 'vlm.positions' is mrope, but ", vlm.spec().path("bundle.yaml"), " has positions.kind '",
           vlm.spec().positions_kind, "' (its model takes no 3-D positions; use vlm.positions: plain)");

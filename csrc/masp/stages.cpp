@@ -55,7 +55,7 @@ std::unique_ptr<ImageFeatures> open_split(FrozenVLM& vlm, const EmotuneConfig& c
   auto rows = manifest.split(split, c.data.max_samples);
   if (rows.empty()) raise(c.data.manifest, ": no rows in split '", split, "'");
   return std::make_unique<ImageFeatures>(vlm, manifest, rows, c.data.skip_bad_images, c.data.cache_features,
-                                         "encoding " + split, c.data.exif_orientation);
+                                         "encoding " + split, image_decoding(c.data));
 }
 
 AspectModules load_aspect_modules(const EmotuneConfig& c, int64_t dim, const std::string& checkpoint) {

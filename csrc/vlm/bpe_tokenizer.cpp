@@ -13,6 +13,7 @@
 
 #include "core/atomic_file.h"
 #include "core/error.h"
+#include "vlm/special_tokens.h"
 
 namespace emotune {
 namespace {
@@ -135,7 +136,12 @@ class BpeTokenizer final : public Tokenizer {
     if (!j.contains("model") || j["model"].value("type", "BPE") != "BPE") raise(where("model.type"), " must be BPE");
     const auto& model = j["model"];
     if (!model.contains("vocab") || !model["vocab"].is_object()) raise(where("model.vocab"), " is missing (expected token -> id)");
-    for (const auto& [token, id] : model["vocab"].items()) add_piece(token, id.get<int64_t>());
+    const size_t added_count = j.contains("added_tokens") && j["added_tokens"].is_array() ? j["added_tokens"].size() : 0;
+    id_limit_ = 2 * static_cast<int64_t>(model["vocab"].size() + added_count) + 1024;  // real files are dense
+    for (const auto& [token, id] : model["vocab"].items()) {
+      if (!id.is_number_integer()) raise(where("model.vocab"), "['", token, "']: expected an integer id, got ", id.dump());
+      add_piece(token, id.get<int64_t>(), path);
+    }
     if (!model.contains("merges") || !model["merges"].is_array()) raise(where("model.merges"), " is missing");
     int64_t rank = 0;
     for (const auto& m : model["merges"]) {
@@ -145,7 +151,7 @@ class BpeTokenizer final : public Tokenizer {
         auto space = s.find(' ');
         if (space == std::string::npos) raise(where("model.merges"), "[", rank, "]: '", s, "' is not 'left right'");
         a = s.substr(0, space), b = s.substr(space + 1);
-      } else if (m.is_array() && m.size() == 2) {
+      } else if (m.is_array() && m.size() == 2 && m[0].is_string() && m[1].is_string()) {
         a = m[0].get<std::string>(), b = m[1].get<std::string>();
       } else {
         raise(where("model.merges"), "[", rank, "]: expected \"a b\" or [a, b]");
@@ -154,11 +160,14 @@ class BpeTokenizer final : public Tokenizer {
     }
     if (j.contains("added_tokens") && j["added_tokens"].is_array())
       for (const auto& t : j["added_tokens"]) {
-        auto content = t.at("content").get<std::string>();
-        added_.emplace_back(content, t.at("id").get<int64_t>());
-        add_piece(content, t.at("id").get<int64_t>());
+        if (!t.is_object() || !t.contains("content") || !t["content"].is_string() || !t.contains("id") ||
+            !t["id"].is_number_integer())
+          raise(where("added_tokens"), ": expected {\"id\": integer, \"content\": string, ...}, got ", t.dump());
+        auto content = t["content"].get<std::string>();
+        const auto id = t["id"].get<int64_t>();
+        added_.add(content, id, path);
+        add_piece(content, id, path);
       }
-    std::sort(added_.begin(), added_.end(), [](const auto& x, const auto& y) { return x.first.size() > y.first.size(); });
     nfc_ = mentions(j.value("normalizer", nlohmann::json()), "NFC");
     std::string pattern = find_split_pattern(j.value("pre_tokenizer", nlohmann::json()));
     regex_ = std::make_unique<Regex>(pattern.empty() ? kGpt2Pattern : pattern, where("pre_tokenizer"));
@@ -166,28 +175,15 @@ class BpeTokenizer final : public Tokenizer {
   }
 
   std::vector<int64_t> encode(const std::string& text) const override {
-    std::vector<int64_t> ids;
-    size_t start = 0;
-    for (size_t at = 0; at < text.size();) {
-      const auto* special = added_at(text, at);
-      if (!special) {
-        ++at;
-        continue;
-      }
-      encode_plain(text.substr(start, at - start), ids);
-      ids.push_back(special->second);
-      at += special->first.size();
-      start = at;
-    }
-    encode_plain(text.substr(start), ids);
-    return ids;
+    return added_.encode(text, [this](const std::string& plain, std::vector<int64_t>& ids) { encode_plain(plain, ids); });
   }
+  std::optional<int64_t> special_token_id(const std::string& text) const override { return added_.id_of(text); }
 
   std::string decode(const std::vector<int64_t>& ids) const override {
     std::string out;
     for (auto id : ids) {
       const auto& p = piece(id);
-      if (is_added(id)) {
+      if (added_.is_special(id)) {
         out += p;
         continue;
       }
@@ -208,8 +204,9 @@ class BpeTokenizer final : public Tokenizer {
   int64_t size() const override { return static_cast<int64_t>(pieces_.size()); }
 
  private:
-  void add_piece(const std::string& token, int64_t id) {
-    if (id < 0) raise("bpe tokenizer: negative id for '", token, "'");
+  void add_piece(const std::string& token, int64_t id, const std::string& path) {
+    if (id < 0 || id >= id_limit_)
+      raise(path, ": id ", id, " of '", token, "' is outside 0..", id_limit_ - 1, " (the file has ", id_limit_ / 2 - 512, " tokens)");
     if (static_cast<size_t>(id) >= pieces_.size()) pieces_.resize(static_cast<size_t>(id) + 1);
     pieces_[static_cast<size_t>(id)] = token;
     vocab_[token] = id;
@@ -236,16 +233,6 @@ class BpeTokenizer final : public Tokenizer {
         if (auto p = find_split_pattern(v); !p.empty()) return p;
     }
     return "";
-  }
-  const std::pair<std::string, int64_t>* added_at(const std::string& text, size_t at) const {
-    for (const auto& a : added_)  // longest first
-      if (text.compare(at, a.first.size(), a.first) == 0) return &a;
-    return nullptr;
-  }
-  bool is_added(int64_t id) const {
-    for (const auto& a : added_)
-      if (a.second == id) return true;
-    return false;
   }
   void encode_plain(const std::string& raw, std::vector<int64_t>& ids) const {
     if (raw.empty()) return;
@@ -285,10 +272,11 @@ class BpeTokenizer final : public Tokenizer {
   std::unordered_map<std::string, char> byte_of_char_;
   std::unordered_map<std::string, int64_t> vocab_;
   std::unordered_map<std::string, int64_t> ranks_;
-  std::vector<std::pair<std::string, int64_t>> added_;
+  SpecialTokens added_;
   std::vector<std::string> pieces_;
   std::unique_ptr<Regex> regex_;
   bool nfc_ = false;
+  int64_t id_limit_ = 0;
 };
 
 }  // namespace

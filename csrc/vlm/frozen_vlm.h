@@ -21,6 +21,9 @@ class FrozenVLM {
   const Tokenizer& tokenizer() const { return *tokenizer_; }
   torch::Device device() const { return device_; }
   torch::ScalarType dtype() const { return dtype_; }
+  // chat_template.end_of_turn as one token id (the answer's last loss target): a special token of the
+  // tokenizer, else a text that encodes to exactly one token; load_frozen_vlm refuses a bundle with neither.
+  int64_t end_of_turn_id() const { return end_of_turn_id_; }
 
   // pixels [B,3,H,W] → V_global [B,T,D], already in the LM embedding space (after projector/merger).
   virtual torch::Tensor encode_image(const torch::Tensor& pixels) = 0;
@@ -67,6 +70,7 @@ class FrozenVLM {
   std::unique_ptr<Tokenizer> tokenizer_;
   torch::Device device_{torch::kCPU};
   torch::ScalarType dtype_ = torch::kFloat32;
+  int64_t end_of_turn_id_ = -1;
 };
 
 struct VlmLoadOptions {

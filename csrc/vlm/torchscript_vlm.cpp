@@ -41,9 +41,11 @@ namespace {
 
 class TorchScriptVLM final : public FrozenVLM {
  public:
-  TorchScriptVLM(BundleSpec spec, std::unique_ptr<Tokenizer> tokenizer, const VlmLoadOptions& options) {
+  TorchScriptVLM(BundleSpec spec, std::unique_ptr<Tokenizer> tokenizer, int64_t end_of_turn_id,
+                 const VlmLoadOptions& options) {
     spec_ = std::move(spec);
     tokenizer_ = std::move(tokenizer);
+    end_of_turn_id_ = end_of_turn_id;
     device_ = options.device;
     dtype_ = options.dtype;
     std::string file = spec_.path(spec_.model_file);
@@ -157,6 +159,19 @@ class TorchScriptVLM final : public FrozenVLM {
   bool has_prefix_ = false;
 };
 
+// Looked up as a special token first: encode() of a dummy-prefix SentencePiece model gives "▁" before it, and
+// a control piece (Mistral's "</s>") is never produced from text at all.
+int64_t end_of_turn_token(const BundleSpec& spec, const Tokenizer& tokenizer) {
+  const auto& marker = spec.chat.end_of_turn;
+  if (auto id = tokenizer.special_token_id(marker)) return *id;
+  auto ids = tokenizer.encode(marker);
+  if (ids.size() != 1)
+    raise(spec.path("bundle.yaml"), ": chat_template.end_of_turn '", marker, "' is neither a special token of ",
+          spec.tokenizer_file, " (an added token, or a control or user-defined piece) nor a single token (it encodes to ",
+          ids.size(), ")");
+  return ids[0];
+}
+
 }  // namespace
 
 std::unique_ptr<FrozenVLM> load_frozen_vlm(const std::string& bundle_dir, const VlmLoadOptions& options) {
@@ -165,9 +180,8 @@ std::unique_ptr<FrozenVLM> load_frozen_vlm(const std::string& bundle_dir, const 
                                                 : load_sentencepiece_tokenizer(spec.path(spec.tokenizer_file));
   if (tokenizer->size() > spec.vocab_size)
     raise(spec.path(spec.tokenizer_file), ": tokenizer has ", tokenizer->size(), " pieces but bundle.yaml vocab_size is ", spec.vocab_size);
-  if (tokenizer->encode(spec.chat.end_of_turn).size() != 1)
-    raise(spec.path("bundle.yaml"), ": chat_template.end_of_turn '", spec.chat.end_of_turn, "' is not a single token of ", spec.tokenizer_file);
-  auto vlm = std::make_unique<TorchScriptVLM>(std::move(spec), std::move(tokenizer), options);
+  const int64_t end_of_turn = end_of_turn_token(spec, *tokenizer);
+  auto vlm = std::make_unique<TorchScriptVLM>(std::move(spec), std::move(tokenizer), end_of_turn, options);
   vlm->validate();
   return vlm;
 }

@@ -58,7 +58,7 @@ TEST(Image, ExifOrientationTurnsThePhotoUnlessSwitchedOff) {
   auto turned = decode_image(jpeg, spec, "exif.jpg");
   EXPECT_LT(turned.slice(1, 0, 16).mean().item<double>(), 0.1) << "the black left half is on top once turned";
   EXPECT_GT(turned.slice(1, 24, 40).mean().item<double>(), 0.9);
-  spec.apply_exif_orientation = false;
+  spec.decoding.apply_exif_orientation = false;
   auto as_stored = decode_image(jpeg, spec, "exif.jpg");  // squeezed into the portrait shape, unturned
   EXPECT_LT(as_stored.slice(2, 0, 8).mean().item<double>(), 0.1) << "black stays on the left";
   EXPECT_GT(as_stored.slice(2, 12, 20).mean().item<double>(), 0.9);

@@ -18,4 +18,7 @@ int emotune_spm_encode(void* handle, const char* text, size_t text_size, int* id
 // Writes up to cap bytes; returns the text's length (which may exceed cap), or -1.
 int emotune_spm_decode(void* handle, const int* ids, int count, char* text, int cap);
 int emotune_spm_piece(void* handle, int id, char* text, int cap);
+// The type of every piece, by id, as sentencepiece_model.proto numbers them (1 normal, 2 unknown, 3 control,
+// 4 user-defined, 5 unused, 6 byte). Writes up to cap; returns the piece count, or -1 on a malformed model.
+int emotune_spm_piece_types(void* handle, int* types, int cap);
 }
