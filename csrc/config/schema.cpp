@@ -183,9 +183,12 @@ void ConfigSchema::apply_at(const YAML::Node& node, const std::string& prefix, c
   if (node.IsNull()) return;
   if (!node.IsMap()) raise(where_of(node, source), ": expected a map of config keys", prefix.empty() ? "" : " under '" + prefix + "'");
   for (const auto& kv : node) {
+    auto where = where_of(kv.first, source);
+    // YAML allows any node as a key ("? [a, b]: 1"); config keys are names.
+    if (!kv.first.IsScalar()) raise(where, ": expected a config key name", prefix.empty() ? "" : " under '" + prefix + "'", ", got a ",
+                                    kv.first.IsMap() ? "map" : kv.first.IsSequence() ? "list" : "null");
     auto name = kv.first.as<std::string>();
     auto key = prefix.empty() ? name : prefix + "." + name;
-    auto where = where_of(kv.first, source);
     if (const Entry* e = find(key)) {
       e->set(kv.second, where);
       continue;

@@ -133,7 +133,8 @@ class BpeTokenizer final : public Tokenizer {
  public:
   BpeTokenizer(const nlohmann::json& j, const std::string& path) : bytes_(byte_characters()) {
     auto where = [&](const std::string& key) { return concat(path, ": ", key); };
-    if (!j.contains("model") || j["model"].value("type", "BPE") != "BPE") raise(where("model.type"), " must be BPE");
+    if (!j.is_object() || !j.contains("model") || !j["model"].is_object()) raise(where("model"), " is missing (expected an object)");
+    if (j["model"].contains("type") && j["model"]["type"] != "BPE") raise(where("model.type"), " must be BPE");
     const auto& model = j["model"];
     if (!model.contains("vocab") || !model["vocab"].is_object()) raise(where("model.vocab"), " is missing (expected token -> id)");
     const size_t added_count = j.contains("added_tokens") && j["added_tokens"].is_array() ? j["added_tokens"].size() : 0;
@@ -284,7 +285,11 @@ class BpeTokenizer final : public Tokenizer {
 std::unique_ptr<Tokenizer> parse_bpe_tokenizer(const std::string& json_text, const std::string& path) {
   auto j = nlohmann::json::parse(json_text, nullptr, false);
   if (j.is_discarded()) raise(path, ": not valid JSON (expected a Hugging Face tokenizer.json)");
-  return std::make_unique<BpeTokenizer>(j, path);
+  try {
+    return std::make_unique<BpeTokenizer>(j, path);
+  } catch (const nlohmann::json::exception& e) {  // a value of another type than the format has there
+    raise(path, ": not a tokenizer.json emotune can read: ", e.what());
+  }
 }
 
 std::unique_ptr<Tokenizer> load_bpe_tokenizer(const std::string& path) { return parse_bpe_tokenizer(read_file(path), path); }
