@@ -18,7 +18,7 @@ namespace {
 struct EvalArgs {
   ConfigArgs config;
   std::string checkpoint, split;
-  bool zero_shot = false, aspects_plain = false;
+  bool zero_shot = false, aspects_plain = false, labels_from_config = false;
   std::vector<std::string> rows, datasets;
 };
 
@@ -41,7 +41,8 @@ void run_eval(const EvalArgs& a) {
                                                           : RunDir(c.run_dir).checkpoint();
   if (a.zero_shot) ckpt.clear();
   if (!c.eval.checkpoints.empty() || !c.eval.datasets.empty() || !a.rows.empty() || !a.datasets.empty())
-    return run_eval_table_command(a, c, ckpt);
+    return run_eval_table_command(a, c, ckpt);  // each column is a dataset with its own labels, chosen on purpose
+  if (!a.aspects_plain && !ckpt.empty() && std::filesystem::exists(ckpt)) adopt_checkpoint_labels(c, a.config, ckpt, a.labels_from_config);
   std::string out = !c.eval.out_dir.empty() ? c.eval.out_dir : (fs::path(c.run_dir) / ("eval-" + split)).string();
   auto vlm = open_bundle(c);
   auto images = open_split(*vlm, c, split);
@@ -84,6 +85,8 @@ void register_eval_command(CLI::App& app) {
   cmd->add_option("--checkpoint", a->checkpoint, "checkpoint (default: eval.checkpoint, else run_dir/checkpoint.safetensors)");
   cmd->add_option("--split", a->split, "split to evaluate (default: data.eval_split)");
   cmd->add_flag("--zero-shot", a->zero_shot, "evaluate the frozen VLM alone (the V row of Table 2)");
+  cmd->add_flag("--labels-from-config", a->labels_from_config,
+                "rank the config's data.labels even where the checkpoint was trained on others");
   cmd->add_flag("--aspects-plain", a->aspects_plain, "the bundle's own aspect answers: V_global and each aspect's first question, no modules");
   cmd->add_option("--row", a->rows, "a table row NAME=CHECKPOINT (repeatable; NAME= alone: zero-shot); adds to eval.checkpoints");
   cmd->add_option("--dataset", a->datasets, "a table column NAME=dataset.yaml from emotune prepare (repeatable); adds to eval.datasets");

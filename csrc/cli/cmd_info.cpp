@@ -1,7 +1,9 @@
 #include <cstdio>
 #include <cstdlib>
+#include <thread>
 
 #include "cli/commands.h"
+#include "core/error.h"
 #include "io/checkpoint.h"
 #include "vlm/frozen_vlm.h"
 
@@ -17,8 +19,16 @@ struct InfoArgs {
 
 void run_info(const InfoArgs& a) {
   if (a.runtime) {
+    // What a training run of this config gets (init_torch_runtime applies `threads`), and why.
+    const auto c = a.config.load();
+    if (c.threads > 0) torch::set_num_threads(static_cast<int>(c.threads));
+    const char* omp_threads = std::getenv("OMP_NUM_THREADS");
+    const std::string why = c.threads > 0 ? concat("the config's threads: ", c.threads)
+                            : omp_threads ? concat("threads: 0 keeps LibTorch's default, here OMP_NUM_THREADS=", omp_threads)
+                                          : concat("threads: 0 keeps LibTorch's default, OpenMP's choice; ",
+                                                   std::thread::hardware_concurrency(), " hardware threads here");
     const char* policy = std::getenv("OMP_WAIT_POLICY");  // csrc/core/openmp_policy.h
-    std::printf("LibTorch %s: %d intra-op threads; OMP_WAIT_POLICY %s\n", TORCH_VERSION, torch::get_num_threads(),
+    std::printf("LibTorch %s: %d intra-op threads (%s); OMP_WAIT_POLICY %s\n", TORCH_VERSION, torch::get_num_threads(), why.c_str(),
                 policy ? policy : "(unset: libgomp's default)");
   }
   if (a.print_config) std::printf("%s\n", config_to_yaml(a.config.load()).c_str());

@@ -15,10 +15,12 @@ namespace {
 struct PredictArgs {
   ConfigArgs config;
   std::string checkpoint, image;
+  bool labels_from_config = false;
 };
 
 void run_predict(const PredictArgs& a) {
   EmotuneConfig c = a.config.load();
+  adopt_checkpoint_labels(c, a.config, a.checkpoint, a.labels_from_config);
   auto vlm = open_bundle(c);
   torch::NoGradGuard no_grad;
   auto spec = vlm->spec().image;
@@ -44,7 +46,7 @@ void run_predict(const PredictArgs& a) {
   std::vector<int64_t> order(model.labels.size());
   for (size_t i = 0; i < order.size(); ++i) order[i] = static_cast<int64_t>(i);
   std::sort(order.begin(), order.end(), [&](int64_t x, int64_t y) { return scores[x].item<float>() > scores[y].item<float>(); });
-  std::printf("label: %s\n", model.labels[static_cast<size_t>(order[0])].c_str());
+  std::printf("predicted: %s\n", model.labels[static_cast<size_t>(order[0])].c_str());
   for (auto i : order)
     std::printf("  %-14s p=%.3f  log-likelihood %.3f\n", model.labels[static_cast<size_t>(i)].c_str(), probs[i].item<float>(), scores[i].item<float>());
   auto generated = generate_greedy(*vlm, *model.builder, {prompt}, c.eval.max_new_tokens);
@@ -58,6 +60,8 @@ void register_predict_command(CLI::App& app) {
   add_config_options(cmd, a->config);
   cmd->add_option("--checkpoint", a->checkpoint, "checkpoint; none: the zero-shot VLM");
   cmd->add_option("image", a->image, "image file")->required();
+  cmd->add_flag("--labels-from-config", a->labels_from_config,
+                "rank the config's data.labels even where the checkpoint was trained on others");
   cmd->callback([a] { run_predict(*a); });
 }
 

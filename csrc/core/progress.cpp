@@ -28,7 +28,11 @@ void ProgressBar::update(int64_t done, int64_t samples, const std::string& extra
   double elapsed = std::chrono::duration<double>(now - begin_).count();
   double since_print = std::chrono::duration<double>(now - last_print_).count();
   bool last = done >= total_;
-  if (!last && since_print < (tty_ ? 0.1 : 5.0)) return;
+  const int64_t tenth = total_ > 0 ? 10 * done / total_ : 10;
+  const bool due = tty_ ? since_print >= 0.1 : (tenth > last_tenth_ || since_print >= 60.0);
+  if (!last && !due) return;
+  if (!tty_ && last && last_tenth_ == 10) return;  // the end was printed already
+  last_tenth_ = tenth;
   last_print_ = now;
   double rate = elapsed > 0 ? samples / elapsed : 0.0;
   double unit_rate = elapsed > 0 ? (done - start_) / elapsed : 0.0;

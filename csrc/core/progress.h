@@ -1,5 +1,5 @@
-// A progress bar with loss, samples/s and ETA on a terminal; on a pipe (CI logs) a plain line every few
-// seconds instead, so logs stay readable.
+// A progress bar with loss, samples/s and ETA on a terminal; on a pipe or a file (logs) plain lines instead:
+// one at every tenth of the work and at most one a minute in between, so a long stage stays a few dozen lines.
 #pragma once
 #include <chrono>
 #include <string>
@@ -19,6 +19,7 @@ class ProgressBar {
   bool tty_;
   std::chrono::steady_clock::time_point begin_, last_print_;
   std::string last_line_;
+  int64_t last_tenth_ = -1;  // the tenth of the work last printed (logs)
 };
 
 std::string format_duration(double seconds);

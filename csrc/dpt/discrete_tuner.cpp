@@ -278,7 +278,6 @@ void write_results(const fs::path& dir, const DiscreteResult& result) {
 
 DiscreteResult run_discrete_tuning(const EmotuneConfig& c) {
   const auto& d = c.dpt;
-  if (c.data.manifest.empty()) raise("config: data.manifest is not set");
   auto manifest = load_data_manifest(c);
   const auto t = tuning_rows(c, manifest);
   std::unique_ptr<FrozenVLM> vlm;

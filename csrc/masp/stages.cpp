@@ -42,6 +42,10 @@ EmotionModelParts parts_in_checkpoint(const std::string& checkpoint) {
 }
 
 Manifest load_data_manifest(const EmotuneConfig& c) {
+  // The built-in defaults name no dataset: a command run without -c lands here first (issue 28).
+  if (c.data.manifest.empty())
+    raise("no dataset to read: data.manifest is not set. Give a config with -c/--config (e.g. -c configs/quickstart.yaml, "
+          "the affect world scripts/quickstart.sh synthesises) or --set data.manifest=FILE (docs/data.md)");
   auto manifest = load_manifest(c.data.manifest, c.data.duplicate_rows == "drop");
   if (manifest.dropped_duplicates > 0)
     std::fprintf(stderr, "%s: dropped %lld duplicate row(s) (data.duplicate_rows: drop)\n", c.data.manifest.c_str(),
@@ -50,7 +54,6 @@ Manifest load_data_manifest(const EmotuneConfig& c) {
 }
 
 std::unique_ptr<ImageFeatures> open_split(FrozenVLM& vlm, const EmotuneConfig& c, const std::string& split) {
-  if (c.data.manifest.empty()) raise("config: data.manifest is not set");
   auto manifest = load_data_manifest(c);
   auto rows = manifest.split(split, c.data.max_samples);
   if (rows.empty()) raise(c.data.manifest, ": no rows in split '", split, "'");
@@ -60,7 +63,17 @@ std::unique_ptr<ImageFeatures> open_split(FrozenVLM& vlm, const EmotuneConfig& c
 
 AspectModules load_aspect_modules(const EmotuneConfig& c, int64_t dim, const std::string& checkpoint) {
   AspectModules modules(AspectModulesOptions{c.masp.aspects, dim, c.masp.queries_per_aspect, static_cast<uint64_t>(c.seed)});
-  if (!checkpoint.empty()) modules->load(load_checkpoint(checkpoint).tensors, checkpoint);
+  if (checkpoint.empty()) return modules;
+  auto loaded = load_checkpoint(checkpoint);
+  if (!has_tensors_with_prefix(loaded.tensors, "aspect.")) {
+    std::string names;
+    for (const auto& [name, tensor] : loaded.tensors) names += (names.empty() ? "" : ", ") + name;
+    raise(checkpoint, ": a ", loaded.info.stage == "prompt" ? "stage-2 (soft prompt) checkpoint" : "checkpoint",
+          " without aspect modules (it holds ", names.empty() ? "no tensors" : names,
+          "); masp.aspects_checkpoint expects a stage-1 checkpoint from `emotune train-aspects` (tensors aspect.<name>.*), "
+          "or a stage-2 one trained with aspects");
+  }
+  modules->load(loaded.tensors, checkpoint);
   return modules;
 }
 

@@ -128,4 +128,15 @@ PreparedDataset convert_image_folders(const PrepareOptions& o) {
   return d;
 }
 
+// FER-2013 as it is distributed in folders (train/ and test/ with angry, disgust, fear, happy, neutral, sad,
+// surprise): the folder converter with the dataset's own label order (0 angry … 6 neutral, the order of the
+// original fer2013.csv) unless prepare.labels says otherwise.
+PreparedDataset convert_fer2013(const PrepareOptions& o) {
+  PrepareOptions fer = o;
+  if (fer.labels.empty()) fer.labels = {"angry", "disgust", "fear", "happy", "sad", "surprise", "neutral"};
+  auto d = convert_image_folders(fer);
+  d.name = "fer2013";
+  return d;
+}
+
 }  // namespace emotune

@@ -13,6 +13,7 @@ PreparedDataset convert_emoset(const PrepareOptions& options);
 PreparedDataset convert_fi(const PrepareOptions& options);
 PreparedDataset convert_artphoto(const PrepareOptions& options);
 PreparedDataset convert_image_folders(const PrepareOptions& options);
+PreparedDataset convert_fer2013(const PrepareOptions& options);  // folders, with FER-2013's label order
 PreparedDataset convert_emotion6(const PrepareOptions& options);
 PreparedDataset convert_katsurai(const PrepareOptions& options);  // Flickr and Instagram
 PreparedDataset convert_abstract(const PrepareOptions& options);

@@ -10,6 +10,7 @@
 #include "config/did_you_mean.h"
 #include "core/atomic_file.h"
 #include "core/error.h"
+#include "prepare/cross_split_duplicates.h"
 #include "prepare/converters.h"
 #include "prepare/split_assignment.h"
 
@@ -36,6 +37,8 @@ const std::map<std::string, Converter>& converters() {
       {"webemo", {convert_webemo, {}}},
       {"affection", {convert_affection, {}}},
       {"folder", {convert_image_folders, {0.8, 0.1, 0.1}}},
+      {"fer2013", {convert_fer2013, {0.8, 0.1, 0.1}}},
+      {"fer", {convert_fer2013, {0.8, 0.1, 0.1}}},
   };
   return m;
 }
@@ -76,10 +79,27 @@ nlohmann::json summary_of(const PreparedDataset& d, const PrepareOptions& o) {
   }
   return {{"dataset", d.name}, {"root", fs::absolute(o.root).lexically_normal().string()}, {"labels", d.labels},
           {"rows", d.rows.size()}, {"users", users.size()}, {"split_strategy", d.split_strategy}, {"splits", splits},
-          {"dropped", d.dropped}, {"notes", d.notes}, {"warnings", d.warnings}};
+          {"dropped", d.dropped}, {"notes", d.notes}, {"warnings", d.warnings},
+          {"cross_split_duplicates", d.cross_split_duplicates}};
 }
 
 const char* const kSplitNames[] = {"train", "val", "test"};
+
+// Byte-identical images in different splits (prepare/cross_split_duplicates.h): every pair in prepare.json.
+void note_cross_split_duplicates(PreparedDataset& d) {
+  const auto pairs = find_cross_split_duplicates(d.rows);
+  if (pairs.empty()) return;
+  std::map<std::string, int64_t> per_splits;
+  for (const auto& p : pairs) {
+    d.cross_split_duplicates.push_back({{"image", p.first}, {"split", p.first_split}, {"copy", p.second}, {"copy_split", p.second_split}});
+    per_splits[p.first_split < p.second_split ? p.first_split + "/" + p.second_split : p.second_split + "/" + p.first_split]++;
+  }
+  std::string counts;
+  for (const auto& [splits, n] : per_splits) counts += concat(counts.empty() ? "" : ", ", n, " ", splits);
+  d.warnings.push_back(concat(pairs.size(), " pair(s) of byte-identical images lie in different splits (", counts,
+                              "): an evaluated image may also have been trained on; the pairs are in prepare.json "
+                              "(cross_split_duplicates)"));
+}
 
 // A computed split asked for (ratio > 0) that received no image: too few images per label (or user) for the
 // ratios. Said in prepare.json and on stderr; evaluating on it is an error naming it (open_split).
@@ -91,7 +111,6 @@ void warn_of_empty_splits(PreparedDataset& d) {
     d.warnings.push_back(concat("split '", split, "' is empty: ", d.rows.size(), " images cut by ", d.split_strategy == "per_user" ? "user" : "label",
                                 " at ", nlohmann::json(d.split_ratios).dump(), " left it none (set prepare.split_ratios, or use more images)"));
   }
-  for (const auto& w : d.warnings) std::fprintf(stderr, "prepare %s: warning: %s\n", d.name.c_str(), w.c_str());
 }
 
 // The split dataset.yaml evaluates on: test when there is one (computed: when asked for, even if it came out
@@ -137,14 +156,17 @@ PreparedDataset prepare_dataset(const PrepareOptions& o) {
     auto hint = nearest(o.dataset, preparable_datasets());
     std::string known;
     for (const auto& n : preparable_datasets()) known += (known.empty() ? "" : ", ") + n;
-    raise("prepare: unknown dataset '", o.dataset, "' (known: ", known, ")", hint.empty() ? "" : concat("; did you mean '", hint, "'?"));
+    raise("prepare: unknown dataset '", o.dataset, "' (known: ", known, ")", hint.empty() ? "" : concat("; did you mean '", hint, "'?"),
+          "; any dataset in class folders (ROOT/<class>/*.jpg or ROOT/<split>/<class>/*.jpg): 'folder'");
   }
   if (!fs::is_directory(o.root)) raise("prepare: dataset root '", o.root, "' is not a directory");
   PreparedDataset d = it->second.convert(o);
   if (d.rows.empty()) raise("prepare: ", o.root, " gave no usable rows for ", o.dataset);
   ensure_directory(o.out);
   assign_splits(d, o, it->second.default_ratios, (fs::path(o.out) / "splits.json").string());
+  note_cross_split_duplicates(d);
   warn_of_empty_splits(d);
+  for (const auto& w : d.warnings) std::fprintf(stderr, "prepare %s: warning: %s\n", d.name.c_str(), w.c_str());
   const auto manifest = fs::absolute(fs::path(o.out) / "manifest.jsonl").lexically_normal().string();
   write_file_atomic(manifest, manifest_text(d, o.out));
   std::set<std::string> splits;

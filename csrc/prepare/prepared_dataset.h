@@ -34,6 +34,7 @@ struct PreparedDataset {
   std::string split_strategy = "official";  // official | stratified | per_user
   std::vector<double> split_ratios;          // [train, val, test] of computed splits; empty: official ones
   std::vector<std::string> warnings;         // what the user should know (prepare.json and stderr)
+  nlohmann::json cross_split_duplicates = nlohmann::json::array();  // [{image, split, copy, copy_split}]
 };
 
 // Options of `emotune prepare`, from the config's prepare.* keys.

@@ -2,6 +2,7 @@
 
 #include <fstream>
 
+#include "core/atomic_file.h"
 #include "test_support.h"
 
 namespace emotune {
@@ -174,12 +175,71 @@ TEST(Cli, TrainEvalPredictEndToEnd) {
   std::string image = manifest.substr(0, manifest.rfind('/')) + "/" + first_row["image"].get<std::string>();
   out = cli("predict --checkpoint " + run + "/p/checkpoint.safetensors " + image + common, &status);
   ASSERT_EQ(status, 0) << out;
-  EXPECT_NE(out.find("label: "), std::string::npos) << out;
+  EXPECT_NE(out.find("predicted: "), std::string::npos) << out;
   out = cli("predict --checkpoint " + run + "/a/checkpoint.safetensors " + image + common, &status);
   ASSERT_EQ(status, 0) << out;
   EXPECT_NE(out.find("brightness"), std::string::npos) << out;
   out = cli("info --checkpoint " + run + "/p/checkpoint.safetensors", &status);
   EXPECT_NE(out.find("soft_prompt"), std::string::npos) << out;
+}
+
+// A soft prompt trained on other labels than the command line's config names (issue 28, findings 1, 3, 5).
+TEST(Cli, PredictAndEvalRankTheLabelsTheCheckpointWasTrainedOn) {
+  auto manifest = testing::small_world(24);
+  const std::vector<std::pair<std::string, std::string>> renamed{
+      {"amusement", "joy"}, {"awe", "wonder"}, {"contentment", "calm"}, {"excitement", "thrill"},
+      {"anger", "rage"},    {"disgust", "revulsion"}, {"fear", "dread"}, {"sadness", "sorrow"}};
+  auto text = read_file(manifest);
+  for (const auto& [from, to] : renamed)
+    for (size_t at; (at = text.find("\"label\":\"" + from + "\"")) != std::string::npos;)
+      text.replace(at, from.size() + 10, "\"label\":\"" + to + "\"");
+  const auto relabeled = manifest.substr(0, manifest.rfind('/')) + "/relabeled.jsonl";  // the same images
+  write_file_atomic(relabeled, text);
+  auto run = testing::scratch_dir("labels_run");
+  const std::string bundle = " --set bundle=" + testing::tiny_bundle();
+  const std::string labels = " --set 'data.labels=[joy, wonder, calm, thrill, rage, revulsion, dread, sorrow]'";
+  int status;
+  auto out = cli("train-prompt --set run_dir=" + run + " --set data.manifest=" + relabeled + labels + bundle +
+                     " --set masp.use_aspects=false --set train.max_steps=2 --set masp.soft_prompt_length=3",
+                 &status);
+  ASSERT_EQ(status, 0) << out;
+  const auto checkpoint = run + "/checkpoint.safetensors";
+  std::ifstream in(relabeled);
+  std::string first;
+  std::getline(in, first);
+  const auto image = manifest.substr(0, manifest.rfind('/')) + "/" + nlohmann::json::parse(first)["image"].get<std::string>();
+
+  // No labels on the command line: the checkpoint's, and it says so.
+  out = cli("predict --checkpoint " + checkpoint + " " + image + bundle, &status);
+  ASSERT_EQ(status, 0) << out;
+  EXPECT_NE(out.find("labels: the checkpoint's [joy, wonder"), std::string::npos) << out;
+  auto predicted = out.substr(out.find("predicted: ") + 11);
+  predicted = predicted.substr(0, predicted.find('\n'));
+  EXPECT_NE(labels.find(predicted), std::string::npos) << "predicted '" << predicted << "', not one of the trained labels\n" << out;
+  EXPECT_EQ(out.find("amusement"), std::string::npos) << out;
+  // Other labels given: refused naming both sets, unless asked for.
+  const std::string defaults = " --set 'data.labels=[amusement, awe, contentment, excitement, anger, disgust, fear, sadness]'";
+  out = cli("predict --checkpoint " + checkpoint + " " + image + bundle + defaults, &status);
+  EXPECT_NE(status, 0);
+  EXPECT_NE(out.find("was trained to choose from [joy, wonder"), std::string::npos) << out;
+  EXPECT_NE(out.find("[amusement, awe"), std::string::npos) << out;
+  out = cli("predict --labels-from-config --checkpoint " + checkpoint + " " + image + bundle + defaults, &status);
+  EXPECT_EQ(status, 0) << out;
+  // eval alike: the relabeled split is ranked among the checkpoint's labels without naming them again.
+  out = cli("eval --checkpoint " + checkpoint + " --set run_dir=" + run + " --set data.manifest=" + relabeled + bundle, &status);
+  EXPECT_EQ(status, 0) << out;
+
+  // A stage-2 checkpoint given where stage 1's aspects are expected says what it is.
+  out = cli("train-prompt --set run_dir=" + run + "2 --set data.manifest=" + relabeled + labels + bundle +
+                " --set masp.aspects_checkpoint=" + checkpoint + " --set 'masp.aspects=[scene]' --set train.max_steps=1",
+            &status);
+  EXPECT_NE(status, 0);
+  EXPECT_NE(out.find("stage-2 (soft prompt) checkpoint without aspect modules (it holds soft_prompt)"), std::string::npos) << out;
+  EXPECT_NE(out.find("emotune train-aspects"), std::string::npos) << out;
+  // No config at all: what is missing is a config.
+  out = cli("eval --zero-shot" + bundle, &status);
+  EXPECT_NE(status, 0);
+  EXPECT_NE(out.find("-c/--config (e.g. -c configs/quickstart.yaml"), std::string::npos) << out;
 }
 
 }  // namespace

@@ -64,3 +64,19 @@ TEST(Config, ResolvedConfigRoundTripsThroughYaml) {
 
 }  // namespace
 }  // namespace emotune
+
+namespace emotune {
+namespace {
+// Hugging Face's names for training settings get emotune's, in a file and on --set alike (issue 28, finding 2).
+TEST(Config, TrainingArgumentsNamesSuggestEmotunesOnBothPaths) {
+  auto from_set = testing::config_error({}, {"train.learning_rate=0.1"});
+  EXPECT_NE(from_set.find("--set: unknown config key 'train.learning_rate' (did you mean 'train.lr'?)"), std::string::npos) << from_set;
+  auto file = testing::write_yaml("train:\n  num_train_epochs: 3\n  gradient_accumulation_steps: 2\n", "hf_names");
+  auto from_file = testing::config_error({file}, {});
+  EXPECT_NE(from_file.find(file + ":2: unknown config key 'train.num_train_epochs' (did you mean 'train.epochs'?)"), std::string::npos)
+      << from_file;
+  EXPECT_NE(testing::config_error({}, {"per_device_train_batch_size=4"}).find("did you mean 'train.batch_size'"), std::string::npos);
+  EXPECT_EQ(testing::config_error({}, {"train.zzzzzzzzzzzz=1"}).find("did you mean"), std::string::npos) << "no near key, no guess";
+}
+}  // namespace
+}  // namespace emotune

@@ -324,3 +324,46 @@ TEST(PrepareSplits, AnEmptyComputedSplitIsReportedAndEvaluatingItFails) {
 
 }  // namespace
 }  // namespace emotune
+
+namespace emotune {
+namespace {
+// FER-2013 by name, and the folder converter suggested for any folder layout (issue 28, finding 4).
+TEST(PrepareFolders, Fer2013ByNameWithItsLabelOrder) {
+  auto root = emotune::testing::scratch_dir("fer2013");
+  for (const char* s : {"train", "test"})
+    for (const char* c : {"angry", "disgust", "fear", "happy", "neutral", "sad", "surprise"}) put(concat(root, "/", s, "/", c, "/im1.jpg"), c);
+  for (const char* name : {"fer", "fer2013"}) {
+    auto d = prepare(name, root, emotune::testing::scratch_dir(std::string("fer_out_") + name));  // outside the root
+    EXPECT_EQ(d.name, "fer2013");
+    EXPECT_EQ(d.labels, (std::vector<std::string>{"angry", "disgust", "fear", "happy", "sad", "surprise", "neutral"}));
+    EXPECT_EQ(d.rows.size(), 14u);
+  }
+  auto message = error_of([&] { prepare("faces", root, emotune::testing::scratch_dir("fer_out_x")); });
+  EXPECT_NE(message.find("class folders"), std::string::npos) << message;
+  EXPECT_NE(message.find("'folder'"), std::string::npos) << message;
+}
+
+// A byte-identical copy of a training image in the test split is reported with the pair (finding 10); copies
+// within one split, and same-sized images that differ, are not.
+TEST(PrepareSplits, ByteIdenticalImagesAcrossSplitsAreReported) {
+  auto root = emotune::testing::scratch_dir("cross_split");
+  put(root + "/train/angry/a.jpg", "picture A");
+  put(root + "/test/happy/b.jpg", "picture A");   // the copy
+  put(root + "/train/happy/c.jpg", "picture C");  // same size, other bytes
+  put(root + "/test/angry/d.jpg", "picture D");
+  put(root + "/train/happy/e.jpg", "picture D2");
+  put(root + "/train/angry/f.jpg", "picture D2");  // a copy within train
+  auto d = prepare("folder", root, root + "/out");
+  ASSERT_EQ(d.cross_split_duplicates.size(), 1u) << d.cross_split_duplicates.dump();
+  const auto& pair = d.cross_split_duplicates[0];
+  EXPECT_EQ(fs::path(pair["image"].get<std::string>()).filename(), "b.jpg");
+  EXPECT_EQ(pair["split"], "test");
+  EXPECT_EQ(fs::path(pair["copy"].get<std::string>()).filename(), "a.jpg");
+  EXPECT_EQ(pair["copy_split"], "train");
+  auto summary = nlohmann::json::parse(read_file(root + "/out/prepare.json"));
+  EXPECT_EQ(summary["cross_split_duplicates"].size(), 1u);
+  ASSERT_EQ(summary["warnings"].size(), 1u);
+  EXPECT_NE(summary["warnings"][0].get<std::string>().find("1 test/train"), std::string::npos) << summary["warnings"];
+}
+}  // namespace
+}  // namespace emotune
