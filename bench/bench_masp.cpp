@@ -75,7 +75,9 @@ void stage2_step(benchmark::State& state, ImageFeatures& images, bool prefix_cac
   auto& f = Fixture::get();
   auto model = make_emotion_model(*f.vlm, f.config, "", EmotionModelParts::prompt_only());
   model.soft_prompt.set_requires_grad(true);
-  PromptTask task(model, images, make_emotion_samples(images, f.config.data.labels), {prefix_cache});
+  PromptTaskOptions options;
+  options.use_prefix_cache = prefix_cache;
+  PromptTask task(model, images, make_emotion_samples(images, f.config.data.labels), options);
   int64_t step = 0;
   for (auto _ : state) task.loss(batch_of(state.range(0), task.num_samples(), step++), 0).backward();
   state.SetItemsProcessed(state.iterations() * state.range(0));

@@ -18,7 +18,7 @@ namespace {
 
 TEST(Image, GrayscaleSixteenBitAndAlphaDecodeToTheSameRgb) {
   auto dir = testing::scratch_dir("img");
-  ImageSpec spec{8, 8, {0, 0, 0}, {1, 1, 1}};
+  ImageSpec spec{8, 8, {0, 0, 0}, {1, 1, 1}, {}};
   cv::Mat gray8(8, 8, CV_8UC1, cv::Scalar(128));
   cv::Mat gray16(8, 8, CV_16UC1, cv::Scalar(128 * 257));
   cv::Mat bgra(8, 8, CV_8UC4, cv::Scalar(128, 128, 128, 255));
@@ -36,7 +36,7 @@ TEST(Image, ChannelsAreRgbAndResized) {
   auto dir = testing::scratch_dir("img");
   cv::Mat red(20, 30, CV_8UC3, cv::Scalar(0, 0, 255));  // BGR
   cv::imwrite(dir + "/r.png", red);
-  auto t = load_image(dir + "/r.png", {16, 16, {0, 0, 0}, {1, 1, 1}});
+  auto t = load_image(dir + "/r.png", {16, 16, {0, 0, 0}, {1, 1, 1}, {}});
   EXPECT_EQ(t.sizes(), (std::vector<int64_t>{3, 16, 16}));
   EXPECT_NEAR(t[0].mean().item<double>(), 1.0, 1e-6);
   EXPECT_NEAR(t[2].mean().item<double>(), 0.0, 1e-6);
@@ -54,7 +54,7 @@ TEST(Image, ExifOrientationTurnsThePhotoUnlessSwitchedOff) {
                                         0x00, 0x01, 0x01, 0x12, 0x00, 0x03, 0x00, 0x00, 0x00, 0x01, 0x00, 0x06, 0x00, 0x00,
                                         0x00, 0x00, 0x00, 0x00};
   jpeg.insert(jpeg.begin() + 2, exif.begin(), exif.end());  // right after SOI
-  ImageSpec spec{40, 20, {0.0, 0.0, 0.0}, {1.0, 1.0, 1.0}};  // the viewer's portrait shape, pixels in [0, 1]
+  ImageSpec spec{40, 20, {0.0, 0.0, 0.0}, {1.0, 1.0, 1.0}, {}};  // the viewer's portrait shape, pixels in [0, 1]
   auto turned = decode_image(jpeg, spec, "exif.jpg");
   EXPECT_LT(turned.slice(1, 0, 16).mean().item<double>(), 0.1) << "the black left half is on top once turned";
   EXPECT_GT(turned.slice(1, 24, 40).mean().item<double>(), 0.9);

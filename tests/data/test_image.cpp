@@ -79,7 +79,7 @@ TEST(Image, OverThePixelLimitIsRefusedBeforeDecodingNamingFileAndSize) {
   auto dir = emotune::testing::scratch_dir("huge_image");
   const std::string path = dir + "/huge.png";
   write_file_atomic(path, png_header_only(20000, 20000));
-  ImageSpec spec{64, 64};
+  ImageSpec spec{64, 64, {0.5, 0.5, 0.5}, {0.5, 0.5, 0.5}, {}};
   try {
     load_image(path, spec);
     FAIL() << "a 400 M pixel image was accepted";
@@ -105,7 +105,7 @@ TEST(Image, OverThePixelLimitIsRefusedBeforeDecodingNamingFileAndSize) {
 // becomes float: the pixels stay what the exact float path gives, within JPEG and 8-bit rounding.
 TEST(Image, LargeImagesDecodedReducedMatchTheExactPath) {
   const auto picture = test_picture(600, 800);
-  ImageSpec exact{64, 64, {0.0, 0.0, 0.0}, {1.0, 1.0, 1.0}};
+  ImageSpec exact{64, 64, {0.0, 0.0, 0.0}, {1.0, 1.0, 1.0}, {}};
   ImageSpec reduced = exact;
   reduced.decoding.reduce_above_pixels = 10000;
   for (const std::string ext : {".jpg", ".png"}) {
