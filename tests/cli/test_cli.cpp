@@ -109,6 +109,16 @@ TEST(Cli, ExplainBatchJsonDescribesEveryPosition) {
   EXPECT_EQ(visual, 16);
   EXPECT_FALSE(j[0]["source"].contains("aspect"));
   EXPECT_GT(j[0]["source"]["manifest_line"].get<int64_t>(), 0);
+  // A readable view (issue 28, finding 8): the first N sequences, runs of embedded positions on one line.
+  out = cli("explain-batch --stage prompt --compact --sequences 1" + common, &status, false);
+  ASSERT_EQ(status, 0) << out;
+  size_t headers = out.rfind("sequence ", 0) == 0;
+  for (size_t at = 0; (at = out.find("\nsequence ", at)) != std::string::npos; ++at) ++headers;
+  EXPECT_EQ(headers, 1u) << out;
+  EXPECT_NE(out.find("visual"), std::string::npos);
+  EXPECT_NE(out.find("\xc3\x97" "16 "), std::string::npos) << "16 visual positions on one line\n" << out;  // ×16
+  EXPECT_NE(out.find("\xc3\x97" "3 "), std::string::npos) << "3 soft-prompt positions on one line\n" << out;
+  EXPECT_NE(out.find("(1 of the batch's 2 sequences shown"), std::string::npos) << out;
 }
 
 // The README's path on an exported Qwen2-VL (a random-init HF checkpoint): explain-batch shows the M-RoPE
