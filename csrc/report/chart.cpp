@@ -49,9 +49,12 @@ std::vector<double> nice_ticks(double lo, double hi) {
   return t;
 }
 
+// Plain numbers as people write tick labels: 1000 and 2500, not 1e+03; 0.25; only the very small or very large
+// in exponent form.
 std::string format_number(double v) {
   char buf[32];
-  if (std::abs(v) >= 1000 || (v != 0 && std::abs(v) < 0.01)) std::snprintf(buf, sizeof buf, "%.2g", v);
+  if (v != 0 && (std::abs(v) < 0.001 || std::abs(v) >= 1e7)) std::snprintf(buf, sizeof buf, "%.2g", v);
+  else if (std::abs(v) >= 100 && v == std::round(v)) std::snprintf(buf, sizeof buf, "%.0f", v);
   else std::snprintf(buf, sizeof buf, "%.4g", v);
   return buf;
 }

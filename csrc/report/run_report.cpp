@@ -35,6 +35,7 @@ std::vector<fs::path> find_files(const fs::path& root, const std::string& name, 
 
 std::string slug(const fs::path& dir, const fs::path& root) {
   auto s = dir.lexically_relative(root).generic_string();
+  if (s.empty() || s == ".") s = root.filename().empty() ? root.parent_path().filename().string() : root.filename().string();
   if (s.empty() || s == ".") s = "run";
   std::replace(s.begin(), s.end(), '/', '_');
   return s;
@@ -179,7 +180,12 @@ std::string evaluation_figures(Report& r, const std::string& name, nlohmann::jso
 // The evaluations table (every metrics.json with a confusion matrix), then all their figures below it.
 void add_evaluations(Report& r, const fs::path& root) {
   auto evaluations = find_files(root, "metrics.json", r.out);
-  if (!evaluations.empty()) r.md += "## Evaluations\n\n| evaluation | accuracy (%) | macro-F1 (%) | ECC | EMC | images |\n|---|---|---|---|---|---|\n";
+  if (!evaluations.empty())
+    r.md += "## Evaluations\n\nECC (emotion closeness credit): accuracy with partial credit by distance on Mikels' wheel (1 exact, "
+            "0.75 a neighbour, 0 the opposite emotion); EMC (emotion mistake cost): the mean wheel distance of the mistakes "
+            "only (0.25: neighbours only, 1: opposites only); both only for Mikels' eight emotions (docs/metrics.md). In the "
+            "confusion matrices, the column `(no label)` counts answers that matched none of the labels (generate mode).\n\n"
+            "| evaluation | accuracy (%) | macro-F1 (%) | ECC | EMC | images |\n|---|---|---|---|---|---|\n";
   std::string eval_figures;
   for (const auto& f : evaluations) {
     auto j = nlohmann::json::parse(read_file(f.string()), nullptr, false);

@@ -45,6 +45,13 @@ TEST(RunReport, RendersEveryFigureOfARun) {
   auto summary = read_file(r.summary_path);
   EXPECT_NE(summary.find("MASP Figure 4"), std::string::npos);
   EXPECT_NE(summary.find("| V+A+S |"), std::string::npos);  // the table is included
+  EXPECT_NE(summary.find("ECC (emotion closeness credit)"), std::string::npos) << "the metrics are defined where shown";
+  EXPECT_NE(summary.find("`(no label)`"), std::string::npos);
+  // A report on one run names its figures by the run, not "run" (issue 28, finding 9).
+  auto one = write_run_report({dir + "/run/prompt", "", 8});
+  std::vector<std::string> one_names;
+  for (const auto& f : one.figures) one_names.push_back(fs::path(f).filename().string());
+  EXPECT_NE(std::find(one_names.begin(), one_names.end(), "curve-prompt.png"), one_names.end());
 }
 
 TEST(RunReport, BundleAttentionRowsAreDistributions) {
