@@ -1,5 +1,6 @@
 #include "eval/eval_table.h"
 
+#include <algorithm>
 #include <filesystem>
 #include <sstream>
 
@@ -61,6 +62,17 @@ std::string EvalTable::markdown() const {
     for (const auto& m : cells[r]) t << " " << percent(m.accuracy) << " |";
     t << "\n";
   }
+  if (cells.empty()) return t.str();
+  // What a model that knows nothing gets on each column: a uniform guess, and always the split's most frequent
+  // label (the gold distribution is the same in every row of a column).
+  t << "| chance (1 / labels) |";
+  for (const auto& m : cells[0]) t << " " << (m.class_total.empty() ? "-" : percent(1.0 / static_cast<double>(m.class_total.size()))) << " |";
+  t << "\n| majority class |";
+  for (const auto& m : cells[0]) {
+    const int64_t most = m.class_total.empty() ? 0 : *std::max_element(m.class_total.begin(), m.class_total.end());
+    t << " " << (m.total > 0 ? percent(static_cast<double>(most) / static_cast<double>(m.total)) : "-") << " |";
+  }
+  t << "\n";
   return t.str();
 }
 

@@ -1,6 +1,8 @@
 // The checkpoints x datasets table and the sweeps built on it, on the tiny bundle and a small affect world.
 #include <torch/torch.h>
 
+#include <algorithm>
+#include <cstdio>
 #include <filesystem>
 
 #include "core/atomic_file.h"
@@ -45,6 +47,14 @@ TEST(EvalTable, RowsByColumnsMatchSingleEvaluations) {
     EXPECT_TRUE(fs::exists(dir + "/table/" + f)) << f;
   EXPECT_NE(table.markdown().find("| V+S |"), std::string::npos);
   EXPECT_NE(table.markdown().find("world-val"), std::string::npos);
+  // The reference rows of a knowledge-free model, per column (issue 28, finding 9): 1/8 and the biggest class.
+  const auto& gold = table.cells[0][1].class_total;
+  const double majority = static_cast<double>(*std::max_element(gold.begin(), gold.end())) / static_cast<double>(table.cells[0][1].total);
+  EXPECT_NE(table.markdown().find("| chance (1 / labels) | 12.50 | 12.50 |"), std::string::npos) << table.markdown();
+  EXPECT_NE(table.markdown().find("| majority class |"), std::string::npos) << table.markdown();
+  char expected[64];
+  std::snprintf(expected, sizeof expected, " %.2f |\n", 100 * majority);
+  EXPECT_NE(table.markdown().find(expected), std::string::npos) << table.markdown();
   // The V+S cell on the val split equals evaluating that checkpoint alone.
   auto vc = c;
   vc.data.eval_split = "val";
