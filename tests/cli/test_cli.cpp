@@ -193,6 +193,25 @@ TEST(Cli, TrainEvalPredictEndToEnd) {
   EXPECT_NE(out.find("soft_prompt"), std::string::npos) << out;
 }
 
+// The step-by-step commands train what the main job trains: train-prompt applies the config's ablation.stage2
+// section, and a --set on the command line still wins over it (issue 28, finding 6).
+TEST(Cli, TrainCommandsApplyTheConfigsStageSection) {
+  auto manifest = testing::small_world(24);
+  auto run = testing::scratch_dir("stage_section");
+  auto config = testing::write_yaml("bundle: " + testing::tiny_bundle() + "\ndata: {manifest: " + manifest +
+                                    "}\nmasp: {use_aspects: false, soft_prompt_length: 3}\ntrain: {max_steps: 3}\n"
+                                    "ablation:\n  stage2: {train: {max_steps: 1}}\n",
+                                    "stage_section");
+  int status;
+  auto out = cli("train-prompt -c " + config + " --set run_dir=" + run + "/a", &status);
+  ASSERT_EQ(status, 0) << out;
+  EXPECT_NE(out.find("the config's ablation.stage2 section applies: {train: {max_steps: 1}}"), std::string::npos) << out;
+  EXPECT_NE(out.find("after step 1 of 1"), std::string::npos) << out;
+  out = cli("train-prompt -c " + config + " --set run_dir=" + run + "/b --set train.max_steps=2", &status);
+  ASSERT_EQ(status, 0) << out;
+  EXPECT_NE(out.find("after step 2 of 2"), std::string::npos) << out;
+}
+
 // A soft prompt trained on other labels than the command line's config names (issue 28, findings 1, 3, 5).
 TEST(Cli, PredictAndEvalRankTheLabelsTheCheckpointWasTrainedOn) {
   auto manifest = testing::small_world(24);
