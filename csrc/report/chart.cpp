@@ -33,7 +33,17 @@ void vertical_text(cv::Mat& img, const std::string& s, cv::Point centre, double 
   cv::rotate(patch, patch, cv::ROTATE_90_COUNTERCLOCKWISE);
   cv::Rect r(centre.x - patch.cols / 2, centre.y - patch.rows / 2, patch.cols, patch.rows);
   r &= cv::Rect(0, 0, img.cols, img.rows);
-  patch(cv::Rect(0, 0, r.width, r.height)).copyTo(img(r));
+  // Dark ink on white: the darker of patch and page, so the patch's white never paints over what is there.
+  cv::Mat under = img(r);
+  cv::min(under, patch(cv::Rect(0, 0, r.width, r.height)), under);
+}
+
+// A vertical label whose top (its last character) starts `gap` pixels below y: column labels under a grid, so a
+// long one grows downwards instead of into the cells.
+void vertical_text_below(cv::Mat& img, const std::string& s, int x, int y, double scale, int gap = 8) {
+  int base = 0;
+  const int length = cv::getTextSize(s, kFont, scale, 1, &base).width + 4;
+  vertical_text(img, s, {x, y + gap + length / 2}, scale);
 }
 
 std::vector<double> nice_ticks(double lo, double hi) {
@@ -146,7 +156,9 @@ cv::Mat draw_heatmap(const std::string& title, const std::string& row_axis, cons
   const int rows = static_cast<int>(row_labels.size()), cols = static_cast<int>(column_labels.size());
   const int cell_w = std::clamp(640 / std::max(1, cols), 40, 90), cell_h = std::clamp(480 / std::max(1, rows), 14, 60);
   const int left = 150, top = 70;
-  cv::Mat img(top + rows * cell_h + 150, left + cols * cell_w + 130, CV_8UC3, kWhite);
+  int longest = 0, base = 0;  // the column labels stand below the grid, the axis title below them
+  for (const auto& l : column_labels) longest = std::max(longest, cv::getTextSize(l, kFont, 0.42, 1, &base).width);
+  cv::Mat img(top + rows * cell_h + std::max(150, longest + 50), left + cols * cell_w + 130, CV_8UC3, kWhite);
   double mx = 0;
   for (const auto& r : cells)
     for (double v : r) mx = std::max(mx, v);
@@ -167,7 +179,7 @@ cv::Mat draw_heatmap(const std::string& title, const std::string& row_axis, cons
     }
   }
   for (int c = 0; c < cols; ++c)
-    vertical_text(img, column_labels[static_cast<size_t>(c)], {left + c * cell_w + cell_w / 2, top + rows * cell_h + 55}, 0.42);
+    vertical_text_below(img, column_labels[static_cast<size_t>(c)], left + c * cell_w + cell_w / 2, top + rows * cell_h, 0.42);
   // Colour scale.
   const int sx = left + cols * cell_w + 40, sh = rows * cell_h;
   for (int y = 0; y < sh; ++y) cv::line(img, {sx, top + y}, {sx + 20, top + y}, ramp(1.0 - static_cast<double>(y) / sh));

@@ -8,6 +8,7 @@
 #include "core/atomic_file.h"
 #include "eval/eval_table.h"
 #include "masp/stages.h"
+#include "report/chart.h"
 #include "report/run_report.h"
 #include "test_support.h"
 #include "vlm/frozen_vlm.h"
@@ -66,5 +67,23 @@ TEST(RunReport, BundleAttentionRowsAreDistributions) {
   EXPECT_LT(att[1].select(1, 5).slice(1, 0, 2).abs().max().item<float>(), 1e-6);  // padding gets no attention
 }
 
+}  // namespace
+}  // namespace emotune
+
+namespace emotune {
+namespace {
+// A long column label stands below the grid and never paints white over the cells (issue 28, finding 9: the
+// attention figure's first label, facial_expression, left a white box on its column).
+TEST(Charts, LongColumnLabelsLeaveTheCellsAlone) {
+  const std::vector<std::vector<double>> cells{{1.0, 1.0}, {1.0, 1.0}};
+  auto img = draw_heatmap("t", "rows", "columns", {"r0", "r1"}, {"a_very_long_column_label_indeed", "b"}, cells, {});
+  // The layout: grid from (150, 70), cells of 90 x 60 for two rows and two columns.
+  const cv::Vec3b white(255, 255, 255);
+  for (int y = 70; y < 70 + 2 * 60; y += 3) EXPECT_NE(img.at<cv::Vec3b>(y, 150 + 45), white) << "row " << y;
+  // The label is there, below the grid.
+  cv::Mat below = img(cv::Rect(150, 70 + 2 * 60, 90, img.rows - 70 - 2 * 60)), gray;
+  cv::cvtColor(below, gray, cv::COLOR_BGR2GRAY);
+  EXPECT_GT(cv::countNonZero(gray < 128), 100);
+}
 }  // namespace
 }  // namespace emotune
