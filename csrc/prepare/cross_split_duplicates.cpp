@@ -4,7 +4,6 @@
 #include <functional>
 #include <map>
 #include <set>
-#include <string_view>
 
 #include "core/atomic_file.h"
 
@@ -23,20 +22,16 @@ std::vector<CrossSplitDuplicate> find_cross_split_duplicates(const std::vector<P
   std::vector<CrossSplitDuplicate> out;
   for (const auto& [size, images] : by_size) {
     if (images.size() < 2) continue;
-    std::map<size_t, std::vector<std::pair<std::string, std::string>>> by_hash;  // hash -> (path, bytes)
-    for (const auto& image : images) {
-      auto bytes = read_file(image);
-      by_hash[std::hash<std::string_view>{}(bytes)].emplace_back(image, std::move(bytes));
-    }
+    // Only hashes are kept (a group of same-sized files may be large); bytes are compared again on a match.
+    std::map<size_t, std::vector<std::string>> by_hash;
+    for (const auto& image : images) by_hash[std::hash<std::string>{}(read_file(image))].push_back(image);
     for (const auto& [hash, same] : by_hash)
       for (size_t i = 0; i < same.size(); ++i)
         for (size_t j = i + 1; j < same.size(); ++j) {
-          if (same[i].second != same[j].second) continue;  // a hash collision, not a copy
-          const auto& a = splits_of[same[i].first];
-          const auto& b = splits_of[same[j].first];
-          for (const auto& sa : a)
-            for (const auto& sb : b)
-              if (sa != sb) out.push_back({same[i].first, sa, same[j].first, sb});
+          if (read_file(same[i]) != read_file(same[j])) continue;  // a hash collision, not a copy
+          for (const auto& sa : splits_of[same[i]])
+            for (const auto& sb : splits_of[same[j]])
+              if (sa != sb) out.push_back({same[i], sa, same[j], sb});
         }
   }
   return out;
