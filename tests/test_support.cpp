@@ -93,7 +93,10 @@ EmotuneConfig small_config(const std::string& manifest, const std::string& run_d
 std::vector<double> logged_losses(const std::string& run_dir) {
   std::ifstream in(run_dir + "/metrics.jsonl");
   std::vector<double> out;
-  for (std::string line; std::getline(in, line);) out.push_back(nlohmann::json::parse(line)["loss"].get<double>());
+  for (std::string line; std::getline(in, line);) {
+    auto j = nlohmann::json::parse(line);
+    if (j.contains("loss")) out.push_back(j["loss"].get<double>());  // not the validation lines (val_loss)
+  }
   return out;
 }
 

@@ -45,7 +45,7 @@ void run_eval(const EvalArgs& a) {
   if (!a.aspects_plain && !ckpt.empty() && std::filesystem::exists(ckpt)) adopt_checkpoint_labels(c, a.config, ckpt, a.labels_from_config);
   std::string out = !c.eval.out_dir.empty() ? c.eval.out_dir : (fs::path(c.run_dir) / ("eval-" + split)).string();
   auto vlm = open_bundle(c);
-  auto images = open_split(*vlm, c, split);
+  auto images = open_split(*vlm, c, split, "--split or data.eval_split");
   EvalOptions options = eval_options(c);
   if (a.aspects_plain) ckpt.clear();
   std::string stage = a.aspects_plain ? "aspects" : ckpt.empty() ? "zero-shot" : summarize_checkpoint(ckpt).info.stage;

@@ -110,7 +110,7 @@ void run_explain(const ExplainArgs& a) {
   // image is still decoded once, so a broken one is named as in training).
   c.data.cache_features = false;
   auto vlm = open_bundle(c);
-  auto images = open_split(*vlm, c, c.data.train_split);
+  auto images = open_split(*vlm, c, c.data.train_split, "data.train_split");
   SequenceBuilder builder(*vlm, layout_options(c));
   auto first = [&](int64_t n) {
     auto order = epoch_order(n, c.train.shuffle, static_cast<uint64_t>(c.seed), 0);

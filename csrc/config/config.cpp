@@ -127,6 +127,9 @@ ConfigSchema bind_config(EmotuneConfig& c) {
   s.add_enum("train.loss_reduction", &c.train.loss_reduction,
              "token_mean: the mean over every answer token of a step (Hugging Face's causal-LM loss); sample_mean: the mean of each sample's token mean");
   s.add("train.stop_after_steps", &c.train.stop_after_steps, "stop this invocation after N steps, checkpointing first (for time-boxed jobs)");
+  s.add("train.validation_split", &c.train.validation_split,
+        "a split of data.manifest whose loss is logged at every epoch's end (e.g. val); empty: no validation");
+  s.add("train.validate_every", &c.train.validate_every, "also validate every N optimizer steps (0: at epoch ends only)");
 
   s.add_enum("eval.mode", &c.eval.mode, "rank: score every label by log-likelihood; generate: greedy decoding, exact match of the first line");
   s.add("eval.max_new_tokens", &c.eval.max_new_tokens, "generation limit");
@@ -177,6 +180,9 @@ void validate(const EmotuneConfig& c) {
   positive(c.train.grad_accum, "train.grad_accum");
   positive(c.eval.batch_size, "eval.batch_size");
   positive(c.eval.max_new_tokens, "eval.max_new_tokens");
+  if (c.train.validate_every < 0) raise("config key 'train.validate_every' must be 0 (epoch ends only) or positive, got ", c.train.validate_every);
+  if (!c.train.validation_split.empty() && c.train.validation_split == c.data.train_split)
+    raise("config key 'train.validation_split' is '", c.train.validation_split, "', the training split itself (data.train_split); name a held-out split such as val");
   if (c.data.max_image_pixels < 0)
     raise("config key 'data.max_image_pixels' must be 0 (no limit) or positive, got ", c.data.max_image_pixels);
   if (c.train.epochs <= 0 && c.train.max_steps <= 0) raise("config: train.epochs or train.max_steps must be positive");

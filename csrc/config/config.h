@@ -58,6 +58,10 @@ struct TrainConfig {
   bool resume = true;
   int64_t stop_after_steps = 0;  // > 0: stop (with a checkpoint) after this many steps of this invocation
   LossReduction loss_reduction = LossReduction::TokenMean;
+  // A held-out split whose mean loss is logged (metrics.jsonl "val_loss" lines, the report's curves) at the
+  // end of every epoch, every `validate_every` steps when > 0, and at the last step; "": none.
+  std::string validation_split;
+  int64_t validate_every = 0;
 };
 
 struct EvalConfig {

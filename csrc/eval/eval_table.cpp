@@ -101,7 +101,7 @@ EvalTable run_eval_table(const std::vector<std::string>& files, const std::vecto
   for (size_t ci = 0; ci < columns.size(); ++ci) {
     const EmotuneConfig cc = load_config(column_files(columns[ci]), overrides);
     if (cc.bundle != base.bundle) raise(columns[ci].dataset_config, ": sets bundle '", cc.bundle, "'; one table uses one bundle (", base.bundle, ")");
-    auto images = open_split(*vlm, cc, cc.data.eval_split);
+    auto images = open_split(*vlm, cc, cc.data.eval_split, "data.eval_split");
     for (size_t ri = 0; ri < rows.size(); ++ri) {
       const auto& row = rows[ri];
       const EmotuneConfig rc = with_overlay(cc, row.settings);

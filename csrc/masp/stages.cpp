@@ -53,10 +53,11 @@ Manifest load_data_manifest(const EmotuneConfig& c) {
   return manifest;
 }
 
-std::unique_ptr<ImageFeatures> open_split(FrozenVLM& vlm, const EmotuneConfig& c, const std::string& split) {
+std::unique_ptr<ImageFeatures> open_split(FrozenVLM& vlm, const EmotuneConfig& c, const std::string& split, const char* key) {
   auto manifest = load_data_manifest(c);
   auto rows = manifest.split(split, c.data.max_samples);
-  if (rows.empty()) raise(c.data.manifest, ": no rows in split '", split, "'");
+  if (rows.empty())
+    raise(c.data.manifest, ": no rows in split '", split, "'", key ? std::string(" (chosen by ") + key + ")" : std::string());
   return std::make_unique<ImageFeatures>(vlm, manifest, rows, c.data.skip_bad_images, c.data.cache_features,
                                          "encoding " + split, image_decoding(c.data));
 }
@@ -118,14 +119,20 @@ EmotionModel make_emotion_model(FrozenVLM& vlm, const EmotuneConfig& c, const st
 }
 
 namespace {
-TrainerOptions trainer_options(const EmotuneConfig& c, const FrozenVLM& vlm) {
-  return {c.train, c.run_dir, static_cast<uint64_t>(c.seed), vlm.spec().name, config_to_yaml(c)};
+TrainerOptions trainer_options(const EmotuneConfig& c, const FrozenVLM& vlm, TrainTask* validation) {
+  return {c.train, c.run_dir, static_cast<uint64_t>(c.seed), vlm.spec().name, config_to_yaml(c), validation};
+}
+
+// train.validation_split's images, or nullptr when none is set.
+std::unique_ptr<ImageFeatures> open_validation_split(FrozenVLM& vlm, const EmotuneConfig& c) {
+  if (c.train.validation_split.empty()) return nullptr;
+  return open_split(vlm, c, c.train.validation_split, "train.validation_split");
 }
 }  // namespace
 
 TrainResult train_aspects(const EmotuneConfig& c) {
   auto vlm = open_bundle(c);
-  auto images = open_split(*vlm, c, c.data.train_split);
+  auto images = open_split(*vlm, c, c.data.train_split, "data.train_split");
   auto samples = make_aspect_samples(*images, c.masp.aspects, c.masp.skip_zero_values);
   if (samples.empty()) raise(c.data.manifest, ": no aspect annotations for ", c.masp.aspects.size(), " configured aspects in split '", c.data.train_split, "'");
   AspectModules modules = load_aspect_modules(c, vlm->spec().hidden_size, "");
@@ -134,19 +141,31 @@ TrainResult train_aspects(const EmotuneConfig& c) {
   AspectTask task(*vlm, builder, modules, *images, samples, aspect_question_lists(c.masp), static_cast<uint64_t>(c.seed),
                   c.train.loss_reduction);
   std::fprintf(stderr, "stage 1: %zu image-aspect pairs from %lld images\n", samples.size(), static_cast<long long>(images->size()));
-  return run_training(task, trainer_options(c, *vlm));
+  // Validation: the same modules (a shared holder) on the held-out images, first question template.
+  auto val_images = open_validation_split(*vlm, c);
+  std::unique_ptr<AspectTask> val;
+  if (val_images)
+    val = std::make_unique<AspectTask>(*vlm, builder, modules, *val_images, make_aspect_samples(*val_images, c.masp.aspects, c.masp.skip_zero_values),
+                                       aspect_question_lists(c.masp), static_cast<uint64_t>(c.seed), c.train.loss_reduction);
+  return run_training(task, trainer_options(c, *vlm, val.get()));
 }
 
 TrainResult train_prompt(const EmotuneConfig& c) {
   auto vlm = open_bundle(c);
-  auto images = open_split(*vlm, c, c.data.train_split);
+  auto images = open_split(*vlm, c, c.data.train_split, "data.train_split");
   auto samples = make_emotion_samples(*images, c.data.labels);
   auto model = make_emotion_model(*vlm, c, "", c.masp.use_aspects ? EmotionModelParts::masp() : EmotionModelParts::prompt_only());
   PromptTask task(model, *images, samples, {true, {}, {}, c.train.loss_reduction});
   std::fprintf(stderr, "stage 2: %zu images, soft prompt %lld x %lld, aspects %s\n", samples.size(),
                static_cast<long long>(model.soft_prompt.size(0)), static_cast<long long>(model.soft_prompt.size(1)),
                model.aspects ? "on" : "off");
-  return run_training(task, trainer_options(c, *vlm));
+  // Validation: the same model, so the same soft-prompt tensor, on the held-out images.
+  auto val_images = open_validation_split(*vlm, c);
+  std::unique_ptr<PromptTask> val;
+  if (val_images)
+    val = std::make_unique<PromptTask>(model, *val_images, make_emotion_samples(*val_images, c.data.labels),
+                                       PromptTaskOptions{true, {}, {}, c.train.loss_reduction});
+  return run_training(task, trainer_options(c, *vlm, val.get()));
 }
 
 }  // namespace emotune

@@ -20,7 +20,9 @@ LayoutOptions layout_options(const EmotuneConfig& config);  // masp.* and vlm.po
 std::vector<std::vector<std::string>> aspect_question_lists(const MaspConfig& masp);
 // data.manifest with data.duplicate_rows applied (a drop is reported on stderr).
 Manifest load_data_manifest(const EmotuneConfig& config);
-std::unique_ptr<ImageFeatures> open_split(FrozenVLM& vlm, const EmotuneConfig& config, const std::string& split);
+// The images of `split`; `key`, when given, names the config key that chose it in the error for an empty split.
+std::unique_ptr<ImageFeatures> open_split(FrozenVLM& vlm, const EmotuneConfig& config, const std::string& split,
+                                          const char* key = nullptr);
 AspectModules load_aspect_modules(const EmotuneConfig& config, int64_t dim, const std::string& checkpoint);
 
 struct EmotionModelParts {
@@ -42,6 +44,7 @@ EmotionModelParts parts_in_checkpoint(const std::string& checkpoint);
 EmotionModel make_emotion_model(FrozenVLM& vlm, const EmotuneConfig& config, const std::string& checkpoint,
                                 const EmotionModelParts& parts);
 
+// Each logs the loss of train.validation_split, when set, as it trains (train/trainer.h).
 TrainResult train_aspects(const EmotuneConfig& config);
 TrainResult train_prompt(const EmotuneConfig& config);
 

@@ -47,7 +47,7 @@ AblationResult AblationRecipe::evaluate() const {
   EmotuneConfig c = config_;
   c.masp.aspects_checkpoint = aspects_checkpoint_;
   auto vlm = open_bundle(c);
-  auto images = open_split(*vlm, c, c.data.eval_split);
+  auto images = open_split(*vlm, c, c.data.eval_split, "data.eval_split");
   auto samples = make_emotion_samples(*images, c.data.labels);
   const auto eval = eval_options(c);
   AblationResult result;

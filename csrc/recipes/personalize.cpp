@@ -101,8 +101,8 @@ void PersonalizeRecipe::setup() {
   vlm_ = open_bundle(c_);
   model_ = make_emotion_model(*vlm_, c_, global_ckpt_, parts_in_checkpoint(global_ckpt_));
   if (!model_.soft_prompt.defined()) raise(global_ckpt_, ": has no soft prompt; personal.global_checkpoint must be a stage-2 checkpoint");
-  train_ = open_split(*vlm_, c_, c_.data.train_split);
-  test_ = open_split(*vlm_, c_, c_.data.eval_split);
+  train_ = open_split(*vlm_, c_, c_.data.train_split, "data.train_split");
+  test_ = open_split(*vlm_, c_, c_.data.eval_split, "data.eval_split");
   train_samples_ = make_emotion_samples(*train_, c_.data.labels);
   test_samples_ = make_emotion_samples(*test_, c_.data.labels);
   users_ = group_images_by_user(*train_, *test_, pc.users, pc.holdout_fraction, static_cast<uint64_t>(c_.seed));

@@ -113,7 +113,9 @@ cv::Mat draw_line_chart(const std::string& title, const std::string& x_label, co
     std::vector<cv::Point> pts;
     for (size_t i = 0; i < s.x.size(); ++i)
       if (std::isfinite(s.y[i])) pts.emplace_back(px(s.x[i]), py(s.y[i]));
-    if (pts.size() == 1) cv::circle(img, pts[0], 3, kColours[k % 8], cv::FILLED, cv::LINE_AA);
+    // Sparse series (a validation loss per epoch) show their points: a line alone would hide where they were taken.
+    if (pts.size() <= 40)
+      for (const auto& p : pts) cv::circle(img, p, 3, kColours[k % 8], cv::FILLED, cv::LINE_AA);
     cv::polylines(img, pts, false, kColours[k % 8], 2, cv::LINE_AA);
     // Legend, right of the plot.
     int ly = plot.y + 20 + static_cast<int>(k) * 26;

@@ -47,20 +47,28 @@ std::string fixed(double v, int digits = 2) {
   return buf;
 }
 
-// Loss per step of one metrics.jsonl, and its exponential moving average.
+// Loss per step of one metrics.jsonl, its exponential moving average, and the validation loss where the run
+// logged one (train.validation_split: "val_loss" lines).
 std::vector<Series> loss_curves(const fs::path& file, const std::string& name) {
-  Series raw{name + " loss", {}, {}}, smooth{name + " (EMA 0.9)", {}, {}};
+  Series raw{name + " loss", {}, {}}, smooth{name + " (EMA 0.9)", {}, {}}, val{name + " validation loss", {}, {}};
   std::ifstream in(file);
   std::string line;
   double ema = 0;
   for (int64_t n = 1; std::getline(in, line); ++n) {
     auto j = nlohmann::json::parse(line, nullptr, false);
-    if (j.is_discarded() || !j.contains("loss") || !j.contains("step")) raise(file.string(), ":", n, ": expected a JSON line with step and loss");
-    double step = j["step"].get<double>(), loss = j["loss"].get<double>();
+    if (j.is_discarded() || !j.contains("step") || !(j.contains("loss") || j.contains("val_loss")))
+      raise(file.string(), ":", n, ": expected a JSON line with step and loss (or val_loss)");
+    const double step = j["step"].get<double>();
+    if (!j.contains("loss")) {
+      val.x.push_back(step), val.y.push_back(j["val_loss"].get<double>());
+      continue;
+    }
+    const double loss = j["loss"].get<double>();
     ema = raw.x.empty() ? loss : 0.9 * ema + 0.1 * loss;
     raw.x.push_back(step), raw.y.push_back(loss), smooth.x.push_back(step), smooth.y.push_back(ema);
   }
-  return {raw, smooth};
+  if (val.x.empty()) return {raw, smooth};
+  return {raw, smooth, val};
 }
 
 struct AttentionFigure {
@@ -76,7 +84,7 @@ AttentionFigure soft_prompt_attention(const std::string& checkpoint, const std::
   auto c = load_config({config_file}, {"data.max_samples=" + std::to_string(max_images)});
   auto vlm = open_bundle(c);
   if (!vlm->has_last_attention()) raise(c.bundle, ": the bundle has no last_attention method (optional; docs/bundle.md)");
-  auto images = open_split(*vlm, c, c.data.eval_split);
+  auto images = open_split(*vlm, c, c.data.eval_split, "data.eval_split");
   auto model = make_emotion_model(*vlm, c, checkpoint, parts_in_checkpoint(checkpoint));
   torch::NoGradGuard no_grad;
   std::vector<int64_t> ids(static_cast<size_t>(images->size()));

@@ -54,6 +54,39 @@ int64_t resume_from(const RunDir& dir, TrainTask& task, const TrainerOptions& o,
   return ckpt.info.step;
 }
 
+// The held-out loss (TrainerOptions::validation) at every epoch's end, every train.validate_every steps and
+// at the last step; each is a metrics.jsonl line {"step", "epoch", "val_loss", "val_samples"}.
+class Validation {
+ public:
+  Validation(TrainTask* task, const TrainConfig& c, int64_t steps_per_epoch, int64_t total)
+      : task_(task), batch_size_(c.batch_size), every_(c.validate_every), steps_per_epoch_(steps_per_epoch), total_(total) {
+    if (task_ && task_->num_samples() == 0) raise("stage '", task_->stage(), "': the validation split has no samples");
+    if (task_) all_.resize(static_cast<size_t>(task_->num_samples())), std::iota(all_.begin(), all_.end(), 0);
+  }
+  // Whether validation runs after optimizer step `done` (1-based).
+  bool due(int64_t done) const {
+    return task_ && (done % steps_per_epoch_ == 0 || done == total_ || (every_ > 0 && done % every_ == 0));
+  }
+  // Runs it, appends the line, keeps the best in `result`; returns the text the progress line shows.
+  std::string run(int64_t done, int64_t epoch, std::ostream& metrics, TrainResult& result) {
+    const double loss = mean_loss(*task_, all_, batch_size_);
+    if (!std::isfinite(loss)) raise("stage '", task_->stage(), "': the validation loss became ", loss, " at step ", done);
+    nlohmann::json line = {{"stage", task_->stage()}, {"step", done}, {"epoch", epoch}, {"val_loss", loss},
+                           {"val_samples", all_.size()}};
+    metrics << line.dump() << "\n" << std::flush;
+    if (result.best_validation_loss < 0 || loss < result.best_validation_loss)
+      result.best_validation_loss = loss, result.best_validation_step = done;
+    char text[48];
+    std::snprintf(text, sizeof text, " val %.4f", loss);
+    return text;
+  }
+
+ private:
+  TrainTask* task_;
+  int64_t batch_size_, every_, steps_per_epoch_, total_;
+  std::vector<int64_t> all_;
+};
+
 }  // namespace
 
 std::vector<int64_t> epoch_order(int64_t samples, bool shuffle, uint64_t seed, int64_t epoch) {
@@ -146,6 +179,8 @@ TrainResult run_training(TrainTask& task, const TrainerOptions& o) {
   TrainResult result;
   result.total_steps = total;
   result.checkpoint = dir.checkpoint();
+  Validation validation(o.validation, c, steps_per_epoch, total);
+  std::string val_text;  // the latest validation loss, shown on the progress line
   std::vector<int64_t> order;
   int64_t order_epoch = -1, samples_seen = 0;
   const auto begin = std::chrono::steady_clock::now();
@@ -168,8 +203,9 @@ TrainResult run_training(TrainTask& task, const TrainerOptions& o) {
                            {"lr", lr}, {"samples", hi - lo}, {"samples_per_s", (hi - lo) / std::max(step_s, 1e-9)},
                            {"elapsed_s", elapsed}};
     metrics << line.dump() << "\n" << std::flush;
+    if (validation.due(step + 1)) val_text = validation.run(step + 1, epoch, metrics, result);
     char extra[64];
-    std::snprintf(extra, sizeof extra, "loss %.4f", step_loss);
+    std::snprintf(extra, sizeof extra, "loss %.4f%s", step_loss, val_text.c_str());
     bar.update(step + 1, samples_seen, extra);
     result.last_loss = step_loss;
     result.samples_per_second = samples_seen / std::max(elapsed, 1e-9);
@@ -183,6 +219,9 @@ TrainResult run_training(TrainTask& task, const TrainerOptions& o) {
   }
   if (start == total && !fs::exists(dir.checkpoint())) save(total);
   bar.finish();
+  if (result.best_validation_loss >= 0)
+    std::fprintf(stderr, "%s: lowest validation loss %.4f at step %lld\n", task.stage().c_str(), result.best_validation_loss,
+                 static_cast<long long>(result.best_validation_step));
   result.step = step;
   result.finished = step >= total;
   return result;

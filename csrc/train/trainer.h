@@ -4,7 +4,7 @@
 // Files in run_dir:
 //   checkpoint.safetensors  the trained tensors (what eval/predict load)
 //   resume.safetensors      the same plus optimizer state, step in metadata
-//   metrics.jsonl           one JSON object per optimizer step
+//   metrics.jsonl           one JSON object per optimizer step ("loss"), and one per validation ("val_loss")
 #pragma once
 #include <string>
 
@@ -21,6 +21,9 @@ struct TrainerOptions {
   uint64_t seed = 0;
   std::string bundle_name;
   std::string config_yaml;
+  // A task over held-out samples whose trainable tensors are the training task's own (the same tensor
+  // objects): its mean loss is logged at the points train.validation_split's doc names. nullptr: none.
+  TrainTask* validation = nullptr;
 };
 
 struct TrainResult {
@@ -30,6 +33,8 @@ struct TrainResult {
   double samples_per_second = 0.0;
   bool finished = false;    // false when stopped early by train.stop_after_steps
   std::string checkpoint;   // path of checkpoint.safetensors
+  double best_validation_loss = -1;  // the lowest logged validation loss of this invocation; < 0: none
+  int64_t best_validation_step = 0;
 };
 
 TrainResult run_training(TrainTask& task, const TrainerOptions& options);
