@@ -14,9 +14,12 @@ namespace emotune {
 
 class FrozenVLM;
 
-// Decoded continuations, stopped at end-of-turn, eos or max_new_tokens.
+// Decoded continuations, stopped at end-of-turn, eos or max_new_tokens. With use_prefix_cache and a bundle that
+// has one, the prompts are prefilled once and each step runs only the new positions (the same tokens as
+// recomputing the whole sequence per step; tests/eval/test_decode.cpp).
 std::vector<std::string> generate_greedy(FrozenVLM& vlm, const SequenceBuilder& builder,
-                                         const std::vector<SequenceSpec>& prompts, int64_t max_new_tokens);
+                                         const std::vector<SequenceSpec>& prompts, int64_t max_new_tokens,
+                                         bool use_prefix_cache = true);
 // [n_prompts, n_candidates] Σ log p(candidate tokens [+ end of turn] | prompt). With use_prefix_cache and a
 // bundle that has one, a batch of equally long prompts is prefilled once and only its last token and the
 // candidates run per candidate (the same scores to float rounding; tests/eval/test_decode.cpp).

@@ -51,5 +51,32 @@ TEST(ScoreCandidates, PrefixCacheGivesTheWholeSequencesScores) {
   EXPECT_TRUE(torch::equal(score_candidates(*vlm, *model.builder, unequal, labels, 64), whole));
 }
 
+// Greedy generation with the prompts prefilled once (the default) decodes the tokens that recomputing the whole
+// sequence at every step does, for a left-padded batch of prompts of unequal length, and each prompt alone.
+TEST(GenerateGreedy, PrefixCacheGivesTheWholeSequencesTokens) {
+  auto c = testing::small_config(testing::small_world(24), testing::scratch_dir("run"));
+  auto vlm = open_bundle(c);
+  ASSERT_TRUE(vlm->has_prefix_cache());
+  auto images = open_split(*vlm, c, "train");
+  auto model = make_emotion_model(*vlm, c, "", EmotionModelParts::random_prompt());
+  std::vector<int64_t> ids{0, 1, 2, 3};
+  auto visual = images->visual(ids);
+  std::vector<SequenceSpec> prompts;
+  for (int64_t i = 0; i < 4; ++i) {
+    const std::string question = model.question + (i % 2 ? " Answer in one word." : "");
+    prompts.push_back(model.builder->image_question({}, visual[i], model.soft_prompt, question, nullptr));
+  }
+  const int64_t max_new = 6;
+  auto whole = generate_greedy(*vlm, *model.builder, prompts, max_new, /*use_prefix_cache=*/false);
+  auto cached = generate_greedy(*vlm, *model.builder, prompts, max_new);
+  EXPECT_EQ(cached, whole);
+  size_t longest = 0;
+  for (size_t i = 0; i < prompts.size(); ++i) {
+    EXPECT_EQ(generate_greedy(*vlm, *model.builder, {prompts[i]}, max_new).at(0), whole[i]) << i;
+    longest = std::max(longest, vlm->tokenizer().encode(whole[i]).size());
+  }
+  EXPECT_GE(longest, 2u) << "a test of decoding needs answers of more than one token";
+}
+
 }  // namespace
 }  // namespace emotune
