@@ -1,6 +1,8 @@
 """Pieces every emotune decoder shares (the tiny VLM and the exported real architectures), so that masking and
 rotary positions mean the same thing in every bundle. All of it is TorchScript-compatible."""
 import torch
+import torch.nn as nn
+import torch.nn.functional as F
 
 
 def causal_bias(attention_mask: torch.Tensor, queries: int, dtype: torch.dtype) -> torch.Tensor:
@@ -31,3 +33,18 @@ def rotate(x: torch.Tensor, cos: torch.Tensor, sin: torch.Tensor) -> torch.Tenso
     half = x.shape[-1] // 2
     x1, x2 = x[..., :half], x[..., half:]
     return torch.cat([x1 * cos - x2 * sin, x1 * sin + x2 * cos], dim=-1)
+
+
+class VitMlp(nn.Module):
+    """A vision transformer block's MLP (Qwen2-VL's and CLIP's alike): fc1, quick-GELU or GELU, fc2."""
+
+    def __init__(self, dim: int, hidden: int, act: str, device: torch.device):
+        super().__init__()
+        self.fc1 = nn.Linear(dim, hidden, device=device)
+        self.fc2 = nn.Linear(hidden, dim, device=device)
+        self.quick_gelu = act == "quick_gelu"
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        h = self.fc1(x)
+        h = h * torch.sigmoid(1.702 * h) if self.quick_gelu else F.gelu(h)
+        return self.fc2(h)

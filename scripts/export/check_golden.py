@@ -9,6 +9,8 @@ It runs the bundle's encode_image on the golden's pixels, puts the features in p
   image_features  max |delta| / max |golden|
   logits          max |delta| / max |golden| over positions where attention_mask == 1 (padded positions
                   depend on how masking is done, not on the model)
+  last_attention  (when the golden has it: HF's output_attentions=True, last layer) max |delta| over the query
+                  rows where attention_mask == 1, every key column; probabilities, so absolute
 Prints both and exits 1 when either exceeds the tolerance, 2 on unusable input.
 """
 import argparse
@@ -79,8 +81,11 @@ def main():
         positions = g["position_ids"]
         if positions.dim() == 2:
             positions = positions.unsqueeze(0).expand(3, -1, -1)
+        attention = None
         if takes_positions:
             logits = vlm.forward(embeds, g["attention_mask"], positions).float()
+            if "last_attention" in g:
+                attention = vlm.last_attention(embeds, g["attention_mask"], positions).float()
         else:  # a plain bundle derives cumsum(mask) - 1 itself: the golden must have used just those
             mask = g["attention_mask"]
             own = (mask.cumsum(-1) - 1).clamp(min=0)
@@ -90,16 +95,29 @@ def main():
                       f"which this bundle (positions.kind: plain) cannot be given", file=sys.stderr)
                 sys.exit(2)
             logits = vlm.forward(embeds, mask).float()
+            if "last_attention" in g:
+                attention = vlm.last_attention(embeds, mask).float()
     real = g["attention_mask"].bool()
     feature_error = relative_error(features.float(), g["image_features"])
     logit_error = relative_error(logits[real], g["logits"][real])
+    errors = [feature_error, logit_error]
+    attention_text = ""
+    if attention is not None:
+        want = g["last_attention"]
+        if attention.shape != want.shape:
+            print(f"check_golden: error: last_attention gave {list(attention.shape)}, the golden has {list(want.shape)}",
+                  file=sys.stderr)
+            sys.exit(2)
+        attention_error = float((attention - want).abs().transpose(1, 2)[real].max())  # [B,S,H,S] at real query rows
+        errors.append(attention_error)
+        attention_text = f", last_attention max |delta| {attention_error:.3e}"
     tag = f"{golden.metadata.get('model', '?')}/{golden.metadata.get('positions', '?')}"
-    print(f"{tag}: image_features max relative error {feature_error:.3e}, logits {logit_error:.3e} "
+    print(f"{tag}: image_features max relative error {feature_error:.3e}, logits {logit_error:.3e}{attention_text} "
           f"(tolerance {args.tolerance:g})")
-    if max(feature_error, logit_error) > args.tolerance and torch.bfloat16 in stored:
+    if max(errors) > args.tolerance and torch.bfloat16 in stored:
         print("check_golden: the bundle's weights are bf16: rounding alone gives ~1e-2; check parity on an fp32 "
               "export (--dtype fp32) or pass a --tolerance for bf16", file=sys.stderr)
-    sys.exit(0 if max(feature_error, logit_error) <= args.tolerance else 1)
+    sys.exit(0 if max(errors) <= args.tolerance else 1)
 
 
 if __name__ == "__main__":

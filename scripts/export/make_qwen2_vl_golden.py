@@ -13,7 +13,8 @@ Two models: `qwen2_vl_square` (84x84 image, 9 visual tokens, GQA 4:2, untied hea
 `qwen2_vl_wide` (56x112, a non-square 2x4 grid, GQA 4:1, tied head, 3 layers). Every weight is drawn at
 random (norm weights near 1, non-zero biases), so an exporter that drops a bias or a norm weight fails.
 For each model, one golden per position mode: `mrope` (HF's get_rope_index) and `plain` (cumsum(mask) - 1
-on all three axes, emotune's default and the reference MASP code's).
+on all three axes, emotune's default and the reference MASP code's). Each golden also holds the last decoder
+layer's attention probabilities (output_attentions=True), which SEPM reads through `last_attention`.
 """
 import argparse
 import math
@@ -25,6 +26,7 @@ import numpy as np
 import torch
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+from emotune_vlm.exporting import save_fixture_checkpoint  # noqa: E402
 from emotune_vlm.safetensors_io import write_safetensors  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -93,11 +95,7 @@ def write_model(name, spec, out_root, commit):
     gen = torch.Generator().manual_seed(1234 + len(name))
     torch.manual_seed(99 + len(name))
     model = build(spec)
-    root = os.path.join(out_root, name)
-    hf_dir = os.path.join(root, "hf")
-    if os.path.exists(hf_dir):
-        shutil.rmtree(hf_dir)
-    model.save_pretrained(hf_dir, safe_serialization=True)
+    root, hf_dir = save_fixture_checkpoint(model, out_root, name)
     shutil.copyfile(TOKENIZER, os.path.join(hf_dir, "tokenizer.json"))
     h, w = spec["image"]
     pixels = torch.randn(2, 3, h, w, generator=gen).clamp(-1.8, 2.1)  # the range CLIP normalisation gives
@@ -111,11 +109,13 @@ def write_model(name, spec, out_root, commit):
                 pos = model.get_rope_index(ids, grid, None, mask)[0]
             else:
                 pos = (mask.cumsum(-1) - 1).masked_fill(mask == 0, 1).unsqueeze(0).expand(3, -1, -1).contiguous()
-            logits = model(input_ids=ids, attention_mask=mask, position_ids=pos, pixel_values=pixel_values,
-                           image_grid_thw=grid).logits
+            out = model(input_ids=ids, attention_mask=mask, position_ids=pos, pixel_values=pixel_values,
+                        image_grid_thw=grid, output_attentions=True)
+            logits = out.logits
             write_safetensors(os.path.join(root, f"golden_{mode}.safetensors"), {
                 "pixels": pixels, "input_ids": ids, "attention_mask": mask, "position_ids": pos,
                 "image_grid_thw": grid, "image_features": features, "logits": logits.float(),
+                "last_attention": out.attentions[-1].float(),
             }, {"model": "qwen2_vl", "positions": mode, "image_token_id": str(IMG), "transformers_commit": commit})
             print(f"{name}/{mode}: logits {tuple(logits.shape)} max |logit| {logits.abs().max():.3f}")
 

@@ -6,40 +6,23 @@ weight is corrupted; the exporter refuses a checkpoint with a missing, unexpecte
 import json
 import os
 import shutil
-import subprocess
 import sys
 import tempfile
 import unittest
 
-ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..")
-sys.path.insert(0, os.path.join(ROOT, "scripts"))
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import torch  # noqa: E402
 import yaml  # noqa: E402
 
+from export_support import ROOT, check, rewrite_checkpoint, run  # noqa: E402
+from export_support import export as export_with  # noqa: E402
 from emotune_vlm.safetensors_io import SafetensorsFile, write_safetensors  # noqa: E402
 
 FIXTURES = {"qwen2_vl_square": "84x84", "qwen2_vl_wide": "56x112"}
-PY = "/usr/bin/python3"
-
-
-def run(*args):
-    return subprocess.run([PY, *args], capture_output=True, text=True)
 
 
 def export(hf_dir, out, size):
-    return run(os.path.join(ROOT, "scripts/export/export_qwen2_vl.py"), hf_dir, out, "--image-size", size, "--dtype", "fp32")
-
-
-def check(bundle, golden):
-    return run(os.path.join(ROOT, "scripts/export/check_golden.py"), "--bundle", bundle, "--golden", golden)
-
-
-def rewrite_checkpoint(src_hf, dst_hf, edit):
-    """A copy of a fixture checkpoint whose tensors went through edit(dict) -> dict."""
-    shutil.copytree(src_hf, dst_hf)
-    f = SafetensorsFile(os.path.join(src_hf, "model.safetensors"))
-    tensors = edit({n: f.tensor(n).clone() for n in f.names()})
-    write_safetensors(os.path.join(dst_hf, "model.safetensors"), tensors, f.metadata)
+    return export_with("export_qwen2_vl.py", hf_dir, out, size)
 
 
 class Qwen2VLShapeTest(unittest.TestCase):
