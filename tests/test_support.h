@@ -19,9 +19,9 @@ std::string emotune_binary();
 std::string scratch_dir(const std::string& name);
 // A small affect world (synth) in `dir`; returns the manifest path. Cached per (images, seed) within a process.
 std::string small_world(int64_t images, uint64_t seed = 5);
-// tests/fixtures/<name>/hf (a random-init Hugging Face Qwen2-VL checkpoint) exported by
-// scripts/export/export_qwen2_vl.py in fp32 at the fixture's image size; exported once per process.
-std::string qwen2_vl_bundle(const std::string& name);
+// tests/fixtures/<name>/hf (a random-init Hugging Face Qwen2-VL or LLaVA-NeXT checkpoint) exported by its
+// scripts/export/export_*.py in fp32 at the fixture's image size; exported once per process.
+std::string fixture_bundle(const std::string& name);
 // `text` written to <a fresh scratch dir named `name`>/config.yaml; returns the path.
 std::string write_yaml(const std::string& text, const std::string& name = "cfg");
 // The message of the error load_config(files, overrides) raises, or "" when it loads.

@@ -112,6 +112,7 @@ void run_explain(const ExplainArgs& a) {
   auto vlm = open_bundle(c);
   auto images = open_split(*vlm, c, c.data.train_split, "data.train_split");
   SequenceBuilder builder(*vlm, layout_options(c));
+  if (!a.json) std::printf("chat format of %s (bundle.yaml chat_template): %s\n\n", vlm->spec().name.c_str(), builder.describe_layout().c_str());
   auto first = [&](int64_t n) {
     auto order = epoch_order(n, c.train.shuffle, static_cast<uint64_t>(c.seed), 0);
     order.resize(static_cast<size_t>(std::min<int64_t>(n, c.train.batch_size)));

@@ -89,10 +89,30 @@ SequencePart SequenceBuilder::answer_part(const std::string& answer) const {
   return p;
 }
 
+SequenceBuilder::LayoutText SequenceBuilder::layout_text() const {
+  const auto& chat = vlm_.spec().chat;
+  // A format without a system turn (Mistral's [INST]) has no place for masp.system_prompt (vlm/bundle_spec.h).
+  const std::string system = chat.has_system_turn() ? chat.system_start + options_.system_prompt + chat.closing_system() : "";
+  return {system + chat.user_start + chat.image_open, chat.image_close, chat.closing_user() + chat.assistant_start};
+}
+
+std::string SequenceBuilder::describe_layout() const {
+  const auto t = layout_text();
+  const auto& open = vlm_.spec().chat.image_open;
+  std::string before = t.before_image;
+  if (options_.placement == PromptPlacement::Reference)  // the reference code's first copy, before image_open
+    before = before.substr(0, before.size() - open.size()) + "{soft prompt}" + open;
+  std::string out = before + "{aspect tokens}{visual tokens}" + t.after_image + "{soft prompt}{question}" + t.after_question +
+                    "{answer}" + vlm_.spec().chat.end_of_turn;
+  std::string shown;
+  for (char ch : out) shown += ch == '\n' ? std::string("\\n") : std::string(1, ch);
+  return shown;
+}
+
 SequenceSpec SequenceBuilder::layout(const std::vector<SequencePart>& image_span, const torch::Tensor& soft_prompt,
                                      const std::string& question, const std::string* answer) const {
+  const auto t = layout_text();
   const auto& chat = vlm_.spec().chat;
-  const std::string prefix = chat.system_start + options_.system_prompt + chat.end_of_turn + chat.turn_separator + chat.user_start;
   SequencePart soft;
   if (soft_prompt.defined()) soft = {Segment::SoftPrompt, {}, soft_prompt, false};
   SequenceSpec spec;
@@ -100,16 +120,16 @@ SequenceSpec SequenceBuilder::layout(const std::vector<SequencePart>& image_span
     if (!s.empty()) spec.push_back(text(s));
   };
   if (options_.placement == PromptPlacement::Reference && soft_prompt.defined()) {
-    add_text(prefix);
+    add_text(t.before_image.substr(0, t.before_image.size() - chat.image_open.size()));
     spec.push_back(soft);  // the reference code's first copy, before the image
     add_text(chat.image_open);
   } else {
-    add_text(prefix + chat.image_open);
+    add_text(t.before_image);
   }
   for (const auto& p : image_span) spec.push_back(p);
-  add_text(chat.image_close);
+  add_text(t.after_image);
   if (soft_prompt.defined()) spec.push_back(soft);  // Eq. 4: [V_fused; T_soft; T_user]
-  add_text(question + chat.end_of_turn + chat.turn_separator + chat.assistant_start);
+  add_text(question + t.after_question);
   if (answer) spec.push_back(answer_part(*answer));
   return spec;
 }

@@ -109,8 +109,18 @@ class SequenceBuilder {
   std::optional<SplitBatch> assemble_split(const std::vector<SequenceSpec>& specs) const;
 
   int64_t end_of_turn_id() const { return end_of_turn_; }
+  // The bundle's chat format as this builder lays a sample out, the learned parts as placeholders
+  // ({visual tokens}, {soft prompt}, ...) and newlines as \n: what `emotune explain-batch` prints first.
+  std::string describe_layout() const;
 
  private:
+  // The text pieces of a one-turn conversation (vlm/bundle_spec.h, ChatTemplate): before the image span
+  // (system turn, user_start, image_open), after it (image_close), and after the question (user_end,
+  // assistant_start).
+  struct LayoutText {
+    std::string before_image, after_image, after_question;
+  };
+  LayoutText layout_text() const;
   SequencePart text(const std::string& s) const;
   SequenceSpec layout(const std::vector<SequencePart>& image_span, const torch::Tensor& soft_prompt,
                       const std::string& question, const std::string* answer) const;

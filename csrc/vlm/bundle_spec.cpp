@@ -29,13 +29,15 @@ BundleSpec load_bundle_spec(const std::string& dir) {
   s.add("image.visual_tokens", &b.visual_tokens, "T, tokens encode_image returns per image");
   s.add("tokenizer.kind", &b.tokenizer_kind, "sentencepiece (tokenizer.model) or bpe (a Hugging Face byte-level BPE tokenizer.json)");
   s.add("tokenizer.file", &b.tokenizer_file, "tokenizer file inside the bundle");
-  s.add("chat_template.system_start", &b.chat.system_start, "opens the system turn");
+  s.add("chat_template.system_start", &b.chat.system_start, "opens the system turn; empty: the format has none");
   s.add("chat_template.user_start", &b.chat.user_start, "opens the user turn");
   s.add("chat_template.assistant_start", &b.chat.assistant_start, "opens the assistant turn");
   s.add("chat_template.end_of_turn", &b.chat.end_of_turn, "closes a turn; must be one token");
   s.add("chat_template.turn_separator", &b.chat.turn_separator, "text between turns");
   s.add("chat_template.image_open", &b.chat.image_open, "marker before the image span");
   s.add("chat_template.image_close", &b.chat.image_close, "marker after the image span");
+  s.add("chat_template.system_end", &b.chat.system_end, "closes the system turn (default: end_of_turn + turn_separator)");
+  s.add("chat_template.user_end", &b.chat.user_end, "closes the user turn (default: end_of_turn + turn_separator; Mistral: ' [/INST]')");
   s.add_choice("positions.kind", &b.positions_kind, {"plain", "mrope"},
                "plain: 1-D positions cumsum(mask) - 1, derived by the model; mrope: the methods also take position_ids [3,B,S]");
   s.add("positions.image_grid", &b.image_grid, "mrope only: the merged visual grid [h, w] of one image (h * w = visual_tokens)");

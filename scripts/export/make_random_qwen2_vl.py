@@ -14,16 +14,11 @@ exporter's loading by name is checked against an independent list. The values ar
 at a time, so the writer never holds more than one in memory.
 """
 import argparse
-import json
 import os
-import shutil
-import struct
 import sys
 
-import torch
-
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
-from emotune_vlm.safetensors_io import NAMES  # noqa: E402
+from emotune_vlm.random_checkpoint import numel, write_checkpoint_directory  # noqa: E402
 
 VISION = {"depth": 32, "embed_dim": 1280, "mlp_ratio": 4, "num_heads": 16, "in_chans": 3, "patch_size": 14,
           "spatial_merge_size": 2, "spatial_patch_size": 14, "temporal_patch_size": 2}
@@ -92,48 +87,6 @@ def tensor_shapes(c: dict):
         yield "lm_head.weight", [c["vocab_size"], d]
 
 
-def numel(shape):
-    n = 1
-    for s in shape:
-        n *= s
-    return n
-
-
-def write_shards(out: str, shapes, shard_bytes: int, gen: torch.Generator) -> dict:
-    """Plans shards, then writes each tensor straight to its shard; returns the index's weight_map."""
-    shards, current, size = [], [], 0
-    for name, shape in shapes:
-        nbytes = numel(shape) * 2
-        if current and size + nbytes > shard_bytes:
-            shards.append(current)
-            current, size = [], 0
-        current.append((name, shape))
-        size += nbytes
-    shards.append(current)
-    weight_map = {}
-    for k, shard in enumerate(shards):
-        file = f"model-{k + 1:05d}-of-{len(shards):05d}.safetensors"
-        header, offset = {"__metadata__": {"format": "pt"}}, 0
-        for name, shape in shard:
-            header[name] = {"dtype": NAMES[torch.bfloat16], "shape": shape, "data_offsets": [offset, offset + numel(shape) * 2]}
-            offset += numel(shape) * 2
-            weight_map[name] = file
-        text = json.dumps(header, separators=(",", ":")).encode()
-        text += b" " * ((8 - len(text) % 8) % 8)
-        with open(os.path.join(out, file), "wb") as f:
-            f.write(struct.pack("<Q", len(text)) + text)
-            for name, shape in shard:
-                if name.endswith("norm.weight") or name.endswith("layernorm.weight") or ".norm" in name \
-                        or "ln_q.weight" in name:
-                    t = torch.ones(shape, dtype=torch.bfloat16)
-                else:
-                    t = (torch.randn(shape, generator=gen) * 0.02).to(torch.bfloat16)
-                f.write(t.view(-1).view(torch.uint8).numpy().tobytes())
-                del t
-        print(f"make_random_qwen2_vl: wrote {file} ({offset / 2**30:.2f} GiB)")
-    return weight_map
-
-
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("out")
@@ -142,16 +95,9 @@ def main():
     ap.add_argument("--shard-gib", type=float, default=2.0)
     ap.add_argument("--seed", type=int, default=0)
     args = ap.parse_args()
-    os.makedirs(args.out, exist_ok=True)
     c = config_json(args.config)
-    with open(os.path.join(args.out, "config.json"), "w") as f:
-        json.dump(c, f, indent=2)
-    shutil.copyfile(args.tokenizer, os.path.join(args.out, "tokenizer.json"))
-    gen = torch.Generator().manual_seed(args.seed)
-    weight_map = write_shards(args.out, list(tensor_shapes(c)), int(args.shard_gib * 2**30), gen)
+    write_checkpoint_directory(args.out, c, list(tensor_shapes(c)), args.tokenizer, args.shard_gib, args.seed)
     total = sum(numel(s) for _, s in tensor_shapes(c))
-    with open(os.path.join(args.out, "model.safetensors.index.json"), "w") as f:
-        json.dump({"metadata": {"total_size": total * 2}, "weight_map": weight_map}, f, indent=1)
     print(f"make_random_qwen2_vl: {args.config}: {total / 1e9:.3f}B parameters in {args.out}")
 
 

@@ -127,7 +127,7 @@ TEST(Cli, ExplainBatchJsonDescribesEveryPosition) {
 TEST(Cli, QwenTwoVLBundleFromExplainToEval) {
   auto manifest = testing::small_world(24);
   auto run = testing::scratch_dir("run");
-  std::string common = " --set bundle=" + testing::qwen2_vl_bundle("qwen2_vl_square") + " --set data.manifest=" + manifest +
+  std::string common = " --set bundle=" + testing::fixture_bundle("qwen2_vl_square") + " --set data.manifest=" + manifest +
                        " --set 'masp.aspects=[scene, brightness]' --set train.batch_size=2 --set masp.soft_prompt_length=3" +
                        " --set vlm.positions=mrope --set train.max_steps=2 --set data.max_samples=4";
   int status;

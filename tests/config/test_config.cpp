@@ -1,3 +1,4 @@
+#include <filesystem>
 #include <fstream>
 
 #include "config/config.h"
@@ -10,6 +11,18 @@ namespace {
 std::string write_yaml(const std::string& text) { return testing::write_yaml(text, "cfg"); }
 std::string error_of(const std::vector<std::string>& files, const std::vector<std::string>& overrides = {}) {
   return testing::config_error(files, overrides);
+}
+
+// Every config the repository ships loads (unknown or misspelt keys, wrong types and cross-key checks are
+// errors): a user's first command with one of them must not fail on the config itself.
+TEST(Config, EveryShippedConfigLoads) {
+  int64_t n = 0;
+  for (const auto& entry : std::filesystem::directory_iterator(testing::source_dir() + "/configs")) {
+    if (entry.path().extension() != ".yaml") continue;
+    EXPECT_EQ(error_of({entry.path().string()}), "") << entry.path();
+    ++n;
+  }
+  EXPECT_GE(n, 3);
 }
 
 TEST(Config, FileValuesAndOverridesApplyInOrder) {

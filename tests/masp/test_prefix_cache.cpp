@@ -49,7 +49,7 @@ TEST(PrefixCache, QwenTwoVLBundleInBothPositionModesAndPlacements) {
     for (const char* placement : {"paper", "reference"}) {
       SCOPED_TRACE(std::string(positions) + " " + placement);
       auto c = testing::small_config(testing::small_world(24), testing::scratch_dir(std::string(positions) + placement));
-      c.bundle = testing::qwen2_vl_bundle("qwen2_vl_square");
+      c.bundle = testing::fixture_bundle("qwen2_vl_square");
       c.vlm.positions = parse_position_mode(positions);
       c.masp.prompt_placement = *enum_from_name<PromptPlacement>(placement);
       expect_fast_path_equals_plain_path(c, {0, 1, 2, 3});
@@ -89,7 +89,7 @@ TEST(PrefixCache, SplitKeepsTokensAndPositionsAndRejectsUnequalPrefixes) {
   for (const char* placement : {"paper", "reference"}) {
     SCOPED_TRACE(placement);
     auto c = testing::small_config(testing::small_world(24), testing::scratch_dir(placement));
-    c.bundle = testing::qwen2_vl_bundle("qwen2_vl_square");
+    c.bundle = testing::fixture_bundle("qwen2_vl_square");
     c.vlm.positions = PositionMode::Mrope;
     c.masp.prompt_placement = *enum_from_name<PromptPlacement>(placement);
     expect_split_keeps_tokens_and_positions(c);

@@ -2,8 +2,8 @@
 """scripts/export/export_llava_next.py against Hugging Face's LlavaNextForConditionalGeneration: the two fixture
 checkpoints (tests/fixtures/llava_next_*/hf, random-init models of HF's class) export to bundles whose image
 features, logits and last-layer attention match HF's goldens within 1e-4; a corrupted weight fails the check while
-one of the vision layers LLaVA never reads does not; bad checkpoints, resolutions and sliding windows are refused
-by name; the published 7B configuration gives 2,928 visual tokens at 672x672."""
+one of the vision layers LLaVA never reads does not; bad checkpoints, resolutions, sliding windows and chat templates
+are refused by name; the published 7B configuration gives 2,928 visual tokens at 672x672."""
 import json
 import os
 import shutil
@@ -18,20 +18,11 @@ import yaml  # noqa: E402
 from export_support import check, fixture, rewrite_checkpoint  # noqa: E402
 from export_support import export as export_with  # noqa: E402
 from emotune_vlm.llava_next import LlavaNextShape, best_resolution  # noqa: E402
+from emotune_vlm.safetensors_io import SafetensorsFile  # noqa: E402
 
 FIXTURES = {"llava_next_square": "56x56", "llava_next_wide": "28x56"}
-# llava-hf/llava-v1.6-mistral-7b-hf's config.json, as published (the keys that shape the model).
-PUBLISHED_7B = {
-    "model_type": "llava_next", "image_token_index": 32000, "projector_hidden_act": "gelu",
-    "vision_feature_layer": -2, "vision_feature_select_strategy": "default",
-    "image_grid_pinpoints": [[336, 672], [672, 336], [672, 672], [1008, 336], [336, 1008]],
-    "text_config": {"model_type": "mistral", "hidden_size": 4096, "intermediate_size": 14336, "num_hidden_layers": 32,
-                    "num_attention_heads": 32, "num_key_value_heads": 8, "rms_norm_eps": 1e-5, "rope_theta": 1000000.0,
-                    "sliding_window": None, "vocab_size": 32064},
-    "vision_config": {"model_type": "clip_vision_model", "hidden_size": 1024, "intermediate_size": 4096,
-                      "num_hidden_layers": 24, "num_attention_heads": 16, "image_size": 336, "patch_size": 14,
-                      "projection_dim": 768, "hidden_act": "quick_gelu", "layer_norm_eps": 1e-5},
-}
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "scripts", "export"))
+from make_random_llava_next import LLAVA_V16_MISTRAL_7B as PUBLISHED_7B, tensor_shapes  # noqa: E402
 
 
 def export(hf_dir, out, size):
@@ -46,6 +37,14 @@ class LlavaNextShapeTest(unittest.TestCase):
         self.assertEqual((s.grid_h, s.grid_w, s.visual_tokens), (2, 2, 2928))
         self.assertEqual(LlavaNextShape(PUBLISHED_7B, 336, 672).visual_tokens, 576 + 24 * 49)
         self.assertEqual(s.mrope_section, [64, 0, 0])  # 1-D RoPE
+
+    def test_the_published_tensor_layout_is_hugging_faces(self):
+        """make_random_llava_next.py's names and shapes (written from the published layout) equal HF's class's
+        on a fixture's config, so a random 7B checkpoint is what a real one looks like to the exporter."""
+        with open(os.path.join(fixture("llava_next_wide"), "hf", "config.json")) as f:
+            config = json.load(f)
+        f = SafetensorsFile(os.path.join(fixture("llava_next_wide"), "hf", "model.safetensors"))
+        self.assertEqual({n: list(f.shape(n)) for n in f.names()}, dict(tensor_shapes(config)))
 
     def test_an_image_at_a_pinpoint_is_given_that_pinpoint(self):
         for h, w in PUBLISHED_7B["image_grid_pinpoints"]:
@@ -142,6 +141,19 @@ class LlavaNextExportTest(unittest.TestCase):
         self.assertEqual(spec["positions"], {"kind": "plain"})
         self.assertEqual(spec["special_tokens"], {"pad": 2001, "eos": 2})
         self.assertIn("base view", text)
+        self.assertEqual((spec["chat_template"]["user_start"], spec["chat_template"]["user_end"]), ("[INST] ", " [/INST]"))
+        self.assertEqual((spec["chat_template"]["system_start"], spec["chat_template"]["end_of_turn"]), ("", "</s>"))
+
+    def test_a_checkpoint_template_of_another_format_is_refused(self):
+        hf = self.rewrite(lambda t: t)
+        with open(os.path.join(hf, "chat_template.json"), "w") as f:
+            json.dump({"chat_template": "{% for m in messages %}<|im_start|>{{ m['role'] }}\n<image>{% endfor %}"}, f)
+        r = export(hf, os.path.join(self.tmp, "b"), "56x56")
+        self.assertNotEqual(r.returncode, 0)
+        self.assertIn("chat_template.json: chat_template is not Mistral's", r.stderr)
+        with open(os.path.join(hf, "chat_template.json"), "w") as f:
+            json.dump({"chat_template": "{% for m in messages %}[INST] <image>\n{{ m['content'] }} [/INST]{% endfor %}"}, f)
+        self.assertEqual(export(hf, os.path.join(self.tmp, "b"), "56x56").returncode, 0)
 
 
 if __name__ == "__main__":

@@ -1,7 +1,8 @@
-// Stage 1, stage 2 and evaluation on an exported Qwen2-VL bundle (tests/fixtures/qwen2_vl_square: a
-// random-init checkpoint of Hugging Face's class, exported by scripts/export/export_qwen2_vl.py), in both
-// position modes: the same machinery the tiny bundle runs, now on the real architecture (GQA, M-RoPE,
-// byte-level BPE). Label ranking's shared prefill must give whole sequences' scores with the 3-D positions
+// Stage 1, stage 2 and evaluation on exported real-architecture bundles (random-init checkpoints of Hugging
+// Face's classes): tests/fixtures/qwen2_vl_square (scripts/export/export_qwen2_vl.py) in both position modes, and
+// tests/fixtures/llava_next_wide (export_llava_next.py: anyres, Mistral's [INST] format, a SentencePiece-BPE
+// tokenizer.json): the same machinery the tiny bundle runs, now on the real architectures (GQA, M-RoPE or 1-D
+// RoPE, byte-level or SentencePiece-style BPE). Label ranking's shared prefill must give whole sequences' scores with the 3-D positions
 // continued across the cut (the stage-2 prefix cache: tests/masp/test_prefix_cache.cpp).
 #include <gtest/gtest.h>
 #include <torch/torch.h>
@@ -16,19 +17,19 @@
 namespace emotune {
 namespace {
 
-class Qwen2VLStages : public ::testing::TestWithParam<std::string> {
+class ExportedBundleStages : public ::testing::TestWithParam<std::tuple<std::string, std::string>> {
  protected:
   EmotuneConfig config(const std::string& run) {
     auto c = testing::small_config(testing::small_world(24), testing::scratch_dir(run));
-    c.bundle = testing::qwen2_vl_bundle("qwen2_vl_square");
-    c.vlm.positions = parse_position_mode(GetParam());
+    c.bundle = testing::fixture_bundle(std::get<0>(GetParam()));
+    c.vlm.positions = parse_position_mode(std::get<1>(GetParam()));
     c.data.max_samples = 4;  // a tiny set the modules can fit in a few steps
     c.train.checkpoint_every = 1000;
     return c;
   }
 };
 
-TEST_P(Qwen2VLStages, StageOneAndStageTwoLossesFall) {
+TEST_P(ExportedBundleStages, StageOneAndStageTwoLossesFall) {
   auto c1 = config("stage1");
   c1.masp.aspects = {"brightness", "colorfulness"};
   c1.masp.questions = {{"brightness", {c1.masp.questions.at("brightness").front()}},
@@ -57,7 +58,7 @@ TEST_P(Qwen2VLStages, StageOneAndStageTwoLossesFall) {
   EXPECT_LT(testing::mean_of(l2, 14, 16), testing::mean_of(l2, 0, 2) - 0.3) << "stage-2 loss did not fall";
 }
 
-TEST_P(Qwen2VLStages, LabelRankingWithASharedPrefillEqualsWholeSequences) {
+TEST_P(ExportedBundleStages, LabelRankingWithASharedPrefillEqualsWholeSequences) {
   auto c = config("run");
   auto vlm = open_bundle(c);
   auto images = open_split(*vlm, c, "train");
@@ -76,7 +77,7 @@ TEST_P(Qwen2VLStages, LabelRankingWithASharedPrefillEqualsWholeSequences) {
 // Greedy generation grows the positions by one per new token: it produces what a fresh forward over the prompt
 // plus the tokens so far, laid out by the builder, picks at each step (among the tokenizer's pieces: the head
 // has rows past them, 4,096 against 4,007 here, 151,936 against 151,657 for Qwen2-VL-2B).
-TEST_P(Qwen2VLStages, GreedyGenerationContinuesThePositions) {
+TEST_P(ExportedBundleStages, GreedyGenerationContinuesThePositions) {
   auto c = config("run");
   auto vlm = open_bundle(c);
   auto images = open_split(*vlm, c, "test");
@@ -100,8 +101,11 @@ TEST_P(Qwen2VLStages, GreedyGenerationContinuesThePositions) {
   EXPECT_EQ(text, vlm->tokenizer().decode(expected));
 }
 
-INSTANTIATE_TEST_SUITE_P(Positions, Qwen2VLStages, ::testing::Values("plain", "mrope"),
-                         [](const auto& info) { return info.param; });
+INSTANTIATE_TEST_SUITE_P(Bundles, ExportedBundleStages,
+                         ::testing::Values(std::make_tuple(std::string("qwen2_vl_square"), std::string("plain")),
+                                           std::make_tuple(std::string("qwen2_vl_square"), std::string("mrope")),
+                                           std::make_tuple(std::string("llava_next_wide"), std::string("plain"))),
+                         [](const auto& info) { return std::get<0>(info.param) + "_" + std::get<1>(info.param); });
 
 }  // namespace
 }  // namespace emotune
