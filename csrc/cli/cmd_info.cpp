@@ -38,13 +38,16 @@ void run_info(const InfoArgs& a) {
     std::printf("config keys (YAML nesting or --set key=value):\n%s", bind_config(c).describe().c_str());
   }
   if (!a.bundle.empty()) {
-    auto vlm = load_frozen_vlm(a.bundle);
+    // In the config's precision (default fp32): a bf16 7B bundle needs --set precision=bf16 on a machine with
+    // less memory than its fp32 weights (issue 27: LLaVA-v1.6-Mistral-7B, 30 GB in fp32, on 24 GiB).
+    const auto c = a.config.load();
+    auto vlm = load_frozen_vlm(a.bundle, {torch::kCPU, c.precision == "bf16" ? torch::kBFloat16 : torch::kFloat32});
     const auto& s = vlm->spec();
     std::printf("bundle %s (%s): valid\n  hidden size %lld, vocabulary %lld (tokenizer %lld pieces, %s)\n"
-                "  image %lldx%lld -> %lld visual tokens\n",
+                "  image %lldx%lld -> %lld visual tokens; loaded in %s (precision)\n",
                 s.name.c_str(), a.bundle.c_str(), static_cast<long long>(s.hidden_size), static_cast<long long>(s.vocab_size),
                 static_cast<long long>(vlm->tokenizer().size()), s.tokenizer_kind.c_str(), static_cast<long long>(s.image.height),
-                static_cast<long long>(s.image.width), static_cast<long long>(s.visual_tokens));
+                static_cast<long long>(s.image.width), static_cast<long long>(s.visual_tokens), c.precision.c_str());
   }
   if (!a.checkpoint.empty()) {
     auto c = load_checkpoint(a.checkpoint);
