@@ -23,7 +23,9 @@ void expect_fast_path_equals_plain_path(EmotuneConfig c, const std::vector<int64
   c.masp.aspects_checkpoint = testing::random_aspects_checkpoint(c, vlm->spec().hidden_size);
   auto model = make_emotion_model(*vlm, c, "", EmotionModelParts::aspects_random_prompt());
   model.soft_prompt = (model.soft_prompt * 3).detach().requires_grad_(true);  // a prompt with some effect
-  PromptTask plain(model, *images, samples, {false}), fast(model, *images, samples, {true});
+  PromptTaskOptions without_cache;
+  without_cache.use_prefix_cache = false;
+  PromptTask plain(model, *images, samples, without_cache), fast(model, *images, samples, PromptTaskOptions());
   auto run = [&](PromptTask& task) {
     model.soft_prompt.mutable_grad() = torch::Tensor();
     auto loss = task.loss(batch, 0);
@@ -54,6 +56,18 @@ TEST(PrefixCache, QwenTwoVLBundleInBothPositionModesAndPlacements) {
       c.masp.prompt_placement = *enum_from_name<PromptPlacement>(placement);
       expect_fast_path_equals_plain_path(c, {0, 1, 2, 3});
     }
+}
+
+// And on an exported LLaVA-NeXT (Mistral's GQA decoder, anyres visual tokens, the [INST] layout without a
+// system turn), in both prompt placements.
+TEST(PrefixCache, LlavaNextBundleInBothPlacements) {
+  for (const char* placement : {"paper", "reference"}) {
+    SCOPED_TRACE(placement);
+    auto c = testing::small_config(testing::small_world(24), testing::scratch_dir(std::string("llava") + placement));
+    c.bundle = testing::fixture_bundle("llava_next_wide");
+    c.masp.prompt_placement = *enum_from_name<PromptPlacement>(placement);
+    expect_fast_path_equals_plain_path(c, {0, 1, 2, 3});
+  }
 }
 
 // A split holds the whole sequence's tokens, right- instead of left-padded after the prefix, and exactly its
