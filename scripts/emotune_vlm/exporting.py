@@ -68,13 +68,10 @@ class Exporter:
             self.fail(f"--image-size '{text}': expected HxW, e.g. {example}")
 
     def token_id(self, tokenizer: dict, content: str, path: str, why: str) -> int:
-        for t in tokenizer.get("added_tokens", []):
-            if t.get("content") == content:
-                return int(t["id"])
-        vocab = (tokenizer.get("model") or {}).get("vocab") or {}
-        if isinstance(vocab, dict) and content in vocab:
-            return int(vocab[content])
-        self.fail(f"{path}: token '{content}' not found ({why})")
+        found = find_token(tokenizer, content)
+        if found is None:
+            self.fail(f"{path}: token '{content}' not found ({why})")
+        return found
 
     def load_weights(self, model: torch.nn.Module, hf_dir: str, dtype: torch.dtype, architecture: str,
                      unused: Optional[Callable[[str], bool]] = None,
@@ -128,6 +125,17 @@ class Exporter:
         os.replace(os.path.join(out_dir, "bundle.yaml.tmp"), os.path.join(out_dir, "bundle.yaml"))
         if summary:
             print(f"{self.program}: {summary}")
+
+
+def find_token(tokenizer: dict, content: str) -> Optional[int]:
+    """The id of `content` in a tokenizer.json: an added token, else a vocabulary piece; None when absent."""
+    for t in tokenizer.get("added_tokens", []):
+        if t.get("content") == content:
+            return int(t["id"])
+    vocab = (tokenizer.get("model") or {}).get("vocab") or {}
+    if isinstance(vocab, dict) and content in vocab:
+        return int(vocab[content])
+    return None
 
 
 class BundleDumper(yaml.SafeDumper):

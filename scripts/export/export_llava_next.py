@@ -25,7 +25,7 @@ import time
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 import torch  # noqa: E402
 
-from emotune_vlm.exporting import CLIP_MEAN, CLIP_STD, Exporter, dump_bundle_yaml, tie_lm_head  # noqa: E402
+from emotune_vlm.exporting import CLIP_MEAN, CLIP_STD, Exporter, dump_bundle_yaml, find_token, tie_lm_head  # noqa: E402
 from emotune_vlm.llava_next import TEXT_MARGIN, LlavaNextBundleModel, LlavaNextShape  # noqa: E402
 
 # Mistral's [INST] format with LLaVA's image placeholder, "[INST] <image>\n{question} [/INST] {answer}</s>", in the
@@ -114,8 +114,8 @@ def main():
     why = "LLaVA-NeXT-Mistral's chat template needs it"
     eos = EXPORT.token_id(tokenizer, "</s>", tok_path, why)
     EXPORT.token_id(tokenizer, "<s>", tok_path, why)
-    pad = EXPORT.token_id(tokenizer, "<pad>", tok_path, "LLaVA's padding token") if any(
-        t.get("content") == "<pad>" for t in tokenizer.get("added_tokens", [])) else eos
+    pad = find_token(tokenizer, "<pad>")  # LLaVA adds one; else padding is </s>, masked out either way
+    pad = eos if pad is None else pad
     pre = EXPORT.read_json(os.path.join(args.hf_dir, "preprocessor_config.json"), required=False)
 
     dtype = torch.bfloat16 if args.dtype == "bf16" else torch.float32
