@@ -11,7 +11,9 @@
 
 #include <cstdlib>
 #include <filesystem>
+#include <sstream>
 
+#include "core/error.h"
 #include "core/openmp_policy.h"
 #include "core/rng.h"
 #include "eval/decode.h"
@@ -19,7 +21,9 @@
 #include "masp/answer_scoring.h"
 #include "masp/stages.h"
 #include "masp/tasks.h"
+#ifdef EMOTUNE_WITH_OPENCV
 #include "synth/affect_world.h"
+#endif
 #include "vlm/frozen_vlm.h"
 
 namespace emotune {
@@ -38,17 +42,31 @@ struct Fixture {
   }
 
  private:
+  // EMOTUNE_BENCH_SET: "key=value;key=value" config overrides applied last (device, precision, or a world's
+  // data.manifest and data.pixel_cache — which a build without OpenCV needs, as it cannot draw one).
   Fixture() {
     auto dir = fs::temp_directory_path() / "emotune-bench-world";
-    if (!fs::exists(dir / "manifest.jsonl")) {
+    const char* bundle = std::getenv("EMOTUNE_BENCH_BUNDLE");
+    std::vector<std::string> overrides = {"bundle=" + std::string(bundle ? bundle : EMOTUNE_DEFAULT_BUNDLE), "threads=2",
+                                          "data.manifest=" + (dir / "manifest.jsonl").string(),
+                                          "masp.aspects=[object, scene, brightness, colorfulness]"};
+    if (const char* set = std::getenv("EMOTUNE_BENCH_SET")) {
+      std::stringstream items(set);
+      for (std::string item; std::getline(items, item, ';');)
+        if (!item.empty()) overrides.push_back(item);
+    }
+    config = load_config({}, overrides);
+    if (config.data.manifest == (dir / "manifest.jsonl").string() && !fs::exists(dir / "manifest.jsonl")) {
+#ifdef EMOTUNE_WITH_OPENCV
       WorldOptions o;
       o.out_dir = dir.string();
       o.images = 256;
       synthesize_world(o);
+#else
+      raise("without OpenCV the benchmark cannot draw its world: give one with its pixel cache, "
+            "EMOTUNE_BENCH_SET='data.manifest=M;data.pixel_cache=P'");
+#endif
     }
-    const char* bundle = std::getenv("EMOTUNE_BENCH_BUNDLE");
-    config = load_config({}, {"bundle=" + std::string(bundle ? bundle : EMOTUNE_DEFAULT_BUNDLE), "threads=2",
-                              "data.manifest=" + (dir / "manifest.jsonl").string(), "masp.aspects=[object, scene, brightness, colorfulness]"});
     vlm = open_bundle(config);
     cached = open_split(*vlm, config, "train");
     config.data.cache_features = false;

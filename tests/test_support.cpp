@@ -12,7 +12,9 @@
 #include "core/error.h"
 #include "io/safetensors.h"
 #include "masp/stages.h"
+#ifdef EMOTUNE_WITH_OPENCV
 #include "synth/affect_world.h"
+#endif
 
 namespace emotune::testing {
 namespace fs = std::filesystem;
@@ -36,31 +38,31 @@ std::string write_yaml(const std::string& text, const std::string& name) {
   return path;
 }
 
-std::string config_error(const std::vector<std::string>& files, const std::vector<std::string>& overrides) {
+std::string error_message(const std::function<void()>& f) {
   try {
-    load_config(files, overrides);
+    f();
   } catch (const Error& e) {
     return e.what();
   }
   return "";
 }
 
-std::string fixture_bundle(const std::string& name) {
-  static std::map<std::string, std::string> cache;
-  if (auto it = cache.find(name); it != cache.end()) return it->second;
-  // Each fixture's exporter and resolution (tests/fixtures/README.*.md).
-  static const std::map<std::string, std::pair<std::string, std::string>> fixtures = {
-      {"qwen2_vl_square", {"export_qwen2_vl.py", "84x84"}},   {"qwen2_vl_wide", {"export_qwen2_vl.py", "56x112"}},
-      {"llava_next_square", {"export_llava_next.py", "56x56"}}, {"llava_next_wide", {"export_llava_next.py", "28x56"}}};
-  const auto& [script, size] = fixtures.at(name);
-  auto out = (fs::temp_directory_path() / ("emotune-test-" + std::to_string(::getpid())) / "bundles" / name).string();
-  std::string log;
-  int rc = run_command("/usr/bin/python3 " + source_dir() + "/scripts/export/" + script + " " + source_dir() +
-                           "/tests/fixtures/" + name + "/hf " + out + " --dtype fp32 --image-size " + size, &log);
-  if (rc != 0) throw std::runtime_error("exporting tests/fixtures/" + name + " failed:\n" + log);
-  return cache[name] = out;
+std::string config_error(const std::vector<std::string>& files, const std::vector<std::string>& overrides) {
+  return error_message([&] { load_config(files, overrides); });
 }
 
+std::string fixture_bundle(const std::string& name) {
+  auto dir = std::string(EMOTUNE_FIXTURE_BUNDLES) + "/" + name;
+  if (!fs::exists(dir + "/bundle.yaml"))
+    throw std::runtime_error("no exported fixture " + dir + ": the build's fixture_bundles target writes it");
+  return dir;
+}
+
+std::vector<std::string> test_devices() { return {"cpu", "cuda"}; }
+
+bool device_available(const std::string& device) { return device == "cpu" || torch::cuda::is_available(); }
+
+#ifdef EMOTUNE_WITH_OPENCV
 std::string small_world(int64_t images, uint64_t seed) {
   static std::map<std::pair<int64_t, uint64_t>, std::string> cache;
   auto key = std::make_pair(images, seed);
@@ -74,6 +76,7 @@ std::string small_world(int64_t images, uint64_t seed) {
   o.seed = seed;
   return cache[key] = synthesize_world(o).manifest;
 }
+#endif
 
 EmotuneConfig small_config(const std::string& manifest, const std::string& run_dir) {
   EmotuneConfig c = load_config({}, {});

@@ -1,9 +1,13 @@
 #include <cstdio>
 
 #include "cli/commands.h"
+#ifdef EMOTUNE_WITH_OPENCV
 #include "report/run_report.h"
+#endif
 
 namespace emotune {
+
+#ifdef EMOTUNE_WITH_OPENCV
 
 void register_report_command(CLI::App& app) {
   auto o = std::make_shared<ReportOptions>();
@@ -16,5 +20,13 @@ void register_report_command(CLI::App& app) {
     std::printf("%zu figures; summary: %s\n", r.figures.size(), r.summary_path.c_str());
   });
 }
+
+#else
+
+void register_report_command(CLI::App& app) {
+  register_unavailable_command(app, "report", "draws its figures with OpenCV");
+}
+
+#endif
 
 }  // namespace emotune

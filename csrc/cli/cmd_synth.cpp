@@ -1,9 +1,13 @@
 #include <cstdio>
 
 #include "cli/commands.h"
+#ifdef EMOTUNE_WITH_OPENCV
 #include "synth/affect_world.h"
+#endif
 
 namespace emotune {
+
+#ifdef EMOTUNE_WITH_OPENCV
 
 void register_synth_command(CLI::App& app) {
   auto o = std::make_shared<WorldOptions>();
@@ -33,5 +37,13 @@ void register_synth_command(CLI::App& app) {
     std::printf("manifest: %s\n", summary.manifest.c_str());
   });
 }
+
+#else
+
+void register_synth_command(CLI::App& app) {
+  register_unavailable_command(app, "synth", "draws the world's images with OpenCV");
+}
+
+#endif
 
 }  // namespace emotune

@@ -32,5 +32,8 @@ void register_report_command(CLI::App& app);
 void register_personalize_command(CLI::App& app);
 void register_tune_discrete_command(CLI::App& app);
 void register_tokenize_command(CLI::App& app);
+void register_cache_pixels_command(CLI::App& app);
+// A subcommand this build lacks (no OpenCV): it takes any arguments and fails saying why (`what` it needs).
+void register_unavailable_command(CLI::App& app, const std::string& name, const std::string& what);
 
 }  // namespace emotune

@@ -39,6 +39,7 @@ int main(int argc, char** argv) {
   emotune::register_ablate_command(app);
   emotune::register_synth_command(app);
   emotune::register_prepare_command(app);
+  emotune::register_cache_pixels_command(app);
   emotune::register_sweep_command(app);
   emotune::register_report_command(app);
   emotune::register_personalize_command(app);

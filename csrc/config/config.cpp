@@ -89,6 +89,8 @@ ConfigSchema bind_config(EmotuneConfig& c) {
         "turn a photo as its EXIF orientation says, as a viewer sees it (false: the stored pixels, as the reference code's PIL loading)");
   s.add("data.max_image_pixels", &c.data.max_image_pixels,
         "refuse an image of more pixels, naming the file and its size (0: no limit; default PIL's decompression-bomb limit)");
+  s.add("data.pixel_cache", &c.data.pixel_cache,
+        "a directory written by `emotune cache-pixels`: every image's decoded pixels come from it (needed without OpenCV)");
   s.add("data.cache_features", &c.data.cache_features, "encode every image once up front and keep V_global (and stage-2 aspect tokens) in memory");
 
   s.add("masp.aspects", &c.masp.aspects, "aspect names, in the order of Eq. 3");

@@ -21,6 +21,7 @@ struct DataConfig {
   bool cache_features = true;
   bool exif_orientation = true;  // turn JPEGs as their EXIF orientation says (false: the stored pixels, as PIL loads them)
   int64_t max_image_pixels = 178956970;  // refuse larger images (PIL's decompression-bomb limit); 0: no limit
+  std::string pixel_cache;  // a directory written by `emotune cache-pixels`: images come from it (data/pixel_cache.h)
 };
 
 struct MaspConfig {

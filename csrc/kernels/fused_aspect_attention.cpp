@@ -7,6 +7,11 @@
 #include "core/error.h"
 #include "kernels/fused_aspect_attention_kernels.h"
 
+#ifdef EMOTUNE_WITH_CUDA
+#include <c10/cuda/CUDAGuard.h>
+#include <c10/cuda/CUDAStream.h>
+#endif
+
 namespace emotune {
 
 FusedAspectWeights fuse_aspect_weights(const std::vector<const AspectAttentionWeights*>& aspects) {
@@ -41,6 +46,10 @@ cuda::VisualType visual_type(const torch::Tensor& v) {
   return v.scalar_type() == torch::kBFloat16 ? cuda::VisualType::bf16 : cuda::VisualType::f32;
 }
 
+// The stream LibTorch's own kernels on this device are queued on now, so the fused kernels order with them
+// under any stream a caller sets (c10::cuda::CUDAStreamGuard), not on the legacy default stream.
+void* current_stream(const torch::Tensor& on) { return c10::cuda::getCurrentCUDAStream(on.device().index()).stream(); }
+
 void check_launch(const char* what) {
   if (const char* e = cuda::last_launch_error()) raise("CUDA kernel ", what, " failed: ", e);
 }
@@ -51,6 +60,8 @@ class AspectContextFunction : public torch::autograd::Function<AspectContextFunc
   static torch::Tensor forward(torch::autograd::AutogradContext* ctx, const torch::Tensor& u, const torch::Tensor& visual) {
     const int b = static_cast<int>(visual.size(0)), t = static_cast<int>(visual.size(1)), d = static_cast<int>(visual.size(2));
     const int aq = static_cast<int>(u.size(0));
+    const c10::cuda::CUDAGuard on_device(visual.device());
+    void* stream = current_stream(visual);
     auto v = visual.contiguous();
     auto uf = u.to(torch::kFloat32).contiguous();
     auto f32 = v.options().dtype(torch::kFloat32);
@@ -58,12 +69,12 @@ class AspectContextFunction : public torch::autograd::Function<AspectContextFunc
     auto scores = torch::empty({splits, b, aq, t}, f32);  // partial sums per slice of D; softmax adds them
     auto context_planes = torch::empty({cuda::context_split(b, t, d).splits, b, aq, d}, f32);
     const float scale = 1.0f / std::sqrt(static_cast<float>(d));
-    cuda::launch_scores(v.data_ptr(), visual_type(v), uf.data_ptr<float>(), 0, scores.data_ptr<float>(), b, t, d, aq, scale, nullptr);
+    cuda::launch_scores(v.data_ptr(), visual_type(v), uf.data_ptr<float>(), 0, scores.data_ptr<float>(), b, t, d, aq, scale, stream);
     check_launch("scores");
-    cuda::launch_softmax_rows(scores.data_ptr<float>(), b * aq, t, splits, nullptr);
+    cuda::launch_softmax_rows(scores.data_ptr<float>(), b * aq, t, splits, stream);
     check_launch("softmax");
     auto probs = scores[0];
-    cuda::launch_context(v.data_ptr(), visual_type(v), probs.data_ptr<float>(), context_planes.data_ptr<float>(), b, t, d, aq, nullptr);
+    cuda::launch_context(v.data_ptr(), visual_type(v), probs.data_ptr<float>(), context_planes.data_ptr<float>(), b, t, d, aq, stream);
     check_launch("context");
     auto context = context_planes.size(0) == 1 ? context_planes[0] : context_planes.sum(0);
     ctx->save_for_backward({v, probs});
@@ -76,19 +87,21 @@ class AspectContextFunction : public torch::autograd::Function<AspectContextFunc
     auto v = saved[0], probs = saved[1];
     const int b = static_cast<int>(v.size(0)), t = static_cast<int>(v.size(1)), d = static_cast<int>(v.size(2));
     const int aq = static_cast<int>(probs.size(1));
+    const c10::cuda::CUDAGuard on_device(v.device());
+    void* stream = current_stream(v);
     auto grad_c = grads[0].to(torch::kFloat32).contiguous();  // [B, AQ, D]
     const int splits = cuda::score_split(b, t, d).splits;
     auto grad_s = torch::empty({splits, b, aq, t}, probs.options());
     // dP[b,q,t] = Σ_d dC[b,q,d] V[b,t,d]: the scores pass with a per-image "u".
     cuda::launch_scores(v.data_ptr(), visual_type(v), grad_c.data_ptr<float>(), static_cast<int64_t>(aq) * d,
-                        grad_s.data_ptr<float>(), b, t, d, aq, 1.0f, nullptr);
+                        grad_s.data_ptr<float>(), b, t, d, aq, 1.0f, stream);
     check_launch("scores (backward)");
     cuda::launch_softmax_backward(probs.data_ptr<float>(), grad_s.data_ptr<float>(), b * aq, t, splits,
-                                  1.0f / std::sqrt(static_cast<float>(d)), nullptr);
+                                  1.0f / std::sqrt(static_cast<float>(d)), stream);
     check_launch("softmax (backward)");
     // du = Σ_b dS_bᵀ V_b: per image by the context pass, then summed (deterministic, no atomics).
     auto grad_u_planes = torch::empty({cuda::context_split(b, t, d).splits, b, aq, d}, probs.options());
-    cuda::launch_context(v.data_ptr(), visual_type(v), grad_s[0].data_ptr<float>(), grad_u_planes.data_ptr<float>(), b, t, d, aq, nullptr);
+    cuda::launch_context(v.data_ptr(), visual_type(v), grad_s[0].data_ptr<float>(), grad_u_planes.data_ptr<float>(), b, t, d, aq, stream);
     check_launch("context (backward)");
     auto grad_u = grad_u_planes.flatten(0, 1).sum(0);
     return {grad_u.to(static_cast<torch::ScalarType>(ctx->saved_data["u_dtype"].toInt())), torch::Tensor()};

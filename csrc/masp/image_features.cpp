@@ -17,6 +17,7 @@ ImageDecoding image_decoding(const DataConfig& data) {
   ImageDecoding decoding;
   decoding.apply_exif_orientation = data.exif_orientation;
   decoding.max_pixels = data.max_image_pixels;
+  decoding.pixel_cache = data.pixel_cache;
   return decoding;
 }
 

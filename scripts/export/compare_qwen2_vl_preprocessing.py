@@ -4,8 +4,8 @@ size (docs/models.md states the result). Needs the reference environment of make
 
     /usr/bin/python3 scripts/export/compare_qwen2_vl_preprocessing.py IMAGE... [--size 448x448]
 
-emotune (csrc/data/image.cpp): OpenCV decode, BGR -> RGB, cv::resize (INTER_AREA when shrinking,
-INTER_LINEAR when enlarging), scale to [0, 1], normalise with the bundle's mean/std; replayed here with
+emotune (csrc/data/image_decode.cpp, image.cpp): OpenCV decode, BGR -> RGB, cv::resize in 8 bits (INTER_AREA
+when shrinking, INTER_LINEAR when enlarging), scale to [0, 1], normalise with the bundle's mean/std; replayed here with
 python3-opencv step for step. HF: PIL decode, resize with PIL bicubic to smart_resize(H, W) (equal to the
 fixed size when min_pixels = max_pixels = H*W and the sides are multiples of 28), rescale, normalise.
 Prints, per image and overall, the max and mean |difference| of the normalised pixels, and the same in
@@ -23,9 +23,9 @@ STD = np.array([0.26862954, 0.26130258, 0.27577711], dtype=np.float32)
 def emotune_pixels(path: str, h: int, w: int) -> np.ndarray:
     img = cv2.imread(path, cv2.IMREAD_UNCHANGED | cv2.IMREAD_ANYDEPTH)
     img = cv2.cvtColor(img, cv2.COLOR_BGR2RGB) if img.shape[2] == 3 else cv2.cvtColor(img, cv2.COLOR_BGRA2RGB)
-    img = img.astype(np.float32) / 255.0
     shrinking = img.shape[0] > h or img.shape[1] > w
     img = cv2.resize(img, (w, h), interpolation=cv2.INTER_AREA if shrinking else cv2.INTER_LINEAR)
+    img = img.astype(np.float32) * np.float32(1.0 / 255.0)
     return ((img - MEAN) / STD).transpose(2, 0, 1)
 
 

@@ -50,17 +50,31 @@ def bundle_yaml(args, shape: Qwen2VLShape, pad: int, eos: int, mean, std) -> str
     return dump_bundle_yaml(spec, header)
 
 
+def read_shape(hf_dir: str, height: int, width: int) -> Qwen2VLShape:
+    """HF_DIR/config.json as a Qwen2VLShape at HxW; an error ends the program naming the file and key."""
+    config = EXPORT.read_json(os.path.join(hf_dir, "config.json"))
+    if config.get("model_type") != "qwen2_vl":
+        fail(f"{hf_dir}/config.json: model_type is {config.get('model_type')!r}, expected 'qwen2_vl'")
+    try:
+        return Qwen2VLShape(config, height, width)
+    except (KeyError, ValueError) as e:
+        fail(f"{hf_dir}/config.json: {str(e).strip(chr(34) + chr(39))}")
+
+
+def load_model(hf_dir: str, shape: Qwen2VLShape, dtype: torch.dtype):
+    """(model, bytes read): every checkpoint tensor loaded by name into a Qwen2VLBundleModel as a frozen CPU
+    parameter of `dtype` (still memory-mapped where the checkpoint's dtype is already `dtype`). Also used by
+    bench/stage2_eager_reference.py."""
+    model = Qwen2VLBundleModel(shape, device=torch.device("meta"))
+    nbytes = EXPORT.load_weights(model, hf_dir, dtype, "Qwen2-VL", tie=tie_lm_head(model, shape.tied, "lm_head.weight"))
+    return model, nbytes
+
+
 def main():
     args = EXPORT.arguments(__doc__, "448x448", "HxW, multiples of 28 (default 448x448: 256 tokens)")
     started = time.time()
-    config = EXPORT.read_json(os.path.join(args.hf_dir, "config.json"))
-    if config.get("model_type") != "qwen2_vl":
-        fail(f"{args.hf_dir}/config.json: model_type is {config.get('model_type')!r}, expected 'qwen2_vl'")
     height, width = EXPORT.parse_size(args.image_size, "448x448")
-    try:
-        shape = Qwen2VLShape(config, height, width)
-    except (KeyError, ValueError) as e:
-        fail(f"{args.hf_dir}/config.json: {str(e).strip(chr(34) + chr(39))}")
+    shape = read_shape(args.hf_dir, height, width)
     args.name = args.name or f"{os.path.basename(os.path.normpath(args.hf_dir))}-{height}x{width}"
     tok_path = os.path.join(args.hf_dir, "tokenizer.json")
     tokenizer = EXPORT.read_json(tok_path)
@@ -72,9 +86,7 @@ def main():
     pre = EXPORT.read_json(os.path.join(args.hf_dir, "preprocessor_config.json"), required=False)
 
     dtype = torch.bfloat16 if args.dtype == "bf16" else torch.float32
-    model = Qwen2VLBundleModel(shape, device=torch.device("meta"))
-
-    nbytes = EXPORT.load_weights(model, args.hf_dir, dtype, "Qwen2-VL", tie=tie_lm_head(model, shape.tied, "lm_head.weight"))
+    model, nbytes = load_model(args.hf_dir, shape, dtype)
     text = bundle_yaml(args, shape, pad, eos, pre.get("image_mean", CLIP_MEAN), pre.get("image_std", CLIP_STD))
     EXPORT.write_bundle(args.out_dir, model, tok_path, text,
                         f"{args.hf_dir} -> {args.out_dir}: {nbytes / 2**20:.1f} MiB of weights read, {shape.visual_tokens} "

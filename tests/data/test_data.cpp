@@ -85,14 +85,7 @@ class ManifestErrors : public ::testing::Test {
     std::ofstream(path) << text;
     return path;
   }
-  std::string error_of(const std::function<void()>& f) {
-    try {
-      f();
-    } catch (const Error& e) {
-      return e.what();
-    }
-    return "";
-  }
+  std::string error_of(const std::function<void()>& f) { return testing::error_message(f); }
 };
 
 TEST_F(ManifestErrors, BadLinesAreNamed) {

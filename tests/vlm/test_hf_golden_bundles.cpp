@@ -26,7 +26,7 @@ Golden load_golden(const std::string& fixture, const std::string& mode) {
 }
 
 double relative_error(const torch::Tensor& got, const torch::Tensor& want) {
-  return ((got.to(torch::kFloat32) - want).abs().max() / want.abs().max()).item<double>();
+  return ((got.to(torch::kCPU, torch::kFloat32) - want).abs().max() / want.abs().max()).item<double>();
 }
 
 // The golden's rows as emotune sequences: text before the image, the image's features as a Visual part,
@@ -53,30 +53,36 @@ std::vector<SequenceSpec> golden_specs(const Golden& g, const torch::Tensor& fea
   return specs;
 }
 
-class HfGolden : public ::testing::TestWithParam<std::tuple<std::string, std::string>> {
+// (fixture, position mode, device): every golden on every device, cuda skipped (saying so) where there is none.
+class HfGolden : public ::testing::TestWithParam<std::tuple<std::string, std::string, std::string>> {
  protected:
+  std::unique_ptr<FrozenVLM> load(const std::string& fixture, const std::string& device) {
+    return load_frozen_vlm(testing::fixture_bundle(fixture), {torch::Device(device), torch::kFloat32});
+  }
   // The golden's input as HF's forward saw it: token embeddings with the image features in place of the
   // image tokens; positions only in mrope mode (plain: the bundle's own cumsum(mask) - 1).
   struct Inputs {
     torch::Tensor features, embeds, positions;
   };
   Inputs golden_inputs(FrozenVLM& vlm, const Golden& g, const std::string& mode) {
-    auto features = vlm.encode_image(g.t.at("pixels"));
-    const auto& ids = g.t.at("input_ids");
+    auto features = vlm.encode_image(g.t.at("pixels").to(vlm.device()));
+    const auto ids = g.t.at("input_ids").to(vlm.device());
     auto embeds = vlm.embed_tokens(ids);
     embeds.index_put_({ids == g.image_token}, features.reshape({-1, features.size(-1)}));
-    return {features, embeds, mode == "mrope" ? g.t.at("position_ids") : torch::Tensor()};
+    return {features, embeds, mode == "mrope" ? g.t.at("position_ids").to(vlm.device()) : torch::Tensor()};
   }
 };
 
 TEST_P(HfGolden, ImageFeaturesAndLogitsMatchHuggingFace) {
-  const auto& [fixture, mode] = GetParam();
-  auto vlm = load_frozen_vlm(testing::fixture_bundle(fixture));
+  const auto& [fixture, mode, device] = GetParam();
+  EMOTUNE_SKIP_UNLESS_DEVICE(device);
+  auto vlm = load(fixture, device);
   auto g = load_golden(fixture, mode);
   torch::NoGradGuard no_grad;
   auto in = golden_inputs(*vlm, g, mode);
   EXPECT_LT(relative_error(in.features, g.t.at("image_features")), 1e-4) << "encode_image vs HF's image features";
-  auto logits = vlm->forward(in.embeds, g.t.at("attention_mask"), in.positions);
+  const auto mask = g.t.at("attention_mask").to(vlm->device());
+  auto logits = vlm->forward(in.embeds, mask, in.positions).to(torch::kCPU);
   auto real = g.t.at("attention_mask").to(torch::kBool);
   EXPECT_LT(relative_error(logits.index({real}), g.t.at("logits").index({real})), 1e-4);
 }
@@ -84,13 +90,14 @@ TEST_P(HfGolden, ImageFeaturesAndLogitsMatchHuggingFace) {
 // SEPM (paper 003) drops visual tokens by the attention they receive: last_attention must be HF's
 // output_attentions=True of the last layer, probabilities compared absolutely at every real query row.
 TEST_P(HfGolden, LastAttentionMatchesHuggingFacesOutputAttentions) {
-  const auto& [fixture, mode] = GetParam();
-  auto vlm = load_frozen_vlm(testing::fixture_bundle(fixture));
+  const auto& [fixture, mode, device] = GetParam();
+  EMOTUNE_SKIP_UNLESS_DEVICE(device);
+  auto vlm = load(fixture, device);
   ASSERT_TRUE(vlm->has_last_attention());
   auto g = load_golden(fixture, mode);
   torch::NoGradGuard no_grad;
   auto in = golden_inputs(*vlm, g, mode);
-  auto attention = vlm->last_attention(in.embeds, g.t.at("attention_mask"), in.positions);
+  auto attention = vlm->last_attention(in.embeds, g.t.at("attention_mask").to(vlm->device()), in.positions).to(torch::kCPU);
   const auto& want = g.t.at("last_attention");
   ASSERT_EQ(attention.sizes(), want.sizes());
   auto real = g.t.at("attention_mask").to(torch::kBool);
@@ -103,37 +110,44 @@ TEST_P(HfGolden, LastAttentionMatchesHuggingFacesOutputAttentions) {
 // The same logits reached the way training and evaluation reach them: SequenceBuilder lays out the rows
 // (left padding, the positions of vlm.positions) and forward_rows projects only the rows asked for.
 TEST_P(HfGolden, TheSequenceBuilderReproducesHuggingFacesPositionsAndLogits) {
-  const auto& [fixture, mode] = GetParam();
-  auto vlm = load_frozen_vlm(testing::fixture_bundle(fixture));
+  const auto& [fixture, mode, device] = GetParam();
+  EMOTUNE_SKIP_UNLESS_DEVICE(device);
+  auto vlm = load(fixture, device);
   auto g = load_golden(fixture, mode);
   torch::NoGradGuard no_grad;
   LayoutOptions options;
   options.positions = parse_position_mode(mode);
   SequenceBuilder builder(*vlm, options);
-  auto batch = builder.assemble(golden_specs(g, vlm->encode_image(g.t.at("pixels"))));
+  auto batch = builder.assemble(golden_specs(g, vlm->encode_image(g.t.at("pixels").to(vlm->device()))));
   const auto& mask = g.t.at("attention_mask");
-  ASSERT_TRUE(torch::equal(batch.attention_mask, mask)) << "the golden's rows are left-padded as emotune pads";
+  ASSERT_TRUE(torch::equal(batch.attention_mask.to(torch::kCPU), mask)) << "the golden's rows are left-padded as emotune pads";
   auto real = mask.to(torch::kBool);
   if (mode == "mrope") {
     ASSERT_EQ(batch.position_ids.dim(), 3);
     auto hf = g.t.at("position_ids");
     for (int64_t axis = 0; axis < 3; ++axis)
-      EXPECT_TRUE(torch::equal(batch.position_ids[axis].index({real}), hf[axis].index({real}))) << "axis " << axis;
+      EXPECT_TRUE(torch::equal(batch.position_ids[axis].to(torch::kCPU).index({real}), hf[axis].index({real}))) << "axis " << axis;
   } else {
     EXPECT_FALSE(batch.model_positions().defined()) << "plain positions are the bundle's own";
   }
-  auto logits = vlm->forward_rows(batch.embeds, batch.attention_mask, real, batch.model_positions());
+  auto logits = vlm->forward_rows(batch.embeds, batch.attention_mask, real.to(vlm->device()), batch.model_positions());
   EXPECT_LT(relative_error(logits, g.t.at("logits").index({real})), 1e-4);
+}
+
+std::string golden_case_name(const ::testing::TestParamInfo<HfGolden::ParamType>& info) {
+  const auto& [fixture, mode, device] = info.param;
+  return fixture + "_" + mode + (device == "cpu" ? "" : "_" + device);  // CPU names as before the device axis
 }
 
 INSTANTIATE_TEST_SUITE_P(Qwen2VL, HfGolden,
                          ::testing::Combine(::testing::Values("qwen2_vl_square", "qwen2_vl_wide"),
-                                            ::testing::Values("plain", "mrope")),
-                         [](const auto& info) { return std::get<0>(info.param) + "_" + std::get<1>(info.param); });
+                                            ::testing::Values("plain", "mrope"), ::testing::ValuesIn(testing::test_devices())),
+                         golden_case_name);
 // LLaVA-NeXT's Mistral has 1-D RoPE: one golden per fixture, plain positions.
 INSTANTIATE_TEST_SUITE_P(LlavaNext, HfGolden,
-                         ::testing::Combine(::testing::Values("llava_next_square", "llava_next_wide"), ::testing::Values("plain")),
-                         [](const auto& info) { return std::get<0>(info.param) + "_" + std::get<1>(info.param); });
+                         ::testing::Combine(::testing::Values("llava_next_square", "llava_next_wide"), ::testing::Values("plain"),
+                                            ::testing::ValuesIn(testing::test_devices())),
+                         golden_case_name);
 
 TEST(Qwen2VLBundle, MropeNeedsABundleThatTakesPositions) {
   auto vlm = load_frozen_vlm(testing::tiny_bundle());

@@ -1,0 +1,198 @@
+#!/usr/bin/env bash
+# The one script that runs on a GPU machine (docs/gpu.md): builds emotune without OpenCV against the installed
+# PyTorch's LibTorch and the carried .debs, runs ctest with the CUDA cases, trains stage 1 and stage 2 and
+# evaluates on the carried small world on cuda (fp32 and bf16) and on cpu and compares them, and measures
+# stage 2. Every step is timed and logged into OUT (OUT/NN-step.log), so a failure half-way leaves its log;
+# a summary table is printed last (OUT/summary.md).
+#
+#   scripts/gpu/prepare_carry.sh                      # here, first: gpu-carry/ (debs, world, pixel cache)
+#   scripts/gpu/verify.sh --rehearse /tmp/rehearsal   # here: the same steps on cpu, tiny sizes, build-rehearse/
+#   scripts/gpu/verify.sh "$OUT"                      # there, through the device tool, carrying gpu-carry
+#   scripts/gpu/verify.sh --steps ctest,stages OUT    # some steps only (a rerun on a warm machine)
+#
+# Steps: deps configure build ctest stages bench bench7b (the last not by default: a call of its own, on the
+# warm machine the first call built: scripts/gpu/verify.sh --steps bench7b OUT). A step whose prerequisite
+# failed is not run (marked so).
+set -uo pipefail
+cd "$(dirname "$0")/../.."
+root=$(pwd)
+
+rehearse=0
+steps="deps,configure,build,ctest,stages,bench"
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --rehearse) rehearse=1; shift ;;
+    --steps) steps="$2"; shift 2 ;;
+    -h|--help) sed -n '2,15p' "$0"; exit 0 ;;
+    -*) echo "verify.sh: unknown option $1" >&2; exit 2 ;;
+    *) break ;;
+  esac
+done
+[ $# -eq 1 ] || { echo "usage: scripts/gpu/verify.sh [--rehearse] [--steps a,b] OUT" >&2; exit 2; }
+mkdir -p "$1" && out=$(cd "$1" && pwd)
+carry=$root/gpu-carry
+deps=${EMOTUNE_DEPS:-${TMPDIR:-/tmp}/emotune-deps}
+if [ "$rehearse" = 1 ]; then
+  device=cpu; jobs=2; build=$root/build-rehearse; python=/usr/bin/python3; torch_prefix=""
+else
+  device=cuda; jobs=$(nproc); build=$root/build-gpu; python=$(command -v python3)
+  torch_prefix=$("$python" -c 'import torch; print(torch.utils.cmake_prefix_path)')
+fi
+emotune=$build/emotune
+: > "$out/summary.tsv"
+n=0
+
+# step NAME COMMAND...: runs COMMAND with its output in OUT/NN-NAME.log, timed; records the result.
+step() {
+  local name=$1; shift
+  n=$((n + 1))
+  local log; log=$(printf '%s/%02d-%s.log' "$out" "$n" "$name")
+  echo "== $name ($(date -u +%H:%M:%S)) -> $log"
+  local start; start=$(date +%s%N)
+  ( set -o pipefail; "$@" ) > "$log" 2>&1
+  local rc=$?
+  local tenths=$(( ($(date +%s%N) - start) / 100000000 ))
+  printf '%s\t%s\t%d.%d\t%s\n' "$name" "$([ $rc = 0 ] && echo ok || echo "FAILED (rc $rc)")" $((tenths / 10)) $((tenths % 10)) \
+    "$(tail -n 1 "$log" | cut -c1-150 | tr '|' '/')" >> "$out/summary.tsv"
+  tail -n 5 "$log"
+  return $rc
+}
+wanted() { [[ ",$steps," == *",$1,"* ]]; }
+passed() { grep -q "^$1	ok" "$out/summary.tsv"; }
+skip() { printf '%s\tnot run (%s)\t0\t\n' "$1" "$2" >> "$out/summary.tsv"; }
+
+machine_facts() {
+  date -u; uname -a; nproc; free -g | head -2
+  command -v nvidia-smi > /dev/null && nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv
+  "$python" -c 'import torch; print("torch", torch.__version__, "cuda", torch.version.cuda, "gpu", torch.cuda.is_available())'
+  cmake --version | head -1; ninja --version; command -v nvcc > /dev/null && nvcc --version | tail -1
+  du -sh "$carry"/* 2>/dev/null
+}
+
+# The carried .debs unpacked (dpkg -x, or ar + tar where dpkg is missing) and a pkg-config that runs from them.
+unpack_deps() {
+  ls "$carry"/debs/*.deb > /dev/null || { echo "no .debs in $carry/debs: run scripts/gpu/prepare_carry.sh here first"; return 1; }
+  rm -rf "$deps" && mkdir -p "$deps"
+  for deb in "$carry"/debs/*.deb; do
+    if command -v dpkg > /dev/null; then dpkg -x "$deb" "$deps"
+    else (cd "$deps" && ar p "$deb" "$(ar t "$deb" | grep '^data.tar')" | tar -x -J -f - 2>/dev/null ||
+          ar p "$deb" "$(ar t "$deb" | grep '^data.tar')" | tar -x --zstd -f -)
+    fi || return 1
+  done
+  cat > "$deps/pkg-config" <<EOF
+#!/bin/sh
+LD_LIBRARY_PATH="$deps/usr/lib/x86_64-linux-gnu" exec "$deps/usr/bin/pkgconf" "\$@"
+EOF
+  chmod +x "$deps/pkg-config"
+  "$deps/pkg-config" --version && echo "$(ls "$carry"/debs/*.deb | wc -l) packages unpacked into $deps"
+}
+
+configure() {
+  rm -rf "$build"
+  PKG_CONFIG_LIBDIR="$deps/usr/lib/x86_64-linux-gnu/pkgconfig:$deps/usr/share/pkgconfig" PKG_CONFIG_SYSROOT_DIR="$deps" \
+  cmake -G Ninja -S "$root" -B "$build" -DCMAKE_BUILD_TYPE=Release -DEMOTUNE_WITH_OPENCV=OFF \
+    -DCMAKE_PREFIX_PATH="${torch_prefix:+$torch_prefix;}$deps/usr" -DPKG_CONFIG_EXECUTABLE="$deps/pkg-config" \
+    -DEMOTUNE_PYTHON="$python" || return 1
+  # Every library but LibTorch must come from the carried debs (here the system has them too: a path into /usr
+  # would pass the rehearsal and fail there).
+  local leaks
+  leaks=$(grep -E '^(yaml-cpp|GTest|benchmark|CLI11|nlohmann_json)_DIR|^(CSV_LIBRARY|CSV_INCLUDE_DIR|OPENSSL_CRYPTO_LIBRARY|OPENSSL_INCLUDE_DIR)' \
+          "$build/CMakeCache.txt" | grep -v "$deps")
+  [ -z "$leaks" ] || { echo "not from the carried debs:"; echo "$leaks"; return 1; }
+  grep -E '^(SENTENCEPIECE|HTTPLIB|PCRE2|UTF8PROC)_LINK_LIBRARIES' "$build/CMakeCache.txt" | grep -v "$deps" && {
+    echo "a pkg-config library outside the carried debs (above)"; return 1; }
+  echo "configured $build: every dependency from $deps"
+}
+
+ctest_all() {
+  # The CUDA cases must run, not skip, on the GPU: a skip there is a failure of this step.
+  (cd "$build" && ctest -j "$jobs" --timeout 600 --output-on-failure) || return 1
+  # The CUDA cases once more in one process, listed: on the GPU machine none may skip.
+  "$build/emotune_tests" --gtest_filter='*_cuda:*FusedKernelParity*' > "$out/cuda-cases.log" 2>&1 || return 1
+  local ran skipped
+  ran=$(grep -c '^\[       OK \]' "$out/cuda-cases.log"); skipped=$(grep -c '^\[  SKIPPED \] .* ([0-9]* ms)$' "$out/cuda-cases.log")
+  echo "CUDA cases: $ran passed, $skipped skipped (OUT/cuda-cases.log)"
+  [ "$rehearse" = 1 ] || [ "$skipped" = 0 ] || { echo "CUDA cases skipped on the GPU machine"; return 1; }
+  echo "ctest passed"
+}
+
+# Stage 1, stage 2 and eval of configs/gpu_verify.yaml on one device and precision, into OUT/runs/NAME.
+stage_run() {
+  local name=$1 dev=$2 precision=$3 runs=$out/runs/$1
+  local set=(-c configs/gpu_verify.yaml --set device="$dev" --set precision="$precision")
+  [ "$rehearse" = 1 ] && set+=(--set threads=2)
+  rm -rf "$runs"
+  "$emotune" train-aspects "${set[@]}" --set run_dir="$runs/aspects" &&
+  "$emotune" train-prompt "${set[@]}" --set run_dir="$runs/prompt" --set masp.aspects_checkpoint="$runs/aspects/checkpoint.safetensors" &&
+  "$emotune" eval "${set[@]}" --set run_dir="$runs/prompt" --set masp.aspects_checkpoint="$runs/aspects/checkpoint.safetensors"
+}
+
+stages() {
+  [ -f "$carry/world/pixels/index.json" ] || { echo "no carried world: run scripts/gpu/prepare_carry.sh here first"; return 1; }
+  local accelerator=cuda
+  [ "$rehearse" = 1 ] && accelerator=cpu  # rehearsal: the same comparisons, cpu against cpu
+  stage_run cpu-fp32 cpu fp32 && stage_run "$accelerator-fp32" "$accelerator" fp32 && stage_run "$accelerator-bf16" "$accelerator" bf16 || return 1
+  # fp32 on another device: the same computation in another order (1e-3 of the loss, accuracy within 1 image in
+  # 200). bf16: 8 bits of mantissa in the frozen model (5% of the loss, 3 points of accuracy).
+  "$python" scripts/gpu/compare_runs.py "$out/runs/cpu-fp32" "$out/runs/$accelerator-fp32" --name "$accelerator-fp32" \
+    --loss-tol 1e-3 --accuracy-tol 0.005 &&
+  "$python" scripts/gpu/compare_runs.py "$out/runs/cpu-fp32" "$out/runs/$accelerator-bf16" --name "$accelerator-bf16" \
+    --loss-tol 0.05 --accuracy-tol 0.03
+}
+
+bench() {
+  # The tiny model's stage-2 step on the carried world (no OpenCV: the benchmark cannot draw its own).
+  export EMOTUNE_BENCH_SET="data.manifest=$carry/world/manifest.jsonl;data.pixel_cache=$carry/world/pixels;device=$device"
+  [ "$rehearse" = 1 ] || EMOTUNE_BENCH_SET+=";precision=bf16"
+  if [ "$rehearse" = 1 ]; then
+    "$build/emotune_check_fused" --cases --seed 1 && "$build/emotune_bench" --benchmark_filter='BM_Stage2TrainStep/batch:16' --benchmark_min_time=0.5
+  else
+    "$build/emotune_check_fused" --cases --seed 1 && "$build/emotune_bench_fused" &&
+    "$build/emotune_bench" --benchmark_filter='BM_Stage2TrainStep' --benchmark_min_time=1
+  fi
+}
+
+# Stage 2 at Qwen2-VL-7B's size (rehearsal: the tiny fixture of the same architecture): a random checkpoint of
+# the published config, exported in bf16; emotune's trainer and the eager reference on the same 50 samples in
+# the same order (losses at batch 1), then each one's throughput (emotune at its batch); compared last.
+bench_7b() {
+  local work=${EMOTUNE_BENCH_WORK:-${TMPDIR:-/tmp}/emotune-7b} results=$out/bench7b hf samples=50 batch=8 steps=10
+  mkdir -p "$work" "$results"
+  if [ "$rehearse" = 1 ]; then
+    hf=tests/fixtures/qwen2_vl_square/hf; batch=4; steps=2
+  else
+    hf=$work/hf
+    [ -f "$hf/model.safetensors.index.json" ] || { gunzip -c "$carry/qwen_tokenizer.json.gz" > "$work/tokenizer.json" &&
+      "$python" scripts/export/make_random_qwen2_vl.py "$hf" --config 7b --tokenizer "$work/tokenizer.json"; } || return 1
+  fi
+  "$python" scripts/export/export_qwen2_vl.py "$hf" "$work/bundle" --image-size 448x448 --dtype bf16 || return 1
+  local common=(-c configs/gpu_bench_7b.yaml --set bundle="$work/bundle" --set device="$device")
+  "$build/emotune_stage2_bench" "${common[@]}" --samples "$samples" --loss-steps 50 --dump "$work/samples.safetensors" \
+    --losses "$results/emotune_losses.json" --measure "$results/emotune.json" --batch "$batch" --steps "$steps" || return 1
+  "$python" bench/stage2_eager_reference.py --hf-dir "$hf" --samples "$work/samples.safetensors" --steps 50 \
+    --device "$device" --out "$results/reference.json" || return 1
+  "$python" scripts/gpu/compare_stage2.py "$results" --peak-tflops 800
+}
+
+if wanted deps; then step machine machine_facts; step deps unpack_deps; fi
+if wanted configure; then
+  if [ -x "$deps/pkg-config" ]; then step configure configure; else skip configure "deps failed"; fi
+fi
+if wanted build; then
+  if [ -f "$build/build.ninja" ]; then step build cmake --build "$build" -j "$jobs"; else skip build "not configured"; fi
+fi
+built() { [ -x "$emotune" ] && [ -x "$build/emotune_tests" ]; }
+if wanted ctest; then if built; then step ctest ctest_all; else skip ctest "not built"; fi; fi
+if wanted stages; then if built; then step stages stages; else skip stages "not built"; fi; fi
+if wanted bench; then if built; then step bench bench; else skip bench "not built"; fi; fi
+if wanted bench7b; then if built; then step bench7b bench_7b; else skip bench7b "not built"; fi; fi
+
+{
+  echo "| step | result | seconds | last line |"
+  echo "|---|---|---:|---|"
+  awk -F'\t' '{ printf "| %s | %s | %s | %s |\n", $1, $2, $3, $4 }' "$out/summary.tsv"
+} > "$out/summary.md"
+echo
+echo "verify.sh $([ "$rehearse" = 1 ] && echo "--rehearse ")on $(hostname): $out"
+cat "$out/summary.md"
+! grep -q "FAILED\|not run" "$out/summary.tsv"
