@@ -59,7 +59,8 @@ double peak_memory_bytes(const torch::Device& device) {
 #ifdef EMOTUNE_WITH_CUDA
   if (device.is_cuda()) {
     auto stats = c10::cuda::CUDACachingAllocator::getDeviceStats(device.index() < 0 ? 0 : device.index());
-    return static_cast<double>(stats.allocated_bytes[static_cast<size_t>(c10::cuda::CUDACachingAllocator::StatType::AGGREGATE)].peak);
+    // [0]: StatType::AGGREGATE in every version (the enum moved namespace across 2.x; the index did not).
+    return static_cast<double>(stats.allocated_bytes[0].peak);
   }
 #endif
   rusage usage{};

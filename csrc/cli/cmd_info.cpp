@@ -4,6 +4,7 @@
 
 #include "cli/commands.h"
 #include "core/error.h"
+#include "data/image.h"
 #include "io/checkpoint.h"
 #include "vlm/frozen_vlm.h"
 
@@ -30,6 +31,9 @@ void run_info(const InfoArgs& a) {
     const char* policy = std::getenv("OMP_WAIT_POLICY");  // csrc/core/openmp_policy.h
     std::printf("LibTorch %s: %d intra-op threads (%s); OMP_WAIT_POLICY %s\n", TORCH_VERSION, torch::get_num_threads(), why.c_str(),
                 policy ? policy : "(unset: libgomp's default)");
+    std::printf("CUDA: %s; images: %s%s\n", torch::cuda::is_available() ? concat(torch::cuda::device_count(), " device(s)").c_str() : "none seen",
+                image_decoding_available() ? "decoded with OpenCV" : "from a pixel cache only (built without OpenCV)",
+                c.data.pixel_cache.empty() ? "" : concat(", data.pixel_cache ", c.data.pixel_cache).c_str());
   }
   if (a.print_config) std::printf("%s\n", config_to_yaml(a.config.load()).c_str());
   if (a.keys) {

@@ -10,7 +10,7 @@ cd "$(dirname "$0")/../.."
 dir=${1:-gpu-carry/debs}
 packages=(
   libyaml-cpp-dev libyaml-cpp0.7                       # configs
-  libsentencepiece-dev libsentencepiece0               # tokenizer plugin
+  libsentencepiece-dev libsentencepiece0 sentencepiece # tokenizer plugin; spm_train (the tiny bundle)
   libcli11-dev nlohmann-json3-dev                      # header-only
   libgtest-dev googletest                              # tests
   libbenchmark-dev libbenchmark1debian                 # bench/

@@ -26,7 +26,7 @@ rm -rf gpu-carry/world
 build/emotune synth --out gpu-carry/world --images "$images" --seed "$seed"
 build/emotune cache-pixels -c configs/gpu_verify.yaml
 # 448x448: any Qwen2-VL bundle of that input size gives the cache its settings; the tiny fixture exports in seconds.
-grep '"split": *"train"' gpu-carry/world/manifest.jsonl | head -n 30 > gpu-carry/world/manifest_448.jsonl
+grep -m 30 '"split": *"train"' gpu-carry/world/manifest.jsonl > gpu-carry/world/manifest_448.jsonl
 /usr/bin/python3 scripts/export/export_qwen2_vl.py tests/fixtures/qwen2_vl_square/hf /tmp/emotune-qwen-448 \
   --image-size 448x448 --dtype fp32 > /dev/null
 build/emotune cache-pixels -c configs/gpu_bench_7b.yaml --set bundle=/tmp/emotune-qwen-448

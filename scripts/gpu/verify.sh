@@ -39,6 +39,8 @@ else
   torch_prefix=$("$python" -c 'import torch; print(torch.utils.cmake_prefix_path)')
 fi
 emotune=$build/emotune
+# The carried tools (pkg-config, spm_train: wrappers written by the deps step) come first.
+export PATH="$deps/bin:$PATH"
 : > "$out/summary.tsv"
 n=0
 
@@ -65,43 +67,66 @@ machine_facts() {
   date -u; uname -a; nproc; free -g | head -2
   command -v nvidia-smi > /dev/null && nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv
   "$python" -c 'import torch; print("torch", torch.__version__, "cuda", torch.version.cuda, "gpu", torch.cuda.is_available())'
+  # The committed default bundle was written by Debian's torch 1.13: does this torch load it?
+  "$python" -c 'import torch; m = torch.jit.load("models/tiny/vlm.pt"); print("models/tiny/vlm.pt loads in torch", torch.__version__)' ||
+    echo "models/tiny/vlm.pt does NOT load in this torch"
+  for tool in dpkg ar xz pkg-config node; do printf '%s: %s\n' "$tool" "$(command -v $tool || echo missing)"; done
   cmake --version | head -1; ninja --version; command -v nvcc > /dev/null && nvcc --version | tail -1
   du -sh "$carry"/* 2>/dev/null
 }
 
-# The carried .debs unpacked (dpkg -x, or ar + tar where dpkg is missing) and a pkg-config that runs from them.
+# The carried .debs unpacked (dpkg -x, or ar + Python's tarfile where dpkg is missing), and wrappers in
+# $deps/bin for the carried tools (pkg-config, spm_train) that find their libraries there.
+unpack_deb() {
+  if command -v dpkg > /dev/null; then dpkg -x "$1" "$deps"; return; fi
+  local member; member=$(ar t "$1" | grep '^data.tar') || return 1
+  ar p "$1" "$member" | "$python" -c 'import sys, tarfile; tarfile.open(fileobj=sys.stdin.buffer, mode="r|*").extractall(sys.argv[1])' "$deps"
+}
+tool_wrapper() {  # NAME BINARY
+  printf '#!/bin/sh\nLD_LIBRARY_PATH="%s/usr/lib/x86_64-linux-gnu" exec "%s" "$@"\n' "$deps" "$2" > "$deps/bin/$1"
+  chmod +x "$deps/bin/$1"
+}
 unpack_deps() {
   ls "$carry"/debs/*.deb > /dev/null || { echo "no .debs in $carry/debs: run scripts/gpu/prepare_carry.sh here first"; return 1; }
-  rm -rf "$deps" && mkdir -p "$deps"
-  for deb in "$carry"/debs/*.deb; do
-    if command -v dpkg > /dev/null; then dpkg -x "$deb" "$deps"
-    else (cd "$deps" && ar p "$deb" "$(ar t "$deb" | grep '^data.tar')" | tar -x -J -f - 2>/dev/null ||
-          ar p "$deb" "$(ar t "$deb" | grep '^data.tar')" | tar -x --zstd -f -)
-    fi || return 1
-  done
-  cat > "$deps/pkg-config" <<EOF
-#!/bin/sh
-LD_LIBRARY_PATH="$deps/usr/lib/x86_64-linux-gnu" exec "$deps/usr/bin/pkgconf" "\$@"
-EOF
-  chmod +x "$deps/pkg-config"
-  "$deps/pkg-config" --version && echo "$(ls "$carry"/debs/*.deb | wc -l) packages unpacked into $deps"
+  rm -rf "$deps" && mkdir -p "$deps/bin"
+  for deb in "$carry"/debs/*.deb; do unpack_deb "$deb" || { echo "cannot unpack $deb"; return 1; }; done
+  tool_wrapper pkg-config "$deps/usr/bin/pkgconf"
+  tool_wrapper spm_train "$deps/usr/bin/spm_train"
+  "$deps/bin/pkg-config" --version || return 1
+  "$deps/bin/spm_train" --version || { echo "the carried spm_train does not run"; return 1; }
+  echo "$(ls "$carry"/debs/*.deb | wc -l) packages unpacked into $deps"
 }
 
+# DT_RPATH, not RUNPATH: it also serves the carried libraries' own dependencies (cpp-httplib's brotli, ssl), so
+# nothing needs LD_LIBRARY_PATH, which would hand Debian's libssl to the machine's Python too.
+rpath_flags=(-DCMAKE_EXE_LINKER_FLAGS=-Wl,--disable-new-dtags -DCMAKE_SHARED_LINKER_FLAGS=-Wl,--disable-new-dtags
+             -DCMAKE_MODULE_LINKER_FLAGS=-Wl,--disable-new-dtags)
 configure() {
-  rm -rf "$build"
   PKG_CONFIG_LIBDIR="$deps/usr/lib/x86_64-linux-gnu/pkgconfig:$deps/usr/share/pkgconfig" PKG_CONFIG_SYSROOT_DIR="$deps" \
   cmake -G Ninja -S "$root" -B "$build" -DCMAKE_BUILD_TYPE=Release -DEMOTUNE_WITH_OPENCV=OFF \
-    -DCMAKE_PREFIX_PATH="${torch_prefix:+$torch_prefix;}$deps/usr" -DPKG_CONFIG_EXECUTABLE="$deps/pkg-config" \
-    -DEMOTUNE_PYTHON="$python" || return 1
+    -DCMAKE_PREFIX_PATH="${torch_prefix:+$torch_prefix;}$deps/usr" -DPKG_CONFIG_EXECUTABLE="$deps/bin/pkg-config" \
+    -DEMOTUNE_PYTHON="$python" "${rpath_flags[@]}" || return 1
   # Every library but LibTorch must come from the carried debs (here the system has them too: a path into /usr
   # would pass the rehearsal and fail there).
   local leaks
-  leaks=$(grep -E '^(yaml-cpp|GTest|benchmark|CLI11|nlohmann_json)_DIR|^(CSV_LIBRARY|CSV_INCLUDE_DIR|OPENSSL_CRYPTO_LIBRARY|OPENSSL_INCLUDE_DIR)' \
-          "$build/CMakeCache.txt" | grep -v "$deps")
+  local found leaks
+  found=$(grep -E '^((yaml-cpp|GTest|benchmark|CLI11|nlohmann_json)_DIR|CSV_LIBRARY|CSV_INCLUDE_DIR|OPENSSL_CRYPTO_LIBRARY|OPENSSL_INCLUDE_DIR|pkgcfg_lib_[A-Za-z0-9_-]+):(PATH|FILEPATH)=' \
+          "$build/CMakeCache.txt")
+  echo "$found"
+  [ "$(echo "$found" | wc -l)" -ge 14 ] || { echo "expected 14 or more dependency entries in CMakeCache.txt"; return 1; }
+  leaks=$(echo "$found" | grep -v "=$deps/")
   [ -z "$leaks" ] || { echo "not from the carried debs:"; echo "$leaks"; return 1; }
-  grep -E '^(SENTENCEPIECE|HTTPLIB|PCRE2|UTF8PROC)_LINK_LIBRARIES' "$build/CMakeCache.txt" | grep -v "$deps" && {
-    echo "a pkg-config library outside the carried debs (above)"; return 1; }
   echo "configured $build: every dependency from $deps"
+}
+
+# The build, then: no header of a carried library may have come from the system's /usr/include (the rehearsal
+# machine has them all; the GPU machine has none).
+build_all() {
+  cmake --build "$build" -j "$jobs" || return 1
+  local leaked
+  leaked=$(strings "$build/.ninja_deps" | grep -E '^/usr/include/(x86_64-linux-gnu/)?(yaml-cpp|sentencepiece|CLI|nlohmann|gtest|gmock|benchmark|openssl|brotli)/|^/usr/include/(csv|httplib|pcre2|utf8proc|zlib)\.h$' | sort -u)
+  [ -z "$leaked" ] || { echo "headers of carried libraries taken from the system:"; echo "$leaked"; return 1; }
+  echo "built $build; every carried library's headers from $deps"
 }
 
 ctest_all() {
@@ -176,12 +201,13 @@ bench_7b() {
 
 if wanted deps; then step machine machine_facts; step deps unpack_deps; fi
 if wanted configure; then
-  if [ -x "$deps/pkg-config" ]; then step configure configure; else skip configure "deps failed"; fi
+  if [ -x "$deps/bin/pkg-config" ] && { ! wanted deps || passed deps; }; then step configure configure; else skip configure "deps failed"; fi
 fi
 if wanted build; then
-  if [ -f "$build/build.ninja" ]; then step build cmake --build "$build" -j "$jobs"; else skip build "not configured"; fi
+  if [ -f "$build/build.ninja" ] && { ! wanted configure || passed configure; }; then step build build_all
+  else skip build "not configured"; fi
 fi
-built() { [ -x "$emotune" ] && [ -x "$build/emotune_tests" ]; }
+built() { [ -x "$emotune" ] && [ -x "$build/emotune_tests" ] && { ! wanted build || passed build; }; }
 if wanted ctest; then if built; then step ctest ctest_all; else skip ctest "not built"; fi; fi
 if wanted stages; then if built; then step stages stages; else skip stages "not built"; fi; fi
 if wanted bench; then if built; then step bench bench; else skip bench "not built"; fi; fi

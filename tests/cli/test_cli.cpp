@@ -16,7 +16,7 @@ std::string cli(const std::string& args, int* status, bool with_stderr = true) {
 
 TEST(Cli, EverySubcommandHasHelp) {
   for (const char* cmd : {"train-aspects", "train-prompt", "eval", "predict", "explain-batch", "info", "ablate", "synth", "prepare",
-                          "sweep", "report", "personalize", "tune-discrete", "tokenize"}) {
+                          "sweep", "report", "personalize", "tune-discrete", "tokenize", "cache-pixels"}) {
     int status;
     auto out = cli(std::string(cmd) + " --help", &status);
     EXPECT_EQ(status, 0) << cmd;
@@ -186,6 +186,21 @@ TEST(Cli, TrainEvalPredictEndToEnd) {
   out = cli("predict --checkpoint " + run + "/p/checkpoint.safetensors " + image + common, &status);
   ASSERT_EQ(status, 0) << out;
   EXPECT_NE(out.find("predicted: "), std::string::npos) << out;
+  // The same eval and prediction from a pixel cache: the same numbers, to the last digit.
+  const auto predicted = out;
+  out = cli("cache-pixels --split nope --out " + run + "/pixels" + common, &status);
+  EXPECT_NE(status, 0);
+  EXPECT_NE(out.find("--split nope: no rows of"), std::string::npos) << out;
+  out = cli("cache-pixels --out " + run + "/pixels" + common, &status);
+  ASSERT_EQ(status, 0) << out;
+  EXPECT_NE(out.find("24 images of 24 rows at "), std::string::npos) << out;  // the tiny bundle resizes them
+  const auto cached = common + " --set data.pixel_cache=" + run + "/pixels";
+  out = cli("eval --set run_dir=" + run + "/p --set eval.out_dir=" + run + "/eval-cached" + cached, &status);
+  ASSERT_EQ(status, 0) << out;
+  auto from_cache = nlohmann::json::parse(std::ifstream(run + "/eval-cached/metrics.json"));
+  for (const char* key : {"accuracy", "confusion", "total"}) EXPECT_EQ(from_cache[key], metrics[key]) << key;
+  out = cli("predict --checkpoint " + run + "/p/checkpoint.safetensors " + image + cached, &status);
+  EXPECT_EQ(out, predicted);
   out = cli("predict --checkpoint " + run + "/a/checkpoint.safetensors " + image + common, &status);
   ASSERT_EQ(status, 0) << out;
   EXPECT_NE(out.find("brightness"), std::string::npos) << out;

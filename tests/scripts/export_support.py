@@ -9,7 +9,7 @@ ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..")
 sys.path.insert(0, os.path.join(ROOT, "scripts"))
 from emotune_vlm.safetensors_io import SafetensorsFile, write_safetensors  # noqa: E402
 
-PY = "/usr/bin/python3"
+PY = sys.executable  # the interpreter running the tests: EMOTUNE_PYTHON (Debian's by default)
 
 
 def run(*args):
