@@ -2,6 +2,9 @@
 
 #include <openssl/evp.h>
 
+#include <unistd.h>
+
+#include <chrono>
 #include <cstdio>
 #include <filesystem>
 #include <map>
@@ -35,9 +38,18 @@ std::string cache_key(const std::string& image, const std::string& dir) {
   return fs::absolute(image).lexically_normal().lexically_relative(fs::absolute(dir).lexically_normal()).generic_string();
 }
 
-std::string shard_name(int64_t shard) {
+// Each write's shards carry a generation of their own, so writing a cache again never touches the shards the
+// current index.json names: a write that fails half-way (or a reader during it) still sees the old cache whole.
+std::string shard_name(const std::string& generation, int64_t shard) {
+  char name[64];
+  std::snprintf(name, sizeof(name), "pixels-%s-%05lld.safetensors", generation.c_str(), static_cast<long long>(shard));
+  return name;
+}
+
+std::string new_generation() {
+  const auto now = std::chrono::system_clock::now().time_since_epoch().count();
   char name[32];
-  std::snprintf(name, sizeof(name), "pixels-%05lld.safetensors", static_cast<long long>(shard));
+  std::snprintf(name, sizeof(name), "%llx%05x", static_cast<unsigned long long>(now), static_cast<unsigned>(::getpid()) & 0xfffff);
   return name;
 }
 
@@ -149,12 +161,13 @@ PixelCacheWriteResult write_pixel_cache(const std::string& dir, const std::vecto
                                         const std::function<std::string(size_t)>& where,
                                         const std::function<void(size_t)>& progress) {
   ensure_directory(dir);
+  const auto generation = new_generation();
   PixelCacheWriteResult result;
   nlohmann::json images = nlohmann::json::object(), shards = nlohmann::json::array();
   std::vector<torch::Tensor> pending;
   auto flush = [&] {
     if (pending.empty()) return;
-    const auto name = shard_name(result.shards++);
+    const auto name = shard_name(generation, result.shards++);
     save_safetensors((fs::path(dir) / name).string(), {{"pixels", torch::stack(pending)}}, {{"format", kFormat}});
     shards.push_back(name);
     pending.clear();
@@ -183,10 +196,14 @@ PixelCacheWriteResult write_pixel_cache(const std::string& dir, const std::vecto
   nlohmann::json index = {{"format", kFormat}, {"settings", pixel_cache_settings(spec)}, {"shards", shards},
                           {"images", images}};
   write_file_atomic((fs::path(dir) / "index.json").string(), index.dump(1));
-  // Shards of an earlier, larger cache in this directory are no longer indexed: removed.
-  for (int64_t shard = result.shards;; ++shard) {
-    std::error_code ec;
-    if (!fs::remove(fs::path(dir) / shard_name(shard), ec)) break;
+  // The shards of earlier writes (and of writes that failed) are no longer indexed: removed.
+  const auto indexed = shards.get<std::set<std::string>>();
+  for (const auto& entry : fs::directory_iterator(dir)) {
+    const auto name = entry.path().filename().string();
+    if (name.rfind("pixels-", 0) == 0 && entry.path().extension() == ".safetensors" && !indexed.count(name)) {
+      std::error_code ec;
+      fs::remove(entry.path(), ec);
+    }
   }
   return result;
 }

@@ -6,7 +6,8 @@
 // On disk, a directory:
 //   index.json               {"format", "settings" (what decoding depended on), "shards", "images": key →
 //                            {shard, row, bytes, sha256}}
-//   pixels-00000.safetensors "pixels": uint8 [n, 3, H, W], the images of that shard in index order
+//   pixels-<generation>-00000.safetensors  "pixels": uint8 [n, 3, H, W], the images of that shard in index
+//                            order; each write has its own generation, so a failed rewrite leaves the old whole
 // An image's key is its path relative to the cache directory, so a world moved or copied whole (images,
 // manifest and cache together, or manifest and cache without the images) still finds its pixels.
 //

@@ -181,6 +181,9 @@ std::unique_ptr<FrozenVLM> load_frozen_vlm(const std::string& bundle_dir, const 
   if (tokenizer->size() > spec.vocab_size)
     raise(spec.path(spec.tokenizer_file), ": tokenizer has ", tokenizer->size(), " pieces but bundle.yaml vocab_size is ", spec.vocab_size);
   const int64_t end_of_turn = end_of_turn_token(spec, *tokenizer);
+  // fp32 on CUDA means fp32: cuDNN's default TF32 convolutions (the vision towers' patch embeddings) would round
+  // to 10 mantissa bits and put the features ~1e-3 off the CPU's (cuBLAS matmuls are fp32 by default already).
+  if (options.device.is_cuda() && options.dtype == torch::kFloat32) at::globalContext().setAllowTF32CuDNN(false);
   auto vlm = std::make_unique<TorchScriptVLM>(std::move(spec), std::move(tokenizer), end_of_turn, options);
   vlm->validate();
   return vlm;

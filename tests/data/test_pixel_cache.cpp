@@ -129,6 +129,32 @@ TEST(PixelCache, AMismatchedStaleOrIncompleteCacheIsRefusedNamingWhy) {
   EXPECT_NE(message.find("c.ppm: changed since the pixel cache"), std::string::npos) << message;
 }
 
+// A rewrite that fails half-way (an undecodable image after a full shard) leaves the cache as it was; a rewrite
+// that succeeds leaves only its own shards.
+TEST(PixelCache, ARewriteThatFailsLeavesTheOldCacheWhole) {
+  auto dir = testing::scratch_dir("pixel-cache-rewrite");
+  ImageSpec spec{8, 8, {0.5, 0.5, 0.5}, {0.5, 0.5, 0.5}, {}};
+  std::vector<std::string> paths;
+  for (int64_t i = 0; i < kPixelCacheShardImages + 3; ++i) {
+    paths.push_back(dir + "/" + std::to_string(i) + ".pgm");
+    cv::imwrite(paths.back(), cv::Mat(8, 8, CV_8UC1, cv::Scalar(static_cast<double>(i % 251))));
+  }
+  write_cache(dir + "/cache", {paths[0], paths[1]}, spec);
+  auto cached = spec;
+  cached.decoding.pixel_cache = dir + "/cache";
+  const auto before = load_image(paths[1], cached);
+  // The rewrite: images 2.. in a full first shard (flushed to disk, image 3 where image 1 was), then a bad one.
+  write_file_atomic(paths.back(), "not an image");
+  EXPECT_THROW(write_cache(dir + "/cache", std::vector<std::string>(paths.begin() + 2, paths.end()), spec), Error);
+  auto reopened = spec;  // another spelling of the directory: a handle of its own, which reads the files afresh
+  reopened.decoding.pixel_cache = dir + "/cache/";
+  EXPECT_TRUE(torch::equal(load_image(paths[1], reopened), before));
+  write_cache(dir + "/cache", {paths[1]}, spec);
+  int shards = 0;
+  for (const auto& entry : fs::directory_iterator(dir + "/cache")) shards += entry.path().extension() == ".safetensors";
+  EXPECT_EQ(shards, 1) << "the shards of the failed and of the first write are gone";
+}
+
 // Manifest and cache carried without the images (the GPU machines): the pixels still come, and the same.
 TEST(PixelCache, AWorldCarriedWithoutItsImagesStillHasItsPixels) {
   auto dir = testing::scratch_dir("pixel-cache-carried");
