@@ -113,9 +113,16 @@ void dump_samples(Stage2& s, const Args& a) {
     t[key + "pixels"] = load_image(s.images->rows().at(static_cast<size_t>(i)).image, spec).contiguous();
   }
   const auto& tr = s.config.train;
-  save_safetensors(a.dump, t, {{"samples", std::to_string(n)}, {"positions", positions}, {"lr", std::to_string(a.lr)},
-                               {"beta1", std::to_string(tr.beta1)}, {"beta2", std::to_string(tr.beta2)},
-                               {"eps", std::to_string(tr.eps)}, {"weight_decay", "0"},
+  // %.17g: every double exactly (std::to_string's six decimals made eps 1e-8 "0.000000", and the reference's
+  // AdamW then divided 0 by 0 on every masked row).
+  auto exact = [](double x) {
+    char text[32];
+    std::snprintf(text, sizeof(text), "%.17g", x);
+    return std::string(text);
+  };
+  save_safetensors(a.dump, t, {{"samples", std::to_string(n)}, {"positions", positions}, {"lr", exact(a.lr)},
+                               {"beta1", exact(tr.beta1)}, {"beta2", exact(tr.beta2)},
+                               {"eps", exact(tr.eps)}, {"weight_decay", "0"},
                                {"image_height", std::to_string(spec.height)}, {"image_width", std::to_string(spec.width)}});
   std::printf("dumped %lld samples to %s\n", static_cast<long long>(n), a.dump.c_str());
 }

@@ -39,7 +39,7 @@ def main():
     ratio = emotune["samples_per_s"] / reference["samples_per_s"]
     lines = ["| loop | samples/s | peak memory (GiB) | MFU |", "|---|---:|---:|---:|", *rows, "",
              f"emotune / reference: {ratio:.2f}x samples/s ({'meets' if ratio >= 4 else 'below'} the 4x target); "
-             f"model FLOPs per sample {flops / 1e12:.2f} TFLOP, peak {a.peak_tflops:.0f} TFLOP/s",
+             f"model FLOPs per sample {flops / 1e9:.3g} GFLOP, peak {a.peak_tflops:.0f} TFLOP/s",
              f"losses over {steps} steps at batch 1: first {theirs[0]:.4f} vs {ours[0]:.4f}, last {theirs[steps - 1]:.4f} vs "
              f"{ours[steps - 1]:.4f}; mean relative difference {sum(rel) / steps:.2e}, largest {max(rel):.2e} "
              f"(tolerance {a.loss_tol:.0e} on the mean)"]
