@@ -65,7 +65,18 @@ class PixelCache {
       if (index_.value("format", "") != kFormat)
         raise(index_path, ": format '", index_.value("format", ""), "', expected '", kFormat, "'");
       settings_ = index_.at("settings").get<std::vector<std::string>>();
+      index_.at("shards").get<std::vector<std::string>>();  // names, or a type error here
       shards_.resize(index_.at("shards").size());
+      // Every entry checked once here, so a lookup never meets a malformed one (an edited or hostile index).
+      const auto& images = index_.at("images");
+      if (!images.is_object()) raise(index_path, ": 'images' is not an object");
+      for (const auto& [key, entry] : images.items()) {
+        const auto shard = entry.at("shard").get<int64_t>(), row = entry.at("row").get<int64_t>();
+        entry.at("bytes").get<uint64_t>();
+        entry.at("sha256").get<std::string>();
+        if (shard < 0 || shard >= static_cast<int64_t>(shards_.size()) || row < 0)
+          raise(index_path, ": image '", key, "' points at shard ", shard, " row ", row, " of ", shards_.size(), " shards");
+      }
     } catch (const nlohmann::json::exception& e) {
       raise(index_path, ": not a pixel cache index (", e.what(), ")");
     }
@@ -83,7 +94,12 @@ class PixelCache {
     if (!checked_.count(key)) check_not_stale(path, *entry);
     checked_.insert(key);
     const auto shard = entry->at("shard").get<size_t>();
-    return shard_pixels(shard)[entry->at("row").get<int64_t>()].clone();
+    const auto row = entry->at("row").get<int64_t>();
+    const auto& pixels = shard_pixels(shard);
+    if (row >= pixels.size(0) || pixels.size(1) != 3 || pixels.size(2) != spec.height || pixels.size(3) != spec.width)
+      raise(dir_, "/index.json: image '", key, "' is row ", row, " of a shard of shape ", pixels.sizes(),
+            ", expected a row of [3, ", spec.height, ", ", spec.width, "]");
+    return pixels[row].clone();
   }
 
  private:

@@ -129,6 +129,37 @@ TEST(PixelCache, AMismatchedStaleOrIncompleteCacheIsRefusedNamingWhy) {
   EXPECT_NE(message.find("c.ppm: changed since the pixel cache"), std::string::npos) << message;
 }
 
+// A truncated, empty or hostile index (or shard) is an error naming the file, never a crash.
+TEST(PixelCache, ATruncatedEmptyOrHostileIndexIsNamed) {
+  auto dir = testing::scratch_dir("pixel-cache-hostile");
+  cv::imwrite(dir + "/a.png", cv::Mat(8, 8, CV_8UC3, cv::Scalar(1, 2, 3)));
+  ImageSpec spec{8, 8, {0.5, 0.5, 0.5}, {0.5, 0.5, 0.5}, {}};
+  write_cache(dir + "/good", {dir + "/a.png"}, spec);
+  const auto index = read_file(dir + "/good/index.json");
+  const auto shard = index.substr(index.find("pixels-"), index.find(".safetensors") + 12 - index.find("pixels-"));
+  auto cached = spec;
+  int n = 0;
+  auto broken = [&](const std::string& text, const std::string& shard_bytes = "") {
+    const auto d = dir + "/bad" + std::to_string(n++);
+    fs::create_directories(d);
+    write_file_atomic(d + "/index.json", text);
+    write_file_atomic(d + "/" + shard, shard_bytes.empty() ? read_file(dir + "/good/" + shard) : shard_bytes);
+    cached.decoding.pixel_cache = d;
+    return testing::error_message([&] { load_image(dir + "/a.png", cached); });
+  };
+  auto replaced = [&](const std::string& from, const std::string& to) {
+    auto text = index;
+    text.replace(text.find(from), from.size(), to);
+    return text;
+  };
+  EXPECT_NE(broken("").find("index.json: not a pixel cache index"), std::string::npos);
+  EXPECT_NE(broken(index.substr(0, index.size() / 2)).find("not a pixel cache index"), std::string::npos);
+  EXPECT_NE(broken(replaced("\"row\": 0", "\"row\": \"x\"")).find("not a pixel cache index"), std::string::npos);
+  EXPECT_NE(broken(replaced("\"shard\": 0", "\"shard\": 7")).find("points at shard 7"), std::string::npos);
+  EXPECT_NE(broken(replaced("\"row\": 0", "\"row\": 99")).find("is row 99 of a shard"), std::string::npos);
+  EXPECT_NE(broken(index, "truncated").find(shard), std::string::npos);
+}
+
 // A rewrite that fails half-way (an undecodable image after a full shard) leaves the cache as it was; a rewrite
 // that succeeds leaves only its own shards.
 TEST(PixelCache, ARewriteThatFailsLeavesTheOldCacheWhole) {
