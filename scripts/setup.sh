@@ -9,7 +9,7 @@ set -euo pipefail
 packages=(
   build-essential cmake ninja-build pkg-config ccache
   libtorch-dev libopencv-dev libsentencepiece-dev sentencepiece libyaml-cpp-dev
-  libgtest-dev libbenchmark-dev libcli11-dev nlohmann-json3-dev libcsv-dev libcpp-httplib-dev libpcre2-dev libutf8proc-dev
+  libgtest-dev libbenchmark-dev libcli11-dev nlohmann-json3-dev libcsv-dev libcpp-httplib-dev libpcre2-dev libutf8proc-dev libgloo-dev
   libopenblas0-pthread
   python3-torch python3-yaml python3-numpy python3-opencv
 )

@@ -1,6 +1,7 @@
 #include <cstdio>
 
 #include "cli/commands.h"
+#include "dist/communicator.h"
 #include "recipes/ablation.h"
 #include "recipes/sweep.h"
 
@@ -11,8 +12,9 @@ void register_ablate_command(CLI::App& app) {
   auto* cmd = app.add_subcommand("ablate", "MASP Table 2 on one split: train what is missing, evaluate V, V+A, V+S, V+A+rS, V+A+S");
   add_config_options(cmd, *args);
   cmd->callback([args] {
+    join_ranks(args->load());
     auto result = run_ablation(args->files, args->overrides);
-    std::printf("\n%s", result.table_markdown.c_str());
+    if (world().is_main()) std::printf("\n%s", result.table_markdown.c_str());
   });
 }
 
@@ -21,8 +23,9 @@ void register_sweep_command(CLI::App& app) {
   auto* cmd = app.add_subcommand("sweep", "stage-2 runs that differ in one setting (sweep.key/values, or sweep.single_aspect), evaluated as one table");
   add_config_options(cmd, *args);
   cmd->callback([args] {
+    join_ranks(args->load());
     auto table = run_sweep(args->files, args->overrides);
-    std::printf("\n%s", table.markdown().c_str());
+    if (world().is_main()) std::printf("\n%s", table.markdown().c_str());
   });
 }
 

@@ -4,6 +4,7 @@
 #include "cli/commands.h"
 #include "core/atomic_file.h"
 #include "core/error.h"
+#include "dist/communicator.h"
 #include "eval/eval_table.h"
 #include "eval/evaluate.h"
 #include "io/checkpoint.h"
@@ -31,11 +32,13 @@ void run_eval_table_command(const EvalArgs& a, const EmotuneConfig& c, const std
   if (columns.empty()) columns.push_back({c.data.eval_split, ""});
   std::string out = !c.eval.out_dir.empty() ? c.eval.out_dir : (fs::path(c.run_dir) / "eval-table").string();
   auto table = run_eval_table(a.config.files, a.config.overrides, rows, columns, out);
-  std::printf("\n%s\nwritten to %s (table.md, table.csv, table-macro-f1.csv, table.json)\n", table.markdown().c_str(), out.c_str());
+  if (world().is_main()) std::printf("\n%s\nwritten to %s (table.md, table.csv, table-macro-f1.csv, table.json)\n", table.markdown().c_str(), out.c_str());
 }
 
 void run_eval(const EvalArgs& a) {
   EmotuneConfig c = a.config.load();
+  join_ranks(c);
+  const bool main = world().is_main();  // rank 0 alone writes and prints; every rank scores its share
   std::string split = a.split.empty() ? c.data.eval_split : a.split;
   std::string ckpt = !a.checkpoint.empty() ? a.checkpoint : !c.eval.checkpoint.empty() ? c.eval.checkpoint
                                                           : RunDir(c.run_dir).checkpoint();
@@ -57,6 +60,7 @@ void run_eval(const EvalArgs& a) {
     auto result = evaluate_aspects(*vlm, builder, modules ? modules.get() : nullptr, *images, samples, aspect_question_lists(c.masp), options, c.masp.aspects);
     if (a.aspects_plain) out += "-plain";
     auto j = result.to_json();
+    if (!main) return;
     ensure_directory(out);
     write_file_atomic((fs::path(out) / "aspects.json").string(), j.dump(2) + "\n");
     for (size_t i = 0; i < result.aspects.size(); ++i)
@@ -70,7 +74,7 @@ void run_eval(const EvalArgs& a) {
   auto result = evaluate_emotions(model, *images, samples, options);
   write_emotion_evaluation(out, result, model, *images, {{"checkpoint", ckpt}, {"split", split}, {"mode", name_of(c.eval.mode)},
                                                          {"skipped_images", images->skipped()}});
-  std::printf("%s accuracy %.2f%% (%lld/%lld, %s mode%s) on split '%s'; written to %s\n", ckpt.empty() ? "zero-shot" : ckpt.c_str(),
+  if (main) std::printf("%s accuracy %.2f%% (%lld/%lld, %s mode%s) on split '%s'; written to %s\n", ckpt.empty() ? "zero-shot" : ckpt.c_str(),
               100.0 * result.metrics.accuracy, static_cast<long long>(result.metrics.correct),
               static_cast<long long>(result.metrics.total), name_of(c.eval.mode),
               result.metrics.unmatched ? concat(", ", result.metrics.unmatched, " answers matched no label").c_str() : "",

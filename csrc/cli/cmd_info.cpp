@@ -34,6 +34,8 @@ void run_info(const InfoArgs& a) {
     std::printf("CUDA: %s; images: %s%s\n", torch::cuda::is_available() ? concat(torch::cuda::device_count(), " device(s)").c_str() : "none seen",
                 image_decoding_available() ? "decoded with OpenCV" : "from a pixel cache only (built without OpenCV)",
                 c.data.pixel_cache.empty() ? "" : concat(", data.pixel_cache ", c.data.pixel_cache).c_str());
+    std::printf("distributed: %s; backend %s, timeout %g s\n", distributed_summary().c_str(), c.distributed.backend.c_str(),
+                c.distributed.timeout_s);
   }
   if (a.print_config) std::printf("%s\n", config_to_yaml(a.config.load()).c_str());
   if (a.keys) {

@@ -1,6 +1,7 @@
 #include <cstdio>
 
 #include "cli/commands.h"
+#include "dist/communicator.h"
 #include "recipes/personalize.h"
 
 namespace emotune {
@@ -10,8 +11,9 @@ void register_personalize_command(CLI::App& app) {
   auto* cmd = app.add_subcommand("personalize", "fit per-user soft prompts and/or personalisation heads, and report per-user accuracy");
   add_config_options(cmd, *args);
   cmd->callback([args] {
+    join_ranks(args->load());
     auto result = run_personalize(args->files, args->overrides);
-    std::printf("%s", result.report_markdown.c_str());
+    if (world().is_main()) std::printf("%s", result.report_markdown.c_str());
   });
 }
 

@@ -3,11 +3,13 @@
 #include <cstdio>
 
 #include "cli/commands.h"
+#include "dist/communicator.h"
 #include "masp/stages.h"
 
 namespace emotune {
 namespace {
 void report(const char* stage, const TrainResult& r) {
+  if (!world().is_main()) return;
   std::printf("%s: %s after step %lld of %lld, last loss %.4f, %.1f samples/s, checkpoint %s\n", stage,
               r.finished ? "finished" : "stopped", static_cast<long long>(r.step), static_cast<long long>(r.total_steps),
               r.last_loss, r.samples_per_second, r.checkpoint.c_str());
@@ -36,12 +38,20 @@ void register_train_commands(CLI::App& app) {
   auto args1 = std::make_shared<ConfigArgs>();
   auto* s1 = app.add_subcommand("train-aspects", "MASP stage 1: train the aspect modules on aspect Q&A (Eq. 1-2)");
   add_config_options(s1, *args1);
-  s1->callback([args1] { report("stage 1", train_aspects(stage_config(*args1, true))); });
+  s1->callback([args1] {
+    auto c = stage_config(*args1, true);
+    join_ranks(c);
+    report("stage 1", train_aspects(c));
+  });
 
   auto args2 = std::make_shared<ConfigArgs>();
   auto* s2 = app.add_subcommand("train-prompt", "MASP stage 2: train the soft prompt with everything else frozen (Eq. 3-5)");
   add_config_options(s2, *args2);
-  s2->callback([args2] { report("stage 2", train_prompt(stage_config(*args2, false))); });
+  s2->callback([args2] {
+    auto c = stage_config(*args2, false);
+    join_ranks(c);
+    report("stage 2", train_prompt(c));
+  });
 }
 
 }  // namespace emotune

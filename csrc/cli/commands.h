@@ -19,6 +19,13 @@ void add_config_options(CLI::App* cmd, ConfigArgs& args);
 // sets them (cli/checkpoint_labels.cpp); a user's different labels are an error unless labels_from_config.
 void adopt_checkpoint_labels(EmotuneConfig& c, const ConfigArgs& args, const std::string& checkpoint, bool labels_from_config);
 
+// Data parallel under torchrun (cli/ranks.cpp): the subcommands that may run on several ranks; join_ranks joins
+// them (no-op in one process) with the config's distributed.* keys and checks that every rank has the same config,
+// bundle and data; distributed_summary is what `info --runtime` says of the launch.
+const std::vector<std::string>& distributed_commands();
+void join_ranks(const EmotuneConfig& config);
+std::string distributed_summary();
+
 void register_train_commands(CLI::App& app);
 void register_eval_command(CLI::App& app);
 void register_predict_command(CLI::App& app);

@@ -11,6 +11,7 @@
 #include "config/did_you_mean.h"
 #include "core/error.h"
 #include "core/openmp_policy.h"
+#include "dist/communicator.h"
 
 namespace {
 
@@ -50,7 +51,16 @@ int main(int argc, char** argv) {
     return 2;
   }
   try {
+    // Launched by torchrun on several ranks: only the data-parallel commands may run so (docs/distributed.md).
+    const auto& parallel = emotune::distributed_commands();
+    if (argc > 1 && argv[1][0] != '-' && std::string(argv[1]) != "info" && emotune::launch_env().world_size > 1 &&
+        std::find(parallel.begin(), parallel.end(), argv[1]) == parallel.end())
+      emotune::raise("'emotune ", argv[1], "' runs as one process, but this one was launched as rank ", emotune::launch_env().rank,
+                     " of ", emotune::launch_env().world_size,
+                     " (RANK/WORLD_SIZE are set, as by torchrun); run it without torchrun. Data-parallel commands: "
+                     "train-aspects, train-prompt, eval, ablate, sweep, personalize");
     app.parse(argc, argv);
+    emotune::leave_world();  // a final barrier: no rank leaves (and rank 0's store closes) while others still work
   } catch (const CLI::ParseError& e) {
     return app.exit(e);
   } catch (const emotune::Error& e) {

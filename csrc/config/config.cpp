@@ -109,6 +109,10 @@ ConfigSchema bind_config(EmotuneConfig& c) {
   s.add("masp.questions", &c.masp.questions, "per aspect, question templates; training draws one per sample, evaluation uses the first");
   s.add("masp.system_prompt", &c.masp.system_prompt, "system message of the chat template");
 
+  s.add_choice("distributed.backend", &c.distributed.backend, {"auto", "gloo", "nccl"},
+               "process group of a torchrun launch: auto (nccl on CUDA when built with it, else gloo), gloo or nccl");
+  s.add("distributed.timeout_s", &c.distributed.timeout_s,
+        "seconds the rendezvous or one collective may wait for the other ranks before the run fails");
   s.add_choice("train.optimizer", &c.train.optimizer, {"adamw", "sgd"}, "optimizer");
   s.add("train.lr", &c.train.lr, "peak learning rate");
   s.add("train.weight_decay", &c.train.weight_decay, "decoupled (AdamW) or L2 (SGD) weight decay");
@@ -188,6 +192,7 @@ void validate(const EmotuneConfig& c) {
   if (c.data.max_image_pixels < 0)
     raise("config key 'data.max_image_pixels' must be 0 (no limit) or positive, got ", c.data.max_image_pixels);
   if (c.train.epochs <= 0 && c.train.max_steps <= 0) raise("config: train.epochs or train.max_steps must be positive");
+  if (!(c.distributed.timeout_s > 0)) raise("config key 'distributed.timeout_s' must be positive, got ", c.distributed.timeout_s);
   if (c.train.lr <= 0) raise("config key 'train.lr' must be positive, got ", c.train.lr);
   if (c.train.warmup_ratio < 0 || c.train.warmup_ratio >= 1)
     raise("config key 'train.warmup_ratio' must be in [0, 1), got ", c.train.warmup_ratio);

@@ -171,6 +171,12 @@ struct VlmConfig {
   PositionMode positions = PositionMode::Plain;
 };
 
+// Data-parallel runs launched by torchrun (docs/distributed.md); read only when the launch environment says so.
+struct DistributedConfig {
+  std::string backend = "auto";  // auto (nccl on CUDA when LibTorch has it, else gloo) | gloo | nccl
+  double timeout_s = 300;        // the rendezvous, or one collective, waiting longer than this fails the run
+};
+
 struct EmotuneConfig {
   std::string bundle = "models/tiny";
   std::string run_dir = "runs/default";
@@ -190,6 +196,7 @@ struct EmotuneConfig {
   PrepareConfig prepare;
   PersonalConfig personal;
   DiscreteConfig dpt;
+  DistributedConfig distributed;
 };
 
 ConfigSchema bind_config(EmotuneConfig& config);

@@ -8,6 +8,15 @@
 
 namespace emotune {
 
+namespace {
+bool& progress_shown() {
+  static bool shown = true;
+  return shown;
+}
+}  // namespace
+
+void set_progress_shown(bool shown) { progress_shown() = shown; }
+
 std::string format_duration(double seconds) {
   if (seconds < 0 || seconds != seconds) return "?";
   long s = static_cast<long>(seconds + 0.5);
@@ -24,6 +33,7 @@ ProgressBar::ProgressBar(std::string title, int64_t total, int64_t start)
       begin_(std::chrono::steady_clock::now()), last_print_(begin_) {}
 
 void ProgressBar::update(int64_t done, int64_t samples, const std::string& extra) {
+  if (!progress_shown()) return;
   auto now = std::chrono::steady_clock::now();
   double elapsed = std::chrono::duration<double>(now - begin_).count();
   double since_print = std::chrono::duration<double>(now - last_print_).count();

@@ -23,5 +23,7 @@ class ProgressBar {
 };
 
 std::string format_duration(double seconds);
+// Whether bars draw at all in this process: off on every rank of a distributed run but rank 0 (dist/).
+void set_progress_shown(bool shown);
 
 }  // namespace emotune

@@ -1,7 +1,5 @@
 #include "data/pixel_cache.h"
 
-#include <openssl/evp.h>
-
 #include <unistd.h>
 
 #include <chrono>
@@ -15,6 +13,7 @@
 
 #include "core/atomic_file.h"
 #include "core/error.h"
+#include "core/sha256.h"
 #include "io/safetensors.h"
 
 namespace emotune {
@@ -22,16 +21,6 @@ namespace {
 
 namespace fs = std::filesystem;
 constexpr const char* kFormat = "emotune-pixel-cache/1";
-
-std::string sha256_hex(std::string_view bytes) {
-  unsigned char digest[EVP_MAX_MD_SIZE];
-  unsigned int length = 0;
-  if (EVP_Digest(bytes.data(), bytes.size(), digest, &length, EVP_sha256(), nullptr) != 1) raise("SHA-256 failed");
-  static const char* hex = "0123456789abcdef";
-  std::string out;
-  for (unsigned int i = 0; i < length; ++i) out += {hex[digest[i] >> 4], hex[digest[i] & 15]};
-  return out;
-}
 
 // The image's path relative to the cache directory (both made absolute first).
 std::string cache_key(const std::string& image, const std::string& dir) {

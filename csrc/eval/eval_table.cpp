@@ -7,6 +7,7 @@
 #include "config/config.h"
 #include "core/atomic_file.h"
 #include "core/error.h"
+#include "dist/communicator.h"
 #include "eval/evaluate.h"
 #include "masp/stages.h"
 #include "vlm/frozen_vlm.h"
@@ -117,6 +118,7 @@ EvalTable run_eval_table(const std::vector<std::string>& files, const std::vecto
       table.cells[ri][ci] = std::move(evaluation.metrics);
     }
   }
+  if (!world().is_main()) return table;  // rank 0 alone writes
   ensure_directory(out_dir);
   write_file_atomic((fs::path(out_dir) / "table.md").string(), table.markdown());
   write_file_atomic((fs::path(out_dir) / "table.csv").string(), table.csv(false));

@@ -7,12 +7,52 @@
 #include "core/atomic_file.h"
 #include "core/error.h"
 #include "core/progress.h"
+#include "dist/communicator.h"
 #include "eval/decode.h"
 #include "vlm/frozen_vlm.h"
 
 namespace emotune {
 
 EvalOptions eval_options(const EmotuneConfig& c) { return {c.eval.mode, c.eval.batch_size, c.eval.max_new_tokens, true}; }
+
+namespace {
+
+Communicator& group_of(const EvalOptions& o) { return o.group ? *o.group : world(); }
+
+nlohmann::json to_json(const EmotionPrediction& p) {
+  return {{"image", p.image}, {"gold", p.gold}, {"predicted", p.predicted}, {"text", p.text}, {"scores", p.scores}};
+}
+
+EmotionPrediction prediction_from(const nlohmann::json& j) {
+  EmotionPrediction p;
+  p.image = j.at("image"), p.gold = j.at("gold"), p.predicted = j.at("predicted");
+  p.text = j.at("text");
+  p.scores = j.at("scores").get<std::vector<float>>();
+  return p;
+}
+
+// Every rank's predictions of its batches (round-robin: batch b on rank b mod size), back in batch order. CBOR keeps
+// each float's bits.
+std::vector<EmotionPrediction> gather_predictions(Communicator& group, const std::vector<std::vector<EmotionPrediction>>& mine,
+                                                  size_t batches) {
+  nlohmann::json local = nlohmann::json::array();
+  for (const auto& batch : mine) {
+    nlohmann::json rows = nlohmann::json::array();
+    for (const auto& p : batch) rows.push_back(to_json(p));
+    local.push_back(std::move(rows));
+  }
+  const auto cbor = nlohmann::json::to_cbor(local);
+  auto all = all_gather_bytes(group, std::string(cbor.begin(), cbor.end()), "gathering the evaluation's predictions");
+  std::vector<nlohmann::json> per_rank;
+  for (const auto& bytes : all) per_rank.push_back(nlohmann::json::from_cbor(bytes));
+  std::vector<EmotionPrediction> out;
+  const size_t ranks = all.size();
+  for (size_t b = 0; b < batches; ++b)
+    for (const auto& row : per_rank[b % ranks].at(b / ranks)) out.push_back(prediction_from(row));
+  return out;
+}
+
+}  // namespace
 
 EmotionEvaluation evaluate_emotions(EmotionModel& model, ImageFeatures& images, const std::vector<EmotionSample>& samples,
                                     const EvalOptions& o, const std::vector<torch::Tensor>& sample_prompts) {
@@ -25,9 +65,12 @@ EmotionEvaluation evaluate_emotions(EmotionModel& model, ImageFeatures& images, 
   // Ranking scores |labels| sequences per image, so fewer images go into one forward batch.
   const int64_t images_per_batch = o.mode == EvalMode::Rank ? std::max<int64_t>(1, o.batch_size / static_cast<int64_t>(model.labels.size())) : o.batch_size;
   ProgressBar bar("eval", static_cast<int64_t>(samples.size()));
-  std::vector<int64_t> gold, pred;
-  for (size_t lo = 0; lo < samples.size(); lo += static_cast<size_t>(images_per_batch)) {
+  Communicator& group = group_of(o);
+  std::vector<std::vector<EmotionPrediction>> mine;  // this rank's batches, in order
+  size_t batches = 0;
+  for (size_t lo = 0; lo < samples.size(); lo += static_cast<size_t>(images_per_batch), ++batches) {
     size_t hi = std::min(samples.size(), lo + static_cast<size_t>(images_per_batch));
+    if (static_cast<int>(batches % static_cast<size_t>(group.size())) != group.rank()) continue;
     std::vector<int64_t> ids;
     for (size_t i = lo; i < hi; ++i) ids.push_back(samples[i].image);
     auto visual = images.visual(ids);
@@ -57,13 +100,19 @@ EmotionEvaluation evaluate_emotions(EmotionModel& model, ImageFeatures& images, 
     for (size_t i = 0; i < ids.size(); ++i) {
       batch[i].image = samples[lo + i].image;
       batch[i].gold = samples[lo + i].label;
-      gold.push_back(batch[i].gold);
-      pred.push_back(batch[i].predicted);
-      out.predictions.push_back(std::move(batch[i]));
     }
+    mine.push_back(std::move(batch));
     if (o.show_progress) bar.update(static_cast<int64_t>(hi), static_cast<int64_t>(hi));
   }
   if (o.show_progress) bar.finish();
+  if (group.size() == 1) {
+    for (auto& batch : mine)
+      for (auto& p : batch) out.predictions.push_back(std::move(p));
+  } else {
+    out.predictions = gather_predictions(group, mine, batches);
+  }
+  std::vector<int64_t> gold, pred;
+  for (const auto& p : out.predictions) gold.push_back(p.gold), pred.push_back(p.predicted);
   out.metrics = compute_metrics(gold, pred, static_cast<int64_t>(model.labels.size()), model.labels);
   return out;
 }
@@ -71,6 +120,7 @@ EmotionEvaluation evaluate_emotions(EmotionModel& model, ImageFeatures& images, 
 void write_emotion_evaluation(const std::string& dir, const EmotionEvaluation& e, const EmotionModel& model,
                               const ImageFeatures& images, const nlohmann::json& context) {
   namespace fs = std::filesystem;
+  if (!world().is_main()) return;
   ensure_directory(dir);
   auto metrics = e.metrics.to_json(model.labels);
   metrics["context"] = context;
@@ -106,8 +156,11 @@ AspectEvaluation evaluate_aspects(FrozenVLM& vlm, const SequenceBuilder& builder
   out.total.assign(out.aspects.size(), 0);
   out.correct.assign(out.aspects.size(), 0);
   ProgressBar bar("eval aspects", static_cast<int64_t>(samples.size()));
-  for (size_t lo = 0; lo < samples.size(); lo += static_cast<size_t>(o.batch_size)) {
+  Communicator& group = group_of(o);
+  size_t b = 0;
+  for (size_t lo = 0; lo < samples.size(); lo += static_cast<size_t>(o.batch_size), ++b) {
     size_t hi = std::min(samples.size(), lo + static_cast<size_t>(o.batch_size));
+    if (static_cast<int>(b % static_cast<size_t>(group.size())) != group.rank()) continue;  // another rank's batch
     std::vector<int64_t> ids;
     for (size_t i = lo; i < hi; ++i) ids.push_back(samples[i].image);
     auto visual = images.visual(ids);  // one fetch (or one encoding pass) per batch
@@ -127,6 +180,12 @@ AspectEvaluation evaluate_aspects(FrozenVLM& vlm, const SequenceBuilder& builder
     if (o.show_progress) bar.update(static_cast<int64_t>(hi), static_cast<int64_t>(hi));
   }
   if (o.show_progress) bar.finish();
+  if (group.size() > 1) {  // the counts are sums over every rank's batches
+    auto counts = torch::cat({torch::tensor(out.total, torch::kInt64), torch::tensor(out.correct, torch::kInt64)});
+    group.all_reduce_sum(counts, "summing the aspect evaluation's counts");
+    const auto a = static_cast<int64_t>(out.total.size());
+    for (int64_t i = 0; i < a; ++i) out.total[static_cast<size_t>(i)] = counts[i].item<int64_t>(), out.correct[static_cast<size_t>(i)] = counts[a + i].item<int64_t>();
+  }
   return out;
 }
 

@@ -12,11 +12,16 @@
 
 namespace emotune {
 
+class Communicator;
+
 struct EvalOptions {
   EvalMode mode = EvalMode::Rank;
   int64_t batch_size = 16;
   int64_t max_new_tokens = 8;
   bool show_progress = true;
+  // The ranks that share the work: batch b is scored by rank b mod size, and every rank ends with every result (in
+  // the one-process order, so the metrics are the same to the last digit); nullptr: world() (dist/communicator.h).
+  Communicator* group = nullptr;
 };
 // eval.mode, eval.batch_size and eval.max_new_tokens, with a progress bar.
 EvalOptions eval_options(const EmotuneConfig& config);
@@ -36,7 +41,7 @@ struct EmotionEvaluation {
 // different users share forward batches, each with its own prompt.
 EmotionEvaluation evaluate_emotions(EmotionModel& model, ImageFeatures& images, const std::vector<EmotionSample>& samples,
                                     const EvalOptions& options, const std::vector<torch::Tensor>& sample_prompts = {});
-// metrics.json, confusion.csv, predictions.jsonl.
+// metrics.json, confusion.csv, predictions.jsonl (by rank 0 alone in a distributed run).
 void write_emotion_evaluation(const std::string& dir, const EmotionEvaluation& evaluation, const EmotionModel& model,
                               const ImageFeatures& images, const nlohmann::json& context);
 

@@ -4,6 +4,7 @@
 
 #include "core/error.h"
 #include "core/rng.h"
+#include "dist/communicator.h"
 #include "io/checkpoint.h"
 #include "masp/soft_prompt.h"
 #include "masp/tasks.h"
@@ -21,6 +22,9 @@ std::unique_ptr<FrozenVLM> open_bundle(const EmotuneConfig& config) {
   }
   if (device.is_cuda() && !torch::cuda::is_available())
     raise("config key 'device' is '", config.device, "', but this LibTorch sees no CUDA device (a CPU-only build, or no GPU)");
+  // Several ranks on one machine: "cuda" is each rank's own GPU, cuda:LOCAL_RANK (as torchrun users expect).
+  if (device.is_cuda() && !device.has_index() && launch_env().world_size > 1)
+    device = torch::Device(torch::kCUDA, static_cast<c10::DeviceIndex>(launch_env().local_rank));
   return load_frozen_vlm(config.bundle, {device, config.precision == "bf16" ? torch::kBFloat16 : torch::kFloat32});
 }
 

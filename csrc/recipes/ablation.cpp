@@ -4,6 +4,7 @@
 
 #include "core/atomic_file.h"
 #include "data/world_facts.h"
+#include "dist/communicator.h"
 #include "eval/evaluate.h"
 #include "recipes/stage_runs.h"
 #include "vlm/frozen_vlm.h"
@@ -65,6 +66,7 @@ AblationResult AblationRecipe::evaluate() const {
   result.table_markdown = table_of(result.rows, summary);
   summary["split"] = c.data.eval_split;
   summary["mode"] = name_of(c.eval.mode);
+  if (!world().is_main()) return result;  // rank 0 alone writes
   write_file_atomic(root_.file("ablation.md"), result.table_markdown);
   write_file_atomic(root_.file("ablation.json"), summary.dump(2) + "\n");
   return result;

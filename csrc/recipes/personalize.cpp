@@ -8,6 +8,7 @@
 #include "core/atomic_file.h"
 #include "core/error.h"
 #include "data/world_facts.h"
+#include "dist/communicator.h"
 #include "eval/evaluate.h"
 #include "io/safetensors.h"
 #include "masp/stages.h"
@@ -54,6 +55,14 @@ torch::Tensor label_scores_of(EmotionModel& model, ImageFeatures& images, const 
   std::vector<torch::Tensor> rows;
   for (const auto& p : e.predictions) rows.push_back(torch::tensor(p.scores));
   return torch::stack(rows);
+}
+
+// Data parallel over users (issue 30): user k is fitted by rank k mod size. `fit(k)` fills row k of each tensor in
+// `rows` on the rank that owns user k; the rows other ranks own stay zero, so one sum over the ranks gives every
+// rank every user's result.
+bool owns_user(size_t k) { return static_cast<int>(k % static_cast<size_t>(world().size())) == world().rank(); }
+void share_user_rows(std::vector<torch::Tensor*> rows, const std::string& what) {
+  for (auto* t : rows) world().all_reduce_sum(*t, "personalize: gathering the " + what);
 }
 
 class PersonalizeRecipe {
@@ -158,14 +167,25 @@ void PersonalizeRecipe::fit_heads() {
   store_["head/feature_mean"] = scaler.mean, store_["head/feature_std"] = scaler.std;
   meta_["head_inputs"] = nlohmann::json(pc.head_inputs).dump();
   HeadFitOptions user_opts{pc.head_steps, pc.head_lr, pc.head_l2, pc.eval_every, pc.patience};
-  std::vector<LinearHead> heads;
+  const auto n = static_cast<int64_t>(n_users);
+  auto weights = torch::zeros({n, global.head.weight.size(0), global.head.weight.size(1)}, global.head.weight.options());
+  auto biases = torch::zeros({n, global.head.bias.size(0)}, global.head.bias.options());
+  auto steps = torch::zeros({n}, torch::kInt64);
   for (size_t k = 0; k < n_users; ++k) {
+    if (!owns_user(k)) continue;
     const auto& u = users_[k];
     auto fit = fit_head(global.head, rows_of(x_train, u.fit), labels_of(train_samples_, u.fit), rows_of(x_train, u.holdout),
                         labels_of(train_samples_, u.holdout), user_opts);
-    store_["head/" + u.user + "/weight"] = fit.head.weight, store_["head/" + u.user + "/bias"] = fit.head.bias;
-    results_[k].head_steps = fit.steps;
-    heads.push_back(fit.head);
+    weights[static_cast<int64_t>(k)].copy_(fit.head.weight), biases[static_cast<int64_t>(k)].copy_(fit.head.bias);
+    steps[static_cast<int64_t>(k)] = fit.steps;
+  }
+  share_user_rows({&weights, &biases, &steps}, "users' heads");
+  std::vector<LinearHead> heads;
+  for (size_t k = 0; k < n_users; ++k) {
+    const auto i = static_cast<int64_t>(k);
+    heads.push_back({weights[i].clone(), biases[i].clone()});
+    store_["head/" + users_[k].user + "/weight"] = heads.back().weight, store_["head/" + users_[k].user + "/bias"] = heads.back().bias;
+    results_[k].head_steps = steps[i].item<int64_t>();
   }
   for (size_t k = 0; k < n_users; ++k) {
     const auto& u = users_[k];
@@ -175,7 +195,7 @@ void PersonalizeRecipe::fit_heads() {
     results_[k].accuracy.push_back({"user head", accuracy_of(heads[k].logits(x), y)});
     results_[k].accuracy.push_back({"cross-user head", accuracy_of(heads[(k + 1) % n_users].logits(x), y)});
   }
-  save_safetensors(store_path_, store_, meta_);
+  if (world().is_main()) save_safetensors(store_path_, store_, meta_);
 }
 
 std::vector<torch::Tensor> PersonalizeRecipe::fit_prompts() {
@@ -184,25 +204,41 @@ std::vector<torch::Tensor> PersonalizeRecipe::fit_prompts() {
   PromptFitOptions opts{pc.prompt_steps, c_.train.batch_size, pc.prompt_lr, pc.prompt_l2, pc.eval_every, pc.patience,
                         c_.train.loss_reduction};
   std::vector<torch::Tensor> prompts(users_.size());
-  for (size_t k = 0; k < users_.size(); ++k) {
-    const auto& u = users_[k];
-    const std::string key = "prompt/" + u.user, steps_key = "prompt_steps/" + u.user;
-    if (store_.count(key) && store_.count(steps_key)) {
+  auto stored = [&](size_t k) { return store_.count("prompt/" + users_[k].user) && store_.count("prompt_steps/" + users_[k].user); };
+  // In rounds of one user per rank; the store is saved after every round, so an interrupted run resumes there.
+  const size_t ranks = static_cast<size_t>(world().size());
+  for (size_t first = 0; first < users_.size(); first += ranks) {
+    const size_t last = std::min(users_.size(), first + ranks);
+    auto round = torch::zeros({static_cast<int64_t>(last - first), model_.soft_prompt.size(0), model_.soft_prompt.size(1)},
+                              model_.soft_prompt.options());
+    auto steps = torch::zeros({static_cast<int64_t>(last - first)}, torch::kInt64);
+    bool fitted = false;
+    for (size_t k = first; k < last; ++k) {
+      if (stored(k)) continue;
+      fitted = true;
+      if (!owns_user(k)) continue;
+      const auto& u = users_[k];
+      auto t0 = std::chrono::steady_clock::now();
+      auto fit = fit_user_prompt(data, model_.soft_prompt, u.fit, u.holdout, opts);  // one rank's own small fit
+      double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+      std::fprintf(stderr, "user %s: prompt fitted on %zu images, kept step %lld, held-out loss %.4f (%.1f s)\n", u.user.c_str(),
+                   u.fit.size(), static_cast<long long>(fit.steps), fit.holdout_loss, secs);
+      round[static_cast<int64_t>(k - first)].copy_(fit.prompt), steps[static_cast<int64_t>(k - first)] = fit.steps;
+    }
+    if (fitted) share_user_rows({&round, &steps}, "users' prompts");
+    for (size_t k = first; k < last; ++k) {
+      const auto& u = users_[k];
+      const std::string key = "prompt/" + u.user, steps_key = "prompt_steps/" + u.user;
+      if (stored(k)) {
+        std::fprintf(stderr, "user %s: prompt from %s (resumed)\n", u.user.c_str(), store_path_.c_str());
+      } else {
+        store_[key] = round[static_cast<int64_t>(k - first)].clone();
+        store_[steps_key] = torch::tensor({steps[static_cast<int64_t>(k - first)].item<int64_t>()}, torch::kInt64);
+      }
       prompts[k] = store_[key];
       results_[k].prompt_steps = store_[steps_key].item<int64_t>();
-      std::fprintf(stderr, "user %s: prompt from %s (resumed)\n", u.user.c_str(), store_path_.c_str());
-      continue;
     }
-    auto t0 = std::chrono::steady_clock::now();
-    auto fit = fit_user_prompt(data, model_.soft_prompt, u.fit, u.holdout, opts);
-    double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-    std::fprintf(stderr, "user %s: prompt fitted on %zu images, kept step %lld, held-out loss %.4f (%.1f s)\n", u.user.c_str(),
-                 u.fit.size(), static_cast<long long>(fit.steps), fit.holdout_loss, secs);
-    prompts[k] = fit.prompt;
-    results_[k].prompt_steps = fit.steps;
-    store_[key] = fit.prompt;
-    store_[steps_key] = torch::tensor({fit.steps}, torch::kInt64);
-    save_safetensors(store_path_, store_, meta_);  // after every user: an interrupted run resumes here
+    if (fitted && world().is_main()) save_safetensors(store_path_, store_, meta_);
   }
   return prompts;
 }
@@ -231,6 +267,7 @@ void PersonalizeRecipe::evaluate_prompts(const std::vector<torch::Tensor>& promp
 
 PersonalizeResult PersonalizeRecipe::save() {
   auto result = summarize_personalization(std::move(results_), c_.data.eval_split);
+  if (!world().is_main()) return result;  // rank 0 alone writes
   const RunDir out = run_.sub("personalize");
   ensure_directory(out.path());
   result.summary["store"] = store_path_;

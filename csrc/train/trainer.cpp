@@ -7,6 +7,7 @@
 #include <filesystem>
 #include <fstream>
 #include <numeric>
+#include <optional>
 
 #include "core/atomic_file.h"
 #include "core/error.h"
@@ -34,12 +35,19 @@ void truncate_metrics(const std::string& path, int64_t step) {
 }
 
 // Loads parameters and optimizer state from the run's resume checkpoint; returns the step it was taken at.
+// Every rank reads it (run_dir is shared: require_shared_directory); only rank 0 truncates metrics.jsonl. A run
+// resumes at another world size only at the same global batch (batch_size × grad_accum × ranks), since the steps'
+// sample sets are cut from the seeded order by the global batch.
 int64_t resume_from(const RunDir& dir, TrainTask& task, const TrainerOptions& o, NamedTensors& params,
-                    torch::optim::Optimizer& optimizer, int64_t total) {
+                    torch::optim::Optimizer& optimizer, int64_t total, int64_t global_batch, Communicator& group) {
   auto ckpt = load_checkpoint(dir.resume());
   if (ckpt.info.stage != task.stage())
     raise(dir.resume(), ": a '", ckpt.info.stage, "' run cannot resume as stage '", task.stage(), "' (use another run_dir)");
   if (ckpt.info.bundle != o.bundle_name) raise(dir.resume(), ": trained on bundle '", ckpt.info.bundle, "', now '", o.bundle_name, "'");
+  if (auto it = ckpt.metadata.find("global_batch"); it != ckpt.metadata.end() && it->second != std::to_string(global_batch))
+    raise(dir.resume(), ": trained at a global batch of ", it->second, " samples per step, this run's is ", global_batch,
+          " (train.batch_size ", o.train.batch_size, " x train.grad_accum ", o.train.grad_accum, " x ", group.size(),
+          " process(es)); resume with the same global batch, e.g. twice the batch size on half the ranks (docs/distributed.md)");
   torch::NoGradGuard no_grad;
   for (auto& [name, p] : params) {
     auto it = ckpt.tensors.find(name);
@@ -48,6 +56,7 @@ int64_t resume_from(const RunDir& dir, TrainTask& task, const TrainerOptions& o,
     p.copy_(it->second);
   }
   import_optimizer_state(optimizer, params, ckpt.tensors, dir.resume());
+  if (!group.is_main()) return ckpt.info.step;
   truncate_metrics(dir.metrics(), ckpt.info.step);
   std::fprintf(stderr, "resuming %s from step %lld of %lld (%s)\n", task.stage().c_str(), static_cast<long long>(ckpt.info.step),
                static_cast<long long>(total), dir.resume().c_str());
@@ -58,22 +67,27 @@ int64_t resume_from(const RunDir& dir, TrainTask& task, const TrainerOptions& o,
 // at the last step; each is a metrics.jsonl line {"step", "epoch", "val_loss", "val_samples"}.
 class Validation {
  public:
-  Validation(TrainTask* task, const TrainConfig& c, int64_t steps_per_epoch, int64_t total)
-      : task_(task), batch_size_(c.batch_size), every_(c.validate_every), steps_per_epoch_(steps_per_epoch), total_(total) {
+  // Each rank scores its block of the held-out samples; the sums and counts are reduced (mean_loss).
+  Validation(TrainTask* task, const TrainConfig& c, int64_t steps_per_epoch, int64_t total, Communicator& group)
+      : task_(task), group_(group), batch_size_(c.batch_size), every_(c.validate_every), steps_per_epoch_(steps_per_epoch),
+        total_(total) {
     if (task_ && task_->num_samples() == 0) raise("stage '", task_->stage(), "': the validation split has no samples");
-    if (task_) all_.resize(static_cast<size_t>(task_->num_samples())), std::iota(all_.begin(), all_.end(), 0);
+    if (!task_) return;
+    const int64_t n = task_->num_samples(), block = (n + group.size() - 1) / group.size();
+    for (int64_t i = std::min(n, block * group.rank()); i < std::min(n, block * (group.rank() + 1)); ++i) mine_.push_back(i);
+    total_samples_ = n;
   }
   // Whether validation runs after optimizer step `done` (1-based).
   bool due(int64_t done) const {
     return task_ && (done % steps_per_epoch_ == 0 || done == total_ || (every_ > 0 && done % every_ == 0));
   }
   // Runs it, appends the line, keeps the best in `result`; returns the text the progress line shows.
-  std::string run(int64_t done, int64_t epoch, std::ostream& metrics, TrainResult& result) {
-    const double loss = mean_loss(*task_, all_, batch_size_);
+  std::string run(int64_t done, int64_t epoch, std::ostream* metrics, TrainResult& result) {
+    const double loss = mean_loss(*task_, mine_, batch_size_, group_);
     if (!std::isfinite(loss)) raise("stage '", task_->stage(), "': the validation loss became ", loss, " at step ", done);
     nlohmann::json line = {{"stage", task_->stage()}, {"step", done}, {"epoch", epoch}, {"val_loss", loss},
-                           {"val_samples", all_.size()}};
-    metrics << line.dump() << "\n" << std::flush;
+                           {"val_samples", total_samples_}};
+    if (metrics) *metrics << line.dump() << "\n" << std::flush;
     if (result.best_validation_loss < 0 || loss < result.best_validation_loss)
       result.best_validation_loss = loss, result.best_validation_step = done;
     char text[48];
@@ -83,8 +97,9 @@ class Validation {
 
  private:
   TrainTask* task_;
-  int64_t batch_size_, every_, steps_per_epoch_, total_;
-  std::vector<int64_t> all_;
+  Communicator& group_;
+  int64_t batch_size_, every_, steps_per_epoch_, total_, total_samples_ = 0;
+  std::vector<int64_t> mine_;  // this rank's held-out samples
 };
 
 }  // namespace
@@ -96,37 +111,79 @@ std::vector<int64_t> epoch_order(int64_t samples, bool shuffle, uint64_t seed, i
   return order;
 }
 
-double accumulate_gradients(TrainTask& task, const std::vector<int64_t>& samples, int64_t batch_size, int64_t epoch) {
-  // Accumulation: each micro-batch's sum backward, then every gradient divided by the step's count, so the
-  // step's gradient is that of Σ sums / Σ counts however the samples are split (issue 34, finding 1).
+namespace {
+
+// The micro-batch sums of `samples` (backward through each when `backward`): Σ sums, Σ counts.
+std::pair<double, double> sum_over(TrainTask& task, const std::vector<int64_t>& samples, int64_t batch_size, int64_t epoch,
+                                   bool backward) {
   const auto n = static_cast<int64_t>(samples.size());
   double sum = 0.0, count = 0.0;
   for (int64_t lo = 0; lo < n; lo += batch_size) {
     std::vector<int64_t> batch(samples.begin() + lo, samples.begin() + std::min(n, lo + batch_size));
     auto loss = task.loss_sum(batch, epoch);
-    loss.sum.backward();
+    if (backward) loss.sum.backward();
     sum += loss.sum.item<double>();
     count += loss.count;
   }
+  return {sum, count};
+}
+
+// Data parallelism without DistributedDataParallel: Σ over ranks of the loss sums, the counts and every trainable
+// tensor's gradient sum, in one bucket per step (the trained tensors are small). A tensor that got a gradient on any
+// rank gets the sum on every rank; one that got none anywhere stays undefined (so it is not updated: stage 1's
+// unsampled aspect modules). Every rank then holds the same gradient, steps the same, and stays in sync.
+void reduce_over_ranks(NamedTensors& params, double& sum, double& count, Communicator& group, const std::string& stage) {
+  auto stats = torch::zeros({2 + static_cast<int64_t>(params.size())}, torch::kFloat64);
+  auto acc = stats.accessor<double, 1>();
+  acc[0] = sum, acc[1] = count;
+  std::vector<torch::Tensor> pieces;
+  int64_t i = 2;
+  for (auto& [name, p] : params) {
+    const bool has = p.grad().defined();
+    acc[i++] = has ? 1.0 : 0.0;
+    pieces.push_back(has ? p.grad().detach().to(torch::kFloat32).reshape(-1) : torch::zeros({p.numel()}, p.options().dtype(torch::kFloat32)));
+  }
+  auto bucket = torch::cat(pieces);
+  group.all_reduce_sum(stats, "stage '" + stage + "': the loss sums and counts");
+  group.all_reduce_sum(bucket, "stage '" + stage + "': the gradient all-reduce");
+  sum = acc[0], count = acc[1];
+  int64_t offset = 0;
+  i = 2;
+  for (auto& [name, p] : params) {
+    const int64_t numel = p.numel();
+    if (acc[i++] > 0) p.mutable_grad() = bucket.slice(0, offset, offset + numel).view(p.sizes()).to(p.dtype());
+    else p.mutable_grad() = torch::Tensor();
+    offset += numel;
+  }
+}
+
+}  // namespace
+
+double accumulate_gradients(TrainTask& task, const std::vector<int64_t>& samples, int64_t batch_size, int64_t epoch,
+                            Communicator& group) {
+  // Accumulation: each micro-batch's sum backward, then every gradient divided by the step's count, so the
+  // step's gradient is that of Σ sums / Σ counts however the samples are split — over micro-batches (issue 34,
+  // finding 1) and over ranks (issue 30: sums and counts are reduced, never means).
+  auto [sum, count] = sum_over(task, samples, batch_size, epoch, true);
+  NamedTensors params = task.trainable();
+  if (group.size() > 1) reduce_over_ranks(params, sum, count, group, task.stage());
   if (count <= 0) raise("stage '", task.stage(), "': a step with nothing to score");
   {
     torch::NoGradGuard no_grad;
-    for (auto& [name, p] : task.trainable())
+    for (auto& [name, p] : params)
       if (p.grad().defined()) p.mutable_grad().div_(count);
   }
-  if (auto r = task.regularizer(); r.defined()) r.backward();
+  if (auto r = task.regularizer(); r.defined()) r.backward();  // once per step, the same on every rank
   return sum / count;
 }
 
-double mean_loss(TrainTask& task, const std::vector<int64_t>& samples, int64_t batch_size) {
+double mean_loss(TrainTask& task, const std::vector<int64_t>& samples, int64_t batch_size, Communicator& group) {
   torch::NoGradGuard no_grad;
-  const auto n = static_cast<int64_t>(samples.size());
-  double sum = 0.0, count = 0.0;
-  for (int64_t lo = 0; lo < n; lo += batch_size) {
-    std::vector<int64_t> batch(samples.begin() + lo, samples.begin() + std::min(n, lo + batch_size));
-    auto loss = task.loss_sum(batch, -1);
-    sum += loss.sum.item<double>();
-    count += loss.count;
+  auto [sum, count] = sum_over(task, samples, batch_size, -1, false);
+  if (group.size() > 1) {
+    auto stats = torch::tensor({sum, count}, torch::kFloat64);
+    group.all_reduce_sum(stats, "stage '" + task.stage() + "': the validation loss");
+    sum = stats[0].item<double>(), count = stats[1].item<double>();
   }
   return count > 0 ? sum / count : 0.0;
 }
@@ -147,39 +204,49 @@ double optimizer_step(torch::optim::Optimizer& optimizer, NamedTensors& params, 
 
 TrainResult run_training(TrainTask& task, const TrainerOptions& o) {
   const auto& c = o.train;
+  Communicator& group = o.group ? *o.group : world();
+  const bool main = group.is_main();  // rank 0 alone writes checkpoints, metrics and the progress bar
   const RunDir dir(o.run_dir);
-  ensure_directory(dir.path());
-  if (int n = remove_orphaned_temporaries(dir.path()); n > 0)  // left by a run killed while writing (issue 34, 9)
-    std::fprintf(stderr, "%s: removed %d temporary file(s) of a killed earlier run\n", dir.path().c_str(), n);
+  if (main) {
+    ensure_directory(dir.path());
+    if (int n = remove_orphaned_temporaries(dir.path()); n > 0)  // left by a run killed while writing (issue 34, 9)
+      std::fprintf(stderr, "%s: removed %d temporary file(s) of a killed earlier run\n", dir.path().c_str(), n);
+  }
+  const int64_t n = task.num_samples();
+  require_same_on_every_rank(group, {{"stage", task.stage()}, {"bundle", o.bundle_name}, {"config", o.config_yaml},
+                                     {"number of training samples", std::to_string(n)}});
+  require_shared_directory(group, dir.path());
 
   NamedTensors params = task.trainable();
   for (auto& [name, p] : params) p.set_requires_grad(true);
   auto optimizer = make_optimizer(c, params);
 
-  const int64_t n = task.num_samples();
   if (n == 0) raise("stage '", task.stage(), "' has no training samples");
-  const int64_t per_step = c.batch_size * c.grad_accum;
+  // The global batch: each rank's batch_size × grad_accum, times the ranks (issue 30).
+  const int64_t per_rank = c.batch_size * c.grad_accum, per_step = per_rank * group.size();
   const int64_t steps_per_epoch = (n + per_step - 1) / per_step;
   const int64_t total = c.max_steps > 0 ? c.max_steps : c.epochs * steps_per_epoch;
 
   int64_t start = 0;
-  if (c.resume && fs::exists(dir.resume())) start = resume_from(dir, task, o, params, *optimizer, total);
-  else write_file_atomic(dir.metrics(), "");
+  if (c.resume && fs::exists(dir.resume())) start = resume_from(dir, task, o, params, *optimizer, total, per_step, group);
+  else if (main) write_file_atomic(dir.metrics(), "");
 
   auto save = [&](int64_t step) {
+    if (!main) return;
     CheckpointInfo info{task.stage(), o.bundle_name, step, o.config_yaml};
     NamedTensors resume = params;
     resume.merge(export_optimizer_state(*optimizer, params));
-    save_checkpoint(dir.resume(), resume, info);
+    save_checkpoint(dir.resume(), resume, info, {{"global_batch", std::to_string(per_step)}});
     save_checkpoint(dir.checkpoint(), task.checkpoint_tensors(), info);
   };
 
-  std::ofstream metrics(dir.metrics(), std::ios::app);
+  std::optional<std::ofstream> metrics;
+  if (main) metrics.emplace(dir.metrics(), std::ios::app);
   ProgressBar bar(task.stage(), total, start);
   TrainResult result;
   result.total_steps = total;
   result.checkpoint = dir.checkpoint();
-  Validation validation(o.validation, c, steps_per_epoch, total);
+  Validation validation(o.validation, c, steps_per_epoch, total, group);
   std::string val_text;  // the latest validation loss, shown on the progress line
   std::vector<int64_t> order;
   int64_t order_epoch = -1, samples_seen = 0;
@@ -189,8 +256,11 @@ TrainResult run_training(TrainTask& task, const TrainerOptions& o) {
     const int64_t epoch = step / steps_per_epoch, k = step % steps_per_epoch;
     if (epoch != order_epoch) order = epoch_order(n, c.shuffle, o.seed, order_epoch = epoch);
     const int64_t lo = k * per_step, hi = std::min(n, lo + per_step);
+    // This rank's share of the step: the seeded order cut in blocks of per_rank, dealt in rank order.
+    const int64_t mine_lo = std::min(hi, lo + per_rank * group.rank()), mine_hi = std::min(hi, mine_lo + per_rank);
     const auto step_begin = std::chrono::steady_clock::now();
-    const double step_loss = accumulate_gradients(task, {order.begin() + lo, order.begin() + hi}, c.batch_size, epoch);
+    const double step_loss =
+        accumulate_gradients(task, {order.begin() + mine_lo, order.begin() + mine_hi}, c.batch_size, epoch, group);
     if (!std::isfinite(step_loss))
       raise("stage '", task.stage(), "': the loss became ", step_loss, " at step ", step + 1, " (lower train.lr?)");
     const double lr = optimizer_step(*optimizer, params, c, step, total);
@@ -202,8 +272,9 @@ TrainResult run_training(TrainTask& task, const TrainerOptions& o) {
     nlohmann::json line = {{"stage", task.stage()}, {"step", step + 1}, {"epoch", epoch}, {"loss", step_loss},
                            {"lr", lr}, {"samples", hi - lo}, {"samples_per_s", (hi - lo) / std::max(step_s, 1e-9)},
                            {"elapsed_s", elapsed}};
-    metrics << line.dump() << "\n" << std::flush;
-    if (validation.due(step + 1)) val_text = validation.run(step + 1, epoch, metrics, result);
+    if (group.size() > 1) line["ranks"] = group.size();
+    if (metrics) *metrics << line.dump() << "\n" << std::flush;
+    if (validation.due(step + 1)) val_text = validation.run(step + 1, epoch, metrics ? &*metrics : nullptr, result);
     char extra[64];
     std::snprintf(extra, sizeof extra, "loss %.4f%s", step_loss, val_text.c_str());
     bar.update(step + 1, samples_seen, extra);
@@ -217,9 +288,11 @@ TrainResult run_training(TrainTask& task, const TrainerOptions& o) {
       break;
     }
   }
-  if (start == total && !fs::exists(dir.checkpoint())) save(total);
+  if (start == total && main && !fs::exists(dir.checkpoint())) save(total);
+  // The checkpoint exists for every rank before any reads it (evaluation, the next stage of a recipe).
+  group.barrier("stage '" + task.stage() + "': the end of training");
   bar.finish();
-  if (result.best_validation_loss >= 0)
+  if (result.best_validation_loss >= 0 && main)
     std::fprintf(stderr, "%s: lowest validation loss %.4f at step %lld\n", task.stage().c_str(), result.best_validation_loss,
                  static_cast<long long>(result.best_validation_step));
   result.step = step;

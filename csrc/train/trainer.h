@@ -11,6 +11,7 @@
 #include <torch/torch.h>
 
 #include "config/config.h"
+#include "dist/communicator.h"
 #include "train/task.h"
 
 namespace emotune {
@@ -24,6 +25,9 @@ struct TrainerOptions {
   // A task over held-out samples whose trainable tensors are the training task's own (the same tensor
   // objects): its mean loss is logged at the points train.validation_split's doc names. nullptr: none.
   TrainTask* validation = nullptr;
+  // The ranks that train together (data parallel: each takes its share of every step's samples, gradients are
+  // reduced, rank 0 alone writes); nullptr: world() — one process unless torchrun launched several.
+  Communicator* group = nullptr;
 };
 
 struct TrainResult {
@@ -40,12 +44,14 @@ struct TrainResult {
 TrainResult run_training(TrainTask& task, const TrainerOptions& options);
 
 // The pieces of one optimizer step, shared with the small fits (train/small_fit.h):
-// Forward and backward over `samples` in micro-batches of `batch_size`; the accumulated gradient is that of
-// the step's mean loss, Σ sums / Σ counts of the task's LossSums (so equal to one batch of all of them), plus
-// the task's regularizer once. Returns that mean loss.
-double accumulate_gradients(TrainTask& task, const std::vector<int64_t>& samples, int64_t batch_size, int64_t epoch);
+// Forward and backward over `samples` (this rank's share of the step) in micro-batches of `batch_size`; the
+// accumulated gradient is that of the step's mean loss over every rank's share, Σ sums / Σ counts of the task's
+// LossSums reduced over `group` (so equal to one batch of all of them in one process), plus the task's
+// regularizer once. Returns that mean loss, the same on every rank.
+double accumulate_gradients(TrainTask& task, const std::vector<int64_t>& samples, int64_t batch_size, int64_t epoch,
+                            Communicator& group = local_process());
 // The same mean without gradient (held-out checks; epoch -1: evaluation's choices, e.g. the first template).
-double mean_loss(TrainTask& task, const std::vector<int64_t>& samples, int64_t batch_size);
+double mean_loss(TrainTask& task, const std::vector<int64_t>& samples, int64_t batch_size, Communicator& group = local_process());
 // Clips, sets the scheduled learning rate of `step`, steps, and leaves the gradients undefined. Returns the lr.
 double optimizer_step(torch::optim::Optimizer& optimizer, NamedTensors& params, const TrainConfig& config, int64_t step,
                       int64_t total_steps);

@@ -19,6 +19,7 @@ packages=(
   libssl-dev libssl3                                   # httplib's TLS, base64, the pixel cache's SHA-256
   libpcre2-dev libpcre2-8-0 libpcre2-16-0 libpcre2-32-0 libpcre2-posix3      # BPE pre-tokenisation
   libutf8proc-dev libutf8proc2                         # NFC
+  libgloo-dev                                          # headers c10d's ProcessGroupGloo.hpp includes (the code is LibTorch's)
   pkgconf-bin libpkgconf3                              # pkg-config itself, which the GPU machine may lack
 )
 mkdir -p "$dir"
