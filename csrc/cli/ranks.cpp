@@ -39,8 +39,8 @@ const std::vector<std::string>& distributed_commands() {
 }
 
 void join_ranks(const EmotuneConfig& c) {
-  if (launch_env().world_size <= 1) return;
-  WorldOptions o;
+  if (!launch_env().launched) return;
+  GroupOptions o;
   o.backend = c.distributed.backend;
   o.timeout = std::chrono::milliseconds(static_cast<int64_t>(c.distributed.timeout_s * 1000.0));
   o.on_cuda = c.device.rfind("cuda", 0) == 0;

@@ -108,7 +108,7 @@ bool c10d_has_nccl() {
 #endif
 }
 
-std::unique_ptr<Communicator> make_c10d_communicator(const LaunchEnv& env, const std::string& backend, const WorldOptions& o) {
+std::unique_ptr<Communicator> make_c10d_communicator(const LaunchEnv& env, const std::string& backend, const GroupOptions& o) {
   auto store = open_store(env, o.timeout);
   try {
     if (backend == "gloo") {

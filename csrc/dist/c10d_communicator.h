@@ -9,7 +9,7 @@ namespace emotune {
 // Connects to (or, on rank 0 without torchrun's agent store, hosts) the TCPStore at MASTER_ADDR:MASTER_PORT and
 // creates the process group of `backend` ("gloo" or "nccl") over it.
 std::unique_ptr<Communicator> make_c10d_communicator(const LaunchEnv& env, const std::string& backend,
-                                                     const WorldOptions& options);
+                                                     const GroupOptions& options);
 bool c10d_has_nccl();
 
 }  // namespace emotune

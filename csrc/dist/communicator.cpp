@@ -52,9 +52,11 @@ std::vector<std::string> available_backends() {
   return out;
 }
 
-void join_world(const WorldOptions& o) {
+void join_world(const GroupOptions& o) {
   const auto& env = launch_env();
-  if (joined() || env.world_size <= 1) return;
+  if (joined() || !env.launched) return;
+  // One rank makes a group only when a backend is named for it: so a single-GPU torchrun run can exercise NCCL.
+  if (env.world_size == 1 && (o.backend == "auto" || env.master_addr.empty())) return;
   std::string backend = o.backend;
   if (backend == "auto") backend = o.on_cuda && c10d_has_nccl() ? "nccl" : "gloo";
   if (backend == "nccl" && !c10d_has_nccl())

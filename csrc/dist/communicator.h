@@ -34,7 +34,7 @@ class Communicator {
 // The one-process group: every collective is the identity.
 Communicator& local_process();
 
-struct WorldOptions {
+struct GroupOptions {
   std::string backend = "auto";  // auto | gloo | nccl (auto: nccl when the run is on CUDA and LibTorch has it)
   std::chrono::milliseconds timeout{300000};
   bool on_cuda = false;          // the run's device is CUDA: with NCCL, this rank uses cuda:LOCAL_RANK
@@ -43,9 +43,10 @@ struct WorldOptions {
 // This process's group, as torch.distributed's default group: local_process() until join_world() succeeds.
 Communicator& world();
 const LaunchEnv& launch_env();  // read once, at the first call
-// Joins the group the launch environment describes (no-op when not launched, or already joined); rank 0 hosts the
-// rendezvous store unless torchrun's agent does. Fails with an error naming what went wrong, within the timeout.
-void join_world(const WorldOptions& options);
+// Joins the group the launch environment describes (no-op when not launched, or already joined; at world size 1 only
+// when a backend is named, not auto); rank 0 hosts the rendezvous store unless torchrun's agent does. Fails with an
+// error naming what went wrong, within the timeout.
+void join_world(const GroupOptions& options);
 // A final barrier, then the group is left (before the process exits, so the store's host leaves last).
 void leave_world();
 // Which backends this build has ("gloo", and "nccl" when built against a CUDA LibTorch with NCCL).

@@ -43,9 +43,10 @@ LaunchEnv read_launch_env(const std::function<const char*(const char*)>& getenv_
   const char* local_world = get("LOCAL_WORLD_SIZE");
   env.local_world_size = local_world ? parse_int("LOCAL_WORLD_SIZE", local_world, 1, env.world_size) : env.world_size;
   env.local_rank = local_rank ? parse_int("LOCAL_RANK", local_rank, 0, env.local_world_size - 1) : env.rank % env.local_world_size;
-  if (env.world_size == 1) return env;  // one process: no store, no process group needed
   const char* addr = get("MASTER_ADDR");
   const char* port = get("MASTER_PORT");
+  // One rank needs no store unless a backend is named for it (dist/communicator.h join_world).
+  if (env.world_size == 1 && (!addr || !port)) return env;
   if (!addr || !port)
     raise("environment: WORLD_SIZE=", env.world_size, " but ", !addr ? "MASTER_ADDR" : "MASTER_PORT",
           " is not set: the ranks need the address of the rendezvous store (torchrun sets it; docs/distributed.md)");

@@ -166,7 +166,7 @@ double accumulate_gradients(TrainTask& task, const std::vector<int64_t>& samples
   // finding 1) and over ranks (issue 30: sums and counts are reduced, never means).
   auto [sum, count] = sum_over(task, samples, batch_size, epoch, true);
   NamedTensors params = task.trainable();
-  if (group.size() > 1) reduce_over_ranks(params, sum, count, group, task.stage());
+  if (group.backend() != "none") reduce_over_ranks(params, sum, count, group, task.stage());  // a group, even of 1
   if (count <= 0) raise("stage '", task.stage(), "': a step with nothing to score");
   {
     torch::NoGradGuard no_grad;

@@ -10,7 +10,7 @@
 #   scripts/gpu/verify.sh "$OUT"                      # there, through the device tool, carrying gpu-carry
 #   scripts/gpu/verify.sh --steps ctest,stages OUT    # some steps only (a rerun on a warm machine)
 #
-# Steps: deps configure build ctest stages bench bench7b (the last not by default: a call of its own, on the
+# Steps: deps configure build ctest stages distributed bench bench7b (the last not by default: a call of its own, on the
 # warm machine the first call built: scripts/gpu/verify.sh --steps bench7b OUT). A step whose prerequisite
 # failed is not run (marked so).
 set -uo pipefail
@@ -18,7 +18,7 @@ cd "$(dirname "$0")/../.."
 root=$(pwd)
 
 rehearse=0
-steps="deps,configure,build,ctest,stages,bench"
+steps="deps,configure,build,ctest,stages,distributed,bench"
 while [ $# -gt 0 ]; do
   case "$1" in
     --rehearse) rehearse=1; shift ;;
@@ -169,6 +169,33 @@ stages() {
     --loss-tol 0.05 --loss-stat mean --accuracy-tol 0.10
 }
 
+# Data parallel (issue 30, docs/distributed.md): the stages step's stage 2 again under torchrun, one rank with its
+# process group named (NCCL on the GPU, Gloo in the rehearsal), so every step's gradient goes through the group's
+# all-reduce; a sum over one rank changes nothing: the same losses as the run without a group.
+distributed() {
+  local dev=cuda backend=nccl
+  [ "$rehearse" = 1 ] && dev=cpu backend=gloo
+  local plain=$out/runs/$dev-fp32 runs=$out/runs/distributed-$backend
+  [ -f "$plain/aspects/checkpoint.safetensors" ] || { echo "needs the stages step's $plain"; return 1; }
+  rm -rf "$runs"
+  local set=(-c configs/gpu_verify.yaml --set device="$dev" --set precision=fp32 --set distributed.backend="$backend"
+             --set distributed.timeout_s=120 --set masp.aspects_checkpoint="$plain/aspects/checkpoint.safetensors")
+  [ "$rehearse" = 1 ] && set+=(--set threads=2)
+  # --redirects/--tee given: Debian's torchrun (the rehearsal's) cannot parse its default of 0.
+  "$python" -m torch.distributed.run --nproc_per_node 1 --master_port 29533 --redirects 2 --tee 2 --no_python \
+    "$emotune" train-prompt "${set[@]}" --set run_dir="$runs/prompt" > "$out/distributed-$backend.log" 2>&1 ||
+    { tail -20 "$out/distributed-$backend.log"; return 1; }
+  grep -q "distributed: rank 0 of 1 (local 0 of 1), $backend" "$out/distributed-$backend.log" ||
+    { echo "no $backend process group was made"; tail -5 "$out/distributed-$backend.log"; return 1; }
+  "$python" - "$plain/prompt/metrics.jsonl" "$runs/prompt/metrics.jsonl" "$backend" <<'PY'
+import json, sys
+a, b = ([json.loads(l)["loss"] for l in open(p) if '"loss"' in l] for p in sys.argv[1:3])
+worst = max(abs(x - y) / max(abs(x), 1e-12) for x, y in zip(a, b)) if a and len(a) == len(b) else float("inf")
+print(f"{sys.argv[3]}, one rank: {len(b)} steps, largest relative loss difference to the run without a group {worst:.2g}")
+sys.exit(0 if worst <= 1e-5 else 1)
+PY
+}
+
 bench() {
   # The tiny model's stage-2 step on the carried world (no OpenCV: the benchmark cannot draw its own).
   export EMOTUNE_BENCH_SET="data.manifest=$carry/world/manifest.jsonl;data.pixel_cache=$carry/world/pixels;device=$device"
@@ -214,6 +241,7 @@ fi
 built() { [ -x "$emotune" ] && [ -x "$build/emotune_tests" ] && { ! wanted build || passed build; }; }
 if wanted ctest; then if built; then step ctest ctest_all; else skip ctest "not built"; fi; fi
 if wanted stages; then if built; then step stages stages; else skip stages "not built"; fi; fi
+if wanted distributed; then if built; then step distributed distributed; else skip distributed "not built"; fi; fi
 if wanted bench; then if built; then step bench bench; else skip bench "not built"; fi; fi
 if wanted bench7b; then if built; then step bench7b bench_7b; else skip bench7b "not built"; fi; fi
 

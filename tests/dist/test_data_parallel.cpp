@@ -260,6 +260,23 @@ TEST(DataParallel, TorchrunLaunchesTheRanksThroughItsAgentStore) {
       << out;
   EXPECT_NE(out.find("(torchrun's agent store)"), std::string::npos) << out;
   testing::expect_same_tensors(dir + "/env-run/checkpoint.safetensors", dir + "/torchrun-run/checkpoint.safetensors");
+  // One rank with its backend named makes a group (how a single GPU exercises NCCL) and every step goes through its
+  // all-reduce: a sum over one rank, the same bits as one process without a group.
+  ASSERT_EQ(testing::run_command("OMP_NUM_THREADS=1 /usr/bin/torchrun --nproc_per_node 1 --master_port " + std::to_string(free_port()) +
+                                     " --redirects 2 --tee 2 --no_python " + testing::emotune_binary() + " train-prompt " +
+                                     config + " --set train.batch_size=8 --set distributed.backend=gloo --set run_dir=" + dir +
+                                     "/one-rank-run",
+                                 &out),
+            0)
+      << out;
+  EXPECT_NE(out.find("distributed: rank 0 of 1 (local 0 of 1), gloo"), std::string::npos) << out;
+  // (OMP_NUM_THREADS for both: torchrun sets it only for several processes per node.)
+  ASSERT_EQ(testing::run_command("OMP_NUM_THREADS=1 " + testing::emotune_binary() + " train-prompt " + config +
+                                     " --set train.batch_size=8 --set run_dir=" + dir + "/no-group-run",
+                                 &out),
+            0)
+      << out;
+  testing::expect_same_tensors(dir + "/no-group-run/checkpoint.safetensors", dir + "/one-rank-run/checkpoint.safetensors");
 }
 
 TEST(DataParallel, PersonalizeDealsUsersOverTheRanksAndStoresThemOnce) {
