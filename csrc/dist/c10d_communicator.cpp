@@ -55,10 +55,13 @@ class C10dCommunicator final : public Communicator {
     if (moved) tensor.copy_(buffers[0]);
   }
 
-  // A one-element sum rather than the groups' own barrier: NCCL's must guess a device, and this one fails alike.
+  // A one-element sum rather than the groups' own barrier (NCCL's must guess a device), read back on the CPU: NCCL's
+  // wait() only orders the CUDA stream, the read makes this thread wait until every rank has arrived.
   void barrier(const std::string& what) override {
     auto one = torch::ones({1}, torch::TensorOptions().dtype(torch::kFloat32).device(device_));
     all_reduce_sum(one, what);
+    if (const float arrived = one.item<float>(); arrived != static_cast<float>(size_))
+      raise("distributed: rank ", rank_, ": ", what, " counted ", arrived, " ranks of ", size_);
   }
 
  private:

@@ -7,6 +7,7 @@
 #include "core/atomic_file.h"
 #include "core/error.h"
 #include "core/progress.h"
+#include "core/sha256.h"
 #include "dist/communicator.h"
 #include "eval/decode.h"
 #include "vlm/frozen_vlm.h"
@@ -18,6 +19,16 @@ EvalOptions eval_options(const EmotuneConfig& c) { return {c.eval.mode, c.eval.b
 namespace {
 
 Communicator& group_of(const EvalOptions& o) { return o.group ? *o.group : world(); }
+
+// Ranks that evaluate different samples (an image one machine skipped, another split) would deal other batches:
+// the sample lists must agree before any rank scores.
+template <typename Sample>
+void require_same_samples(Communicator& group, const ImageFeatures& images, const std::vector<Sample>& samples) {
+  if (group.size() == 1) return;
+  std::string ids;
+  for (const auto& s : samples) ids += images.rows()[static_cast<size_t>(s.image)].image + "\n";
+  require_same_on_every_rank(group, {{"samples to evaluate", concat(samples.size(), " samples, sha256 ", sha256_hex(ids))}});
+}
 
 nlohmann::json to_json(const EmotionPrediction& p) {
   return {{"image", p.image}, {"gold", p.gold}, {"predicted", p.predicted}, {"text", p.text}, {"scores", p.scores}};
@@ -66,6 +77,7 @@ EmotionEvaluation evaluate_emotions(EmotionModel& model, ImageFeatures& images, 
   const int64_t images_per_batch = o.mode == EvalMode::Rank ? std::max<int64_t>(1, o.batch_size / static_cast<int64_t>(model.labels.size())) : o.batch_size;
   ProgressBar bar("eval", static_cast<int64_t>(samples.size()));
   Communicator& group = group_of(o);
+  require_same_samples(group, images, samples);
   std::vector<std::vector<EmotionPrediction>> mine;  // this rank's batches, in order
   size_t batches = 0;
   for (size_t lo = 0; lo < samples.size(); lo += static_cast<size_t>(images_per_batch), ++batches) {
@@ -157,6 +169,7 @@ AspectEvaluation evaluate_aspects(FrozenVLM& vlm, const SequenceBuilder& builder
   out.correct.assign(out.aspects.size(), 0);
   ProgressBar bar("eval aspects", static_cast<int64_t>(samples.size()));
   Communicator& group = group_of(o);
+  require_same_samples(group, images, samples);
   size_t b = 0;
   for (size_t lo = 0; lo < samples.size(); lo += static_cast<size_t>(o.batch_size), ++b) {
     size_t hi = std::min(samples.size(), lo + static_cast<size_t>(o.batch_size));

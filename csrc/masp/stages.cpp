@@ -23,8 +23,12 @@ std::unique_ptr<FrozenVLM> open_bundle(const EmotuneConfig& config) {
   if (device.is_cuda() && !torch::cuda::is_available())
     raise("config key 'device' is '", config.device, "', but this LibTorch sees no CUDA device (a CPU-only build, or no GPU)");
   // Several ranks on one machine: "cuda" is each rank's own GPU, cuda:LOCAL_RANK (as torchrun users expect).
-  if (device.is_cuda() && !device.has_index() && launch_env().world_size > 1)
+  if (device.is_cuda() && launch_env().local_world_size > 1) {
+    if (device.has_index())
+      raise("config key 'device' is '", config.device, "' on every one of the ", launch_env().local_world_size,
+            " ranks on this machine; use device: cuda, which is each rank's own GPU, cuda:LOCAL_RANK (docs/distributed.md)");
     device = torch::Device(torch::kCUDA, static_cast<c10::DeviceIndex>(launch_env().local_rank));
+  }
   return load_frozen_vlm(config.bundle, {device, config.precision == "bf16" ? torch::kBFloat16 : torch::kFloat32});
 }
 

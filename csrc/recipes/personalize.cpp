@@ -7,6 +7,7 @@
 
 #include "core/atomic_file.h"
 #include "core/error.h"
+#include "core/sha256.h"
 #include "data/world_facts.h"
 #include "dist/communicator.h"
 #include "eval/evaluate.h"
@@ -141,6 +142,11 @@ void PersonalizeRecipe::setup() {
 void PersonalizeRecipe::open_store() {
   store_path_ = run_.file("personal.safetensors");
   meta_ = {{"format", "emotune-personal-1"}, {"global_checkpoint", global_ckpt_}, {"bundle", vlm_->spec().name}};
+  // Every rank reads the store (run_dir shared, checked) and must find the same users in it: the rounds of
+  // fit_prompts are decided from it on every rank.
+  require_shared_directory(world(), run_.path());
+  std::string stored = fs::exists(store_path_) ? sha256_of_file(store_path_) : "none";
+  require_same_on_every_rank(world(), {{"personalisation store " + store_path_, stored}});
   if (!fs::exists(store_path_)) return;
   auto old = load_safetensors(store_path_);
   if (old.metadata["global_checkpoint"] != global_ckpt_)

@@ -230,6 +230,9 @@ TrainResult run_training(TrainTask& task, const TrainerOptions& o) {
   int64_t start = 0;
   if (c.resume && fs::exists(dir.resume())) start = resume_from(dir, task, o, params, *optimizer, total, per_step, group);
   else if (main) write_file_atomic(dir.metrics(), "");
+  // Each rank read the shared run_dir itself: a rank that saw another resume point (a stale network-filesystem
+  // cache) would train other weights, so every rank must start at rank 0's step.
+  require_same_on_every_rank(group, {{"step to resume from (" + dir.resume() + ")", std::to_string(start)}});
 
   auto save = [&](int64_t step) {
     if (!main) return;
