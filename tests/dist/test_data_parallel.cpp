@@ -279,6 +279,44 @@ TEST(DataParallel, TorchrunLaunchesTheRanksThroughItsAgentStore) {
   testing::expect_same_tensors(dir + "/no-group-run/checkpoint.safetensors", dir + "/one-rank-run/checkpoint.safetensors");
 }
 
+// How many predictions.jsonl files under `a` (each a settings' label scores per image) have a byte-identical twin
+// at the same place under `b`; a missing or different twin is a failure.
+int same_predictions(const std::string& a, const std::string& b) {
+  int same = 0;
+  for (const auto& e : fs::recursive_directory_iterator(a)) {
+    if (e.path().filename() != "predictions.jsonl") continue;
+    const auto twin = fs::path(b) / fs::relative(e.path(), a);
+    const auto text = slurp(e.path().string());
+    EXPECT_FALSE(text.empty()) << e.path();
+    EXPECT_EQ(text, slurp(twin.string())) << twin;
+    same += text == slurp(twin.string());
+  }
+  return same;
+}
+
+// The recipes train and evaluate through the same trainer and evaluators: on 2 ranks × batch 4 they write what one
+// process writes at batch 4 × grad_accum 2 (the same micro-batches, so the same bits), tables included.
+TEST(DataParallel, AblateAndSweepOnTwoRanksWriteWhatOneProcessWrites) {
+  const auto config = shared_config("dp_recipes_config") + " --set train.epochs=1 --set train.batch_size=4";
+  const auto dir = testing::scratch_dir("dp_recipes");
+  std::string out;
+  ASSERT_EQ(run_alone("ablate " + config + " --set train.grad_accum=2 --set run_dir=" + dir + "/ablate-one", &out), 0) << out;
+  Ranks ablate(dir + "/ablate-ranks", 2);
+  ablate.start_all("ablate " + config + " --set run_dir=" + dir + "/ablate-two");
+  ablate.expect_success();
+  EXPECT_EQ(nlohmann::json::parse(slurp(dir + "/ablate-one/ablation.json")), nlohmann::json::parse(slurp(dir + "/ablate-two/ablation.json")));
+  EXPECT_EQ(same_predictions(dir + "/ablate-one", dir + "/ablate-two"), 5);  // every setting's scores, to the bit
+  for (const char* run : {"aspects", "prompt", "prompt-v"})
+    testing::expect_same_tensors(dir + "/ablate-one/" + run + "/checkpoint.safetensors", dir + "/ablate-two/" + run + "/checkpoint.safetensors");
+  const std::string sweep = "sweep " + config + " --set sweep.key=masp.soft_prompt_length --set 'sweep.values=[2, 3]'";
+  ASSERT_EQ(run_alone(sweep + " --set train.grad_accum=2 --set run_dir=" + dir + "/sweep-one", &out), 0) << out;
+  Ranks ranks(dir + "/sweep-ranks", 2);
+  ranks.start_all(sweep + " --set run_dir=" + dir + "/sweep-two");
+  ranks.expect_success();
+  EXPECT_EQ(slurp(dir + "/sweep-one/sweep/table.md"), slurp(dir + "/sweep-two/sweep/table.md"));
+  EXPECT_EQ(same_predictions(dir + "/sweep-one", dir + "/sweep-two"), 2);  // one per soft-prompt length
+}
+
 TEST(DataParallel, PersonalizeDealsUsersOverTheRanksAndStoresThemOnce) {
   const auto dir = testing::scratch_dir("dp_personal");
   std::string out;
