@@ -102,6 +102,56 @@ class Validation {
   std::vector<int64_t> mine_;  // this rank's held-out samples
 };
 
+// Rank 0 makes the run directory and clears what a killed run left; every rank checks that it runs what the others
+// run and sees the directory rank 0 writes.
+void prepare_run(const RunDir& dir, TrainTask& task, const TrainerOptions& o, Communicator& group) {
+  if (group.is_main()) {
+    ensure_directory(dir.path());
+    if (int n = remove_orphaned_temporaries(dir.path()); n > 0)  // left by a run killed while writing (issue 34, 9)
+      std::fprintf(stderr, "%s: removed %d temporary file(s) of a killed earlier run\n", dir.path().c_str(), n);
+  }
+  require_same_on_every_rank(group, {{"stage", task.stage()}, {"bundle", o.bundle_name}, {"config", o.config_yaml},
+                                     {"number of training samples", std::to_string(task.num_samples())}});
+  require_shared_directory(group, dir.path());
+}
+
+// What each optimizer step leaves behind: its metrics.jsonl line (rank 0's file; "" on the other ranks: none), the
+// validation when due, the progress line, and the running figures of the result.
+class StepLog {
+ public:
+  StepLog(std::string stage, const std::string& metrics_path, int64_t total, int64_t start, int ranks)
+      : stage_(std::move(stage)), bar_(stage_, total, start), ranks_(ranks), begin_(std::chrono::steady_clock::now()) {
+    if (!metrics_path.empty()) metrics_.emplace(metrics_path, std::ios::app);
+  }
+  void record(int64_t done, int64_t epoch, double loss, double lr, int64_t samples,
+              std::chrono::steady_clock::time_point step_begin, Validation& validation, TrainResult& result) {
+    samples_seen_ += samples;
+    const auto now = std::chrono::steady_clock::now();
+    const double step_s = std::chrono::duration<double>(now - step_begin).count();
+    const double elapsed = std::chrono::duration<double>(now - begin_).count();
+    nlohmann::json line = {{"stage", stage_}, {"step", done}, {"epoch", epoch}, {"loss", loss}, {"lr", lr}, {"samples", samples},
+                           {"samples_per_s", samples / std::max(step_s, 1e-9)}, {"elapsed_s", elapsed}};
+    if (ranks_ > 1) line["ranks"] = ranks_;
+    if (metrics_) *metrics_ << line.dump() << "\n" << std::flush;
+    if (validation.due(done)) val_text_ = validation.run(done, epoch, metrics_ ? &*metrics_ : nullptr, result);
+    char extra[64];
+    std::snprintf(extra, sizeof extra, "loss %.4f%s", loss, val_text_.c_str());
+    bar_.update(done, samples_seen_, extra);
+    result.last_loss = loss;
+    result.samples_per_second = samples_seen_ / std::max(elapsed, 1e-9);
+  }
+  void finish() { bar_.finish(); }
+
+ private:
+  std::string stage_;
+  ProgressBar bar_;
+  int ranks_;
+  std::chrono::steady_clock::time_point begin_;
+  std::optional<std::ofstream> metrics_;
+  std::string val_text_;  // the latest validation loss, shown on the progress line
+  int64_t samples_seen_ = 0;
+};
+
 }  // namespace
 
 std::vector<int64_t> epoch_order(int64_t samples, bool shuffle, uint64_t seed, int64_t epoch) {
@@ -207,15 +257,8 @@ TrainResult run_training(TrainTask& task, const TrainerOptions& o) {
   Communicator& group = o.group ? *o.group : world();
   const bool main = group.is_main();  // rank 0 alone writes checkpoints, metrics and the progress bar
   const RunDir dir(o.run_dir);
-  if (main) {
-    ensure_directory(dir.path());
-    if (int n = remove_orphaned_temporaries(dir.path()); n > 0)  // left by a run killed while writing (issue 34, 9)
-      std::fprintf(stderr, "%s: removed %d temporary file(s) of a killed earlier run\n", dir.path().c_str(), n);
-  }
+  prepare_run(dir, task, o, group);
   const int64_t n = task.num_samples();
-  require_same_on_every_rank(group, {{"stage", task.stage()}, {"bundle", o.bundle_name}, {"config", o.config_yaml},
-                                     {"number of training samples", std::to_string(n)}});
-  require_shared_directory(group, dir.path());
 
   NamedTensors params = task.trainable();
   for (auto& [name, p] : params) p.set_requires_grad(true);
@@ -243,17 +286,13 @@ TrainResult run_training(TrainTask& task, const TrainerOptions& o) {
     save_checkpoint(dir.checkpoint(), task.checkpoint_tensors(), info);
   };
 
-  std::optional<std::ofstream> metrics;
-  if (main) metrics.emplace(dir.metrics(), std::ios::app);
-  ProgressBar bar(task.stage(), total, start);
   TrainResult result;
   result.total_steps = total;
   result.checkpoint = dir.checkpoint();
   Validation validation(o.validation, c, steps_per_epoch, total, group);
-  std::string val_text;  // the latest validation loss, shown on the progress line
+  StepLog log(task.stage(), main ? dir.metrics() : "", total, start, group.size());
   std::vector<int64_t> order;
-  int64_t order_epoch = -1, samples_seen = 0;
-  const auto begin = std::chrono::steady_clock::now();
+  int64_t order_epoch = -1;
   int64_t step = start;
   for (; step < total; ++step) {
     const int64_t epoch = step / steps_per_epoch, k = step % steps_per_epoch;
@@ -268,21 +307,7 @@ TrainResult run_training(TrainTask& task, const TrainerOptions& o) {
       raise("stage '", task.stage(), "': the loss became ", step_loss, " at step ", step + 1, " (lower train.lr?)");
     const double lr = optimizer_step(*optimizer, params, c, step, total);
 
-    samples_seen += hi - lo;
-    const auto now = std::chrono::steady_clock::now();
-    double step_s = std::chrono::duration<double>(now - step_begin).count();
-    double elapsed = std::chrono::duration<double>(now - begin).count();
-    nlohmann::json line = {{"stage", task.stage()}, {"step", step + 1}, {"epoch", epoch}, {"loss", step_loss},
-                           {"lr", lr}, {"samples", hi - lo}, {"samples_per_s", (hi - lo) / std::max(step_s, 1e-9)},
-                           {"elapsed_s", elapsed}};
-    if (group.size() > 1) line["ranks"] = group.size();
-    if (metrics) *metrics << line.dump() << "\n" << std::flush;
-    if (validation.due(step + 1)) val_text = validation.run(step + 1, epoch, metrics ? &*metrics : nullptr, result);
-    char extra[64];
-    std::snprintf(extra, sizeof extra, "loss %.4f%s", step_loss, val_text.c_str());
-    bar.update(step + 1, samples_seen, extra);
-    result.last_loss = step_loss;
-    result.samples_per_second = samples_seen / std::max(elapsed, 1e-9);
+    log.record(step + 1, epoch, step_loss, lr, hi - lo, step_begin, validation, result);
 
     const bool stop_now = c.stop_after_steps > 0 && step + 1 - start >= c.stop_after_steps;
     if ((step + 1) % std::max<int64_t>(1, c.checkpoint_every) == 0 || step + 1 == total || stop_now) save(step + 1);
@@ -294,7 +319,7 @@ TrainResult run_training(TrainTask& task, const TrainerOptions& o) {
   if (start == total && main && !fs::exists(dir.checkpoint())) save(total);
   // The checkpoint exists for every rank before any reads it (evaluation, the next stage of a recipe).
   group.barrier("stage '" + task.stage() + "': the end of training");
-  bar.finish();
+  log.finish();
   if (result.best_validation_loss >= 0 && main)
     std::fprintf(stderr, "%s: lowest validation loss %.4f at step %lld\n", task.stage().c_str(), result.best_validation_loss,
                  static_cast<long long>(result.best_validation_step));
