@@ -44,7 +44,7 @@ void run_eval(const EvalArgs& a) {
   std::string ckpt = !a.checkpoint.empty() ? a.checkpoint : !c.eval.checkpoint.empty() ? c.eval.checkpoint
                                                           : RunDir(c.run_dir).checkpoint();
   if (a.zero_shot) ckpt.clear();
-  if (!ckpt.empty() && fs::exists(ckpt))  // the same path may hold other files on other machines
+  if (world().size() > 1 && !ckpt.empty() && fs::exists(ckpt))  // the same path may hold other files on other machines
     require_same_on_every_rank(world(), {{"checkpoint " + ckpt, sha256_of_file(ckpt)}});
   if (!c.eval.checkpoints.empty() || !c.eval.datasets.empty() || !a.rows.empty() || !a.datasets.empty())
     return run_eval_table_command(a, c, ckpt);  // each column is a dataset with its own labels, chosen on purpose

@@ -2,9 +2,7 @@
 
 #include <openssl/evp.h>
 
-#include <fstream>
-#include <sstream>
-
+#include "core/atomic_file.h"
 #include "core/error.h"
 
 namespace emotune {
@@ -19,12 +17,6 @@ std::string sha256_hex(std::string_view bytes) {
   return out;
 }
 
-std::string sha256_of_file(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) raise(path, ": cannot be read");
-  std::ostringstream bytes;
-  bytes << in.rdbuf();
-  return sha256_hex(bytes.str());
-}
+std::string sha256_of_file(const std::string& path) { return sha256_hex(read_file(path)); }
 
 }  // namespace emotune

@@ -7,7 +7,7 @@
 namespace emotune {
 
 std::string sha256_hex(std::string_view bytes);
-// Of a whole file; an unreadable file is an error naming it.
+// Of a whole file (core/atomic_file.h read_file: an unreadable file is an error naming it).
 std::string sha256_of_file(const std::string& path);
 
 }  // namespace emotune

@@ -144,9 +144,11 @@ void PersonalizeRecipe::open_store() {
   meta_ = {{"format", "emotune-personal-1"}, {"global_checkpoint", global_ckpt_}, {"bundle", vlm_->spec().name}};
   // Every rank reads the store (run_dir shared, checked) and must find the same users in it: the rounds of
   // fit_prompts are decided from it on every rank.
-  require_shared_directory(world(), run_.path());
-  std::string stored = fs::exists(store_path_) ? sha256_of_file(store_path_) : "none";
-  require_same_on_every_rank(world(), {{"personalisation store " + store_path_, stored}});
+  if (world().size() > 1) {
+    require_shared_directory(world(), run_.path());
+    const std::string stored = fs::exists(store_path_) ? sha256_of_file(store_path_) : "none";
+    require_same_on_every_rank(world(), {{"personalisation store " + store_path_, stored}});
+  }
   if (!fs::exists(store_path_)) return;
   auto old = load_safetensors(store_path_);
   if (old.metadata["global_checkpoint"] != global_ckpt_)
