@@ -19,25 +19,26 @@ namespace fs = std::filesystem;
 namespace {
 struct EvalArgs {
   ConfigArgs config;
-  std::string checkpoint, split;
+  std::string checkpoint, split, inference;
   bool zero_shot = false, aspects_plain = false, labels_from_config = false;
   std::vector<std::string> rows, datasets;
 };
 
 // Checkpoints x datasets (MASP Table 1): rows from eval.checkpoints/--row (else the one checkpoint this
 // command would evaluate), columns from eval.datasets/--dataset (else the config's own eval split).
-void run_eval_table_command(const EvalArgs& a, const EmotuneConfig& c, const std::string& single_checkpoint) {
+void run_eval_table_command(const EvalArgs& a, const ConfigArgs& args, const EmotuneConfig& c, const std::string& single_checkpoint) {
   auto rows = parse_table_rows(with_entries(c.eval.checkpoints, a.rows));
   if (rows.empty()) rows.push_back({single_checkpoint.empty() ? "zero-shot" : fs::path(single_checkpoint).parent_path().filename().string(), single_checkpoint, {}});
   auto columns = parse_table_columns(with_entries(c.eval.datasets, a.datasets));
   if (columns.empty()) columns.push_back({c.data.eval_split, ""});
   std::string out = !c.eval.out_dir.empty() ? c.eval.out_dir : (fs::path(c.run_dir) / "eval-table").string();
-  auto table = run_eval_table(a.config.files, a.config.overrides, rows, columns, out);
+  auto table = run_eval_table(args.files, args.overrides, rows, columns, out);
   if (world().is_main()) std::printf("\n%s\nwritten to %s (table.md, table.csv, table-macro-f1.csv, table.json)\n", table.markdown().c_str(), out.c_str());
 }
 
 void run_eval(const EvalArgs& a) {
-  EmotuneConfig c = a.config.load();
+  const ConfigArgs args = inference_config(a.config, a.inference);
+  EmotuneConfig c = args.load();
   join_ranks(c);
   const bool main = world().is_main();  // rank 0 alone writes and prints; every rank scores its share
   std::string split = a.split.empty() ? c.data.eval_split : a.split;
@@ -47,8 +48,8 @@ void run_eval(const EvalArgs& a) {
   if (world().size() > 1 && !ckpt.empty() && fs::exists(ckpt))  // the same path may hold other files on other machines
     require_same_on_every_rank(world(), {{"checkpoint " + ckpt, sha256_of_file(ckpt)}});
   if (!c.eval.checkpoints.empty() || !c.eval.datasets.empty() || !a.rows.empty() || !a.datasets.empty())
-    return run_eval_table_command(a, c, ckpt);  // each column is a dataset with its own labels, chosen on purpose
-  if (!a.aspects_plain && !ckpt.empty() && std::filesystem::exists(ckpt)) adopt_checkpoint_labels(c, a.config, ckpt, a.labels_from_config);
+    return run_eval_table_command(a, args, c, ckpt);  // each column is a dataset with its own labels, chosen on purpose
+  if (!a.aspects_plain && !ckpt.empty() && std::filesystem::exists(ckpt)) adopt_checkpoint_labels(c, args, ckpt, a.labels_from_config);
   std::string out = !c.eval.out_dir.empty() ? c.eval.out_dir : (fs::path(c.run_dir) / ("eval-" + split)).string();
   auto vlm = open_bundle(c);
   auto images = open_split(*vlm, c, split, "--split or data.eval_split");
@@ -75,12 +76,17 @@ void run_eval(const EvalArgs& a) {
   auto model = make_emotion_model(*vlm, c, ckpt, parts_in_checkpoint(ckpt));
   auto samples = make_emotion_samples(*images, c.data.labels);
   auto result = evaluate_emotions(model, *images, samples, options);
-  write_emotion_evaluation(out, result, model, *images, {{"checkpoint", ckpt}, {"split", split}, {"mode", name_of(c.eval.mode)},
-                                                         {"skipped_images", images->skipped()}});
-  if (main) std::printf("%s accuracy %.2f%% (%lld/%lld, %s mode%s) on split '%s'; written to %s\n", ckpt.empty() ? "zero-shot" : ckpt.c_str(),
+  nlohmann::json context = {{"checkpoint", ckpt}, {"split", split}, {"mode", name_of(c.eval.mode)},
+                             {"inference", name_of(c.eval.inference)}, {"skipped_images", images->skipped()}};
+  const bool sepm = c.eval.inference == Inference::Sepm;
+  if (sepm)
+    context["sepm"] = {{"alpha", c.sepm.alpha}, {"beta", c.sepm.beta}, {"variance", name_of(c.sepm.variance)},
+                       {"drop_over", name_of(c.sepm.drop_over)}, {"ambiguity_note", c.sepm.ambiguity_note}};
+  write_emotion_evaluation(out, result, model, *images, context);
+  if (main) std::printf("%s accuracy %.2f%% (%lld/%lld, %s mode%s%s) on split '%s'; written to %s\n", ckpt.empty() ? "zero-shot" : ckpt.c_str(),
               100.0 * result.metrics.accuracy, static_cast<long long>(result.metrics.correct),
-              static_cast<long long>(result.metrics.total), name_of(c.eval.mode),
-              result.metrics.unmatched ? concat(", ", result.metrics.unmatched, " answers matched no label").c_str() : "",
+              static_cast<long long>(result.metrics.total), name_of(c.eval.mode), sepm ? ", SEPM" : "",
+              result.metrics.unmatched ? concat(", ", result.metrics.unmatched, sepm ? " answers named no kept option" : " answers matched no label").c_str() : "",
               split.c_str(), out.c_str());
 }
 }  // namespace
@@ -91,6 +97,8 @@ void register_eval_command(CLI::App& app) {
   add_config_options(cmd, a->config);
   cmd->add_option("--checkpoint", a->checkpoint, "checkpoint (default: eval.checkpoint, else run_dir/checkpoint.safetensors)");
   cmd->add_option("--split", a->split, "split to evaluate (default: data.eval_split)");
+  cmd->add_option("--inference", a->inference, "plain or sepm (SEPM's coarse-to-fine inference, docs/sepm.md); sets eval.inference")
+      ->check(CLI::IsMember({"plain", "sepm"}));
   cmd->add_flag("--zero-shot", a->zero_shot, "evaluate the frozen VLM alone (the V row of Table 2)");
   cmd->add_flag("--labels-from-config", a->labels_from_config,
                 "rank the config's data.labels even where the checkpoint was trained on others");

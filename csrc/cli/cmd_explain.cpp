@@ -8,6 +8,7 @@
 
 #include "cli/commands.h"
 #include "core/error.h"
+#include "eval/sepm_inference.h"
 #include "masp/stages.h"
 #include "masp/tasks.h"
 #include "train/trainer.h"
@@ -17,7 +18,7 @@ namespace emotune {
 namespace {
 struct ExplainArgs {
   ConfigArgs config;
-  std::string stage = "aspects";
+  std::string stage = "aspects", inference = "plain";
   bool json = false, compact = false;
   int64_t sequences = 0;  // 0: all of the batch
 };
@@ -84,7 +85,8 @@ void print_sequence_text(const nlohmann::json& rows, bool compact) {
   }
 }
 
-void print_batch(const SequenceBatch& b, const Tokenizer& tok, const ExplainArgs& a, const std::vector<nlohmann::json>& sources) {
+// The batch as JSON; the text form printed on the way unless --json.
+nlohmann::json explain_batch(const SequenceBatch& b, const Tokenizer& tok, const ExplainArgs& a, const std::vector<nlohmann::json>& sources) {
   const int64_t shown = a.sequences > 0 ? std::min<int64_t>(a.sequences, b.size()) : b.size();
   nlohmann::json out = nlohmann::json::array();
   for (int64_t s = 0; s < shown; ++s) {
@@ -98,10 +100,35 @@ void print_batch(const SequenceBatch& b, const Tokenizer& tok, const ExplainArgs
     }
     out.push_back({{"sequence", s}, {"source", source}, {"positions", std::move(rows)}});
   }
-  if (a.json) std::printf("%s\n", out.dump(1).c_str());
   if (!a.json && shown < b.size())
     std::printf("(%lld of the batch's %lld sequences shown; --sequences 0 shows all)\n", static_cast<long long>(shown),
                 static_cast<long long>(b.size()));
+  return out;
+}
+
+void print_batch(const SequenceBatch& b, const Tokenizer& tok, const ExplainArgs& a, const std::vector<nlohmann::json>& sources) {
+  auto out = explain_batch(b, tok, a, sources);
+  if (a.json) std::printf("%s\n", out.dump(1).c_str());
+}
+
+// SEPM's two passes over the batch's images (eval.inference: sepm): the coarse sequences, then the fine ones with
+// the tokens the coarse pass dropped (decided by this config's model: a fresh soft prompt unless one is loaded).
+void print_sepm_batches(const EmotionModel& model, const SepmOptions& options, ImageFeatures& images, const std::vector<EmotionSample>& samples,
+                        const std::vector<int64_t>& batch, const ExplainArgs& a, const std::vector<nlohmann::json>& sources) {
+  std::vector<int64_t> ids;
+  for (auto i : batch) ids.push_back(samples.at(static_cast<size_t>(i)).image);
+  auto visual = images.visual(ids);
+  auto aspects = model.aspect_tokens(visual);
+  SepmPredictor sepm(model, options);
+  if (!a.json) std::printf("SEPM coarse pass (FoE sentence and the positive/negative query):\n");
+  auto coarse = explain_batch(model.builder->assemble(sepm.coarse_specs(visual, aspects)), model.vlm->tokenizer(), a, sources);
+  auto traces = sepm.predict(visual, aspects);
+  if (!a.json) std::printf("\nSEPM fine pass (beta %.2f: the least attended tokens removed; the options of the coarse answer):\n", options.beta);
+  auto fine = explain_batch(model.builder->assemble(sepm.fine_specs(visual, aspects, traces)), model.vlm->tokenizer(), a, sources);
+  if (!a.json) return;
+  nlohmann::json decided = nlohmann::json::array();
+  for (const auto& t : traces) decided.push_back(t.to_json(model.labels));
+  std::printf("%s\n", nlohmann::json{{"coarse", coarse}, {"fine", fine}, {"sepm", decided}}.dump(1).c_str());
 }
 
 void run_explain(const ExplainArgs& a) {
@@ -142,6 +169,7 @@ void run_explain(const ExplainArgs& a) {
   auto batch = first(task.num_samples());
   std::vector<nlohmann::json> sources;
   for (auto i : batch) sources.push_back(sample_source(*images, samples.at(static_cast<size_t>(i)).image, ""));
+  if (a.inference == "sepm") return print_sepm_batches(model, sepm_options(c), *images, samples, batch, a, sources);
   print_batch(task.batch(batch), vlm->tokenizer(), a, sources);
 }
 }  // namespace
@@ -151,6 +179,8 @@ void register_explain_command(CLI::App& app) {
   auto* cmd = app.add_subcommand("explain-batch", "print the exact layout of every sequence in a config's first training batch");
   add_config_options(cmd, a->config);
   cmd->add_option("--stage", a->stage, "aspects (stage 1) or prompt (stage 2)")->check(CLI::IsMember({"aspects", "prompt"}));
+  cmd->add_option("--inference", a->inference, "plain, or sepm: SEPM's coarse and fine sequences of the batch (with --stage prompt)")
+      ->check(CLI::IsMember({"plain", "sepm"}));
   cmd->add_flag("--json", a->json, "machine-readable output");
   cmd->add_option("--sequences", a->sequences, "show the first N sequences of the batch (0: all)")->check(CLI::NonNegativeNumber);
   cmd->add_flag("--compact", a->compact, "one line for each run of aspect, visual, soft-prompt or padding positions");

@@ -15,6 +15,9 @@ struct ConfigArgs {
   EmotuneConfig load() const { return load_config(files, overrides); }
 };
 void add_config_options(CLI::App* cmd, ConfigArgs& args);
+// `args` with eval.inference set to `inference` after every other override ("" leaves it): eval's and predict's
+// --inference.
+ConfigArgs inference_config(ConfigArgs args, const std::string& inference);
 // A stage-2 checkpoint's labels, emotion question and label-list style replace the config's unless the user
 // sets them (cli/checkpoint_labels.cpp); a user's different labels are an error unless labels_from_config.
 void adopt_checkpoint_labels(EmotuneConfig& c, const ConfigArgs& args, const std::string& checkpoint, bool labels_from_config);

@@ -8,4 +8,9 @@ void add_config_options(CLI::App* cmd, ConfigArgs& args) {
   cmd->add_option("-s,--set", args.overrides, "override one config key: key=value (repeatable, applied last)");
 }
 
+ConfigArgs inference_config(ConfigArgs args, const std::string& inference) {
+  if (!inference.empty()) args.overrides.push_back("eval.inference=" + inference);
+  return args;
+}
+
 }  // namespace emotune

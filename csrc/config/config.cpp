@@ -138,7 +138,14 @@ ConfigSchema bind_config(EmotuneConfig& c) {
   s.add("train.validate_every", &c.train.validate_every, "also validate every N optimizer steps (0: at epoch ends only)");
 
   s.add_enum("eval.mode", &c.eval.mode, "rank: score every label by log-likelihood; generate: greedy decoding, exact match of the first line");
+  s.add_enum("eval.inference", &c.eval.inference,
+             "plain: one query listing every label; sepm: SEPM's coarse-to-fine inference with token drop (docs/sepm.md)");
   s.add("eval.max_new_tokens", &c.eval.max_new_tokens, "generation limit");
+  s.add("sepm.alpha", &c.sepm.alpha, "confidence threshold: a coarse answer whose Eq.-4 variance is not above it is ambiguous (paper: 0.1)");
+  s.add("sepm.beta", &c.sepm.beta, "share of visual tokens the fine pass drops, the least attended by the FoE sentence (paper: 0.2, code: 0.1)");
+  s.add_enum("sepm.variance", &c.sepm.variance, "paper: Eq. 4, (pA-pB)^2/4; code: the authors' unbiased variance, (pA-pB)^2/2");
+  s.add_enum("sepm.drop_over", &c.sepm.drop_over, "visual: drop among the visual tokens (paper); visual_and_aspects: among the aspect tokens too");
+  s.add("sepm.ambiguity_note", &c.sepm.ambiguity_note, "below alpha the fine query says the emotion is ambiguous between positive and negative (paper)");
   s.add("eval.batch_size", &c.eval.batch_size, "sequences per forward pass during evaluation");
   s.add("eval.checkpoint", &c.eval.checkpoint, "checkpoint to evaluate (default: run_dir/checkpoint.safetensors)");
   s.add("eval.out_dir", &c.eval.out_dir, "where results go (default: run_dir/eval-<split>)");
@@ -192,6 +199,8 @@ void validate(const EmotuneConfig& c) {
   if (c.data.max_image_pixels < 0)
     raise("config key 'data.max_image_pixels' must be 0 (no limit) or positive, got ", c.data.max_image_pixels);
   if (c.train.epochs <= 0 && c.train.max_steps <= 0) raise("config: train.epochs or train.max_steps must be positive");
+  if (!(c.sepm.alpha >= 0)) raise("config key 'sepm.alpha' must be 0 or more, got ", c.sepm.alpha);
+  if (!(c.sepm.beta >= 0 && c.sepm.beta < 1)) raise("config key 'sepm.beta' must be in [0, 1), got ", c.sepm.beta);
   if (!(c.distributed.timeout_s > 0)) raise("config key 'distributed.timeout_s' must be positive, got ", c.distributed.timeout_s);
   if (c.train.lr <= 0) raise("config key 'train.lr' must be positive, got ", c.train.lr);
   if (c.train.warmup_ratio < 0 || c.train.warmup_ratio >= 1)

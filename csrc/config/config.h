@@ -67,6 +67,7 @@ struct TrainConfig {
 
 struct EvalConfig {
   EvalMode mode = EvalMode::Rank;
+  Inference inference = Inference::Plain;
   int64_t max_new_tokens = 8;
   int64_t batch_size = 16;
   std::string checkpoint;
@@ -164,6 +165,15 @@ struct AblationConfig {
   std::string reference_name = "Bayes-optimal";
 };
 
+// SEPM's coarse-to-fine inference (paper 003; eval.inference: sepm; docs/sepm.md). Defaults are the paper's.
+struct SepmConfig {
+  double alpha = 0.1;  // §3.2: a coarse answer whose confidence (Eq. 4) is not above alpha is ambiguous
+  double beta = 0.2;   // §3.3, Eq. 9: the share of visual tokens dropped (the authors' code: 0.1)
+  SepmVariance variance = SepmVariance::Paper;
+  SepmDropOver drop_over = SepmDropOver::Visual;
+  bool ambiguity_note = true;  // below alpha, the fine query says the emotion is ambiguous (§3.2)
+};
+
 // How the frozen VLM is driven, beyond which bundle (docs/models.md).
 struct VlmConfig {
   // plain: 1-D positions 0..L-1 on every axis (the reference MASP code and its checkpoints); mrope: Qwen2-VL's
@@ -191,6 +201,7 @@ struct EmotuneConfig {
   MaspConfig masp;
   TrainConfig train;
   EvalConfig eval;
+  SepmConfig sepm;
   AblationConfig ablation;
   SweepConfig sweep;
   PrepareConfig prepare;

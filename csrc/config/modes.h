@@ -21,6 +21,14 @@ enum class LabelListStyle : uint8_t { Plain, Python };
 enum class LossReduction : uint8_t { TokenMean, SampleMean };
 // vlm.positions: 1-D positions on every M-RoPE axis, or Qwen2-VL's 3-D M-RoPE positions (masp/sequence.h).
 enum class PositionMode : uint8_t { Plain, Mrope };
+// eval.inference: one query listing every label (MASP's Eq. 4), or SEPM's coarse-to-fine inference (docs/sepm.md).
+enum class Inference : uint8_t { Plain, Sepm };
+// sepm.variance: Eq. 4's confidence from (pA, pB): the paper's population variance (pA - pB)^2 / 4, or the authors'
+// code's unbiased variance (pA - pB)^2 / 2.
+enum class SepmVariance : uint8_t { Paper, Code };
+// sepm.drop_over: the tokens SEPM's Focus-on-Emotion drop chooses from: the visual tokens (paper), or the aspect
+// tokens as well when the model feeds them (V+A+S).
+enum class SepmDropOver : uint8_t { Visual, VisualAndAspects };
 
 template <typename E>
 struct EnumNames;
@@ -46,6 +54,20 @@ struct EnumNames<LossReduction> {
 template <>
 struct EnumNames<PositionMode> {
   static constexpr std::pair<const char*, PositionMode> table[] = {{"plain", PositionMode::Plain}, {"mrope", PositionMode::Mrope}};
+};
+
+template <>
+struct EnumNames<Inference> {
+  static constexpr std::pair<const char*, Inference> table[] = {{"plain", Inference::Plain}, {"sepm", Inference::Sepm}};
+};
+template <>
+struct EnumNames<SepmVariance> {
+  static constexpr std::pair<const char*, SepmVariance> table[] = {{"paper", SepmVariance::Paper}, {"code", SepmVariance::Code}};
+};
+template <>
+struct EnumNames<SepmDropOver> {
+  static constexpr std::pair<const char*, SepmDropOver> table[] = {{"visual", SepmDropOver::Visual},
+                                                                   {"visual_and_aspects", SepmDropOver::VisualAndAspects}};
 };
 
 template <typename E>

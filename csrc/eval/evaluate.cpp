@@ -3,6 +3,7 @@
 #include <torch/torch.h>
 
 #include <filesystem>
+#include <optional>
 
 #include "core/atomic_file.h"
 #include "core/error.h"
@@ -14,7 +15,12 @@
 
 namespace emotune {
 
-EvalOptions eval_options(const EmotuneConfig& c) { return {c.eval.mode, c.eval.batch_size, c.eval.max_new_tokens, true}; }
+EvalOptions eval_options(const EmotuneConfig& c) {
+  EvalOptions o{c.eval.mode, c.eval.batch_size, c.eval.max_new_tokens, true};
+  o.inference = c.eval.inference;
+  o.sepm = sepm_options(c);
+  return o;
+}
 
 namespace {
 
@@ -31,7 +37,7 @@ void require_same_samples(Communicator& group, const ImageFeatures& images, cons
 }
 
 nlohmann::json to_json(const EmotionPrediction& p) {
-  return {{"image", p.image}, {"gold", p.gold}, {"predicted", p.predicted}, {"text", p.text}, {"scores", p.scores}};
+  return {{"image", p.image}, {"gold", p.gold}, {"predicted", p.predicted}, {"text", p.text}, {"scores", p.scores}, {"sepm", p.sepm}};
 }
 
 EmotionPrediction prediction_from(const nlohmann::json& j) {
@@ -39,6 +45,7 @@ EmotionPrediction prediction_from(const nlohmann::json& j) {
   p.image = j.at("image"), p.gold = j.at("gold"), p.predicted = j.at("predicted");
   p.text = j.at("text");
   p.scores = j.at("scores").get<std::vector<float>>();
+  p.sepm = j.at("sepm");
   return p;
 }
 
@@ -63,6 +70,30 @@ std::vector<EmotionPrediction> gather_predictions(Communicator& group, const std
   return out;
 }
 
+// What SEPM's traces add up to: how often the coarse stage was confident and right about the polarity, how many
+// fine answers named no kept option, how many tokens the drop removed.
+nlohmann::json sepm_summary(const std::vector<EmotionPrediction>& predictions, const std::vector<std::string>& labels) {
+  int64_t confident = 0, invalid = 0, polar = 0, polarity_right = 0, dropped = 0, kept_gold = 0;
+  for (const auto& p : predictions) {
+    const auto& t = p.sepm;
+    confident += t.at("confident").get<bool>();
+    invalid += !t.at("valid").get<bool>();
+    dropped += static_cast<int64_t>(t.at("dropped_visual").size() + t.value("dropped_aspects", nlohmann::json::array()).size());
+    const auto& gold = labels.at(static_cast<size_t>(p.gold));
+    const auto& options = t.at("options");
+    kept_gold += std::find(options.begin(), options.end(), gold) != options.end();
+    const Polarity g = polarity_of(gold);
+    if (g == Polarity::Neutral) continue;
+    ++polar;
+    polarity_right += t.at("polarity").get<std::string>() == polarity_name(g);
+  }
+  const auto n = static_cast<double>(predictions.size());
+  return {{"images", predictions.size()}, {"confident", confident}, {"confident_share", confident / n},
+          {"coarse_polarity_accuracy", polar ? static_cast<double>(polarity_right) / static_cast<double>(polar) : 0.0},
+          {"gold_among_fine_options", static_cast<double>(kept_gold) / n}, {"invalid_answers", invalid},
+          {"mean_tokens_dropped", static_cast<double>(dropped) / n}};
+}
+
 }  // namespace
 
 EmotionEvaluation evaluate_emotions(EmotionModel& model, ImageFeatures& images, const std::vector<EmotionSample>& samples,
@@ -74,7 +105,9 @@ EmotionEvaluation evaluate_emotions(EmotionModel& model, ImageFeatures& images, 
   std::vector<std::string> normalised;
   for (const auto& l : model.labels) normalised.push_back(normalise_answer(l));
   // Ranking scores |labels| sequences per image, so fewer images go into one forward batch.
-  const int64_t images_per_batch = o.mode == EvalMode::Rank ? std::max<int64_t>(1, o.batch_size / static_cast<int64_t>(model.labels.size())) : o.batch_size;
+  std::optional<SepmPredictor> sepm;
+  if (o.inference == Inference::Sepm) sepm.emplace(model, o.sepm);
+  const int64_t images_per_batch = o.mode == EvalMode::Rank && !sepm ? std::max<int64_t>(1, o.batch_size / static_cast<int64_t>(model.labels.size())) : o.batch_size;
   ProgressBar bar("eval", static_cast<int64_t>(samples.size()));
   Communicator& group = group_of(o);
   require_same_samples(group, images, samples);
@@ -92,7 +125,17 @@ EmotionEvaluation evaluate_emotions(EmotionModel& model, ImageFeatures& images, 
       prompts.push_back(model.spec(visual[static_cast<int64_t>(i)], aspects.defined() ? aspects[static_cast<int64_t>(i)] : torch::Tensor(), nullptr,
                                    sample_prompts.empty() ? torch::Tensor() : sample_prompts[lo + i]));
     std::vector<EmotionPrediction> batch(ids.size());
-    if (o.mode == EvalMode::Rank) {
+    if (sepm) {
+      std::vector<torch::Tensor> prompts;
+      if (!sample_prompts.empty()) prompts.assign(sample_prompts.begin() + static_cast<std::ptrdiff_t>(lo), sample_prompts.begin() + static_cast<std::ptrdiff_t>(hi));
+      auto traces = sepm->predict(visual, aspects, prompts);
+      for (size_t i = 0; i < ids.size(); ++i) {
+        batch[i].predicted = traces[i].label;
+        batch[i].text = traces[i].answer;
+        batch[i].scores = traces[i].letter_log_probs;
+        batch[i].sepm = traces[i].to_json(model.labels);
+      }
+    } else if (o.mode == EvalMode::Rank) {
       auto scores = score_candidates(*model.vlm, *model.builder, prompts, model.labels, o.batch_size);
       auto best = scores.argmax(1);
       for (size_t i = 0; i < ids.size(); ++i) {
@@ -136,6 +179,7 @@ void write_emotion_evaluation(const std::string& dir, const EmotionEvaluation& e
   ensure_directory(dir);
   auto metrics = e.metrics.to_json(model.labels);
   metrics["context"] = context;
+  if (!e.predictions.empty() && !e.predictions.front().sepm.is_null()) metrics["sepm"] = sepm_summary(e.predictions, model.labels);
   write_file_atomic((fs::path(dir) / "metrics.json").string(), metrics.dump(2) + "\n");
   write_file_atomic((fs::path(dir) / "confusion.csv").string(), e.metrics.confusion_csv(model.labels));
   std::string lines;
@@ -145,6 +189,7 @@ void write_emotion_evaluation(const std::string& dir, const EmotionEvaluation& e
                         {"predicted", p.predicted >= 0 ? model.labels[static_cast<size_t>(p.predicted)] : ""},
                         {"text", p.text}, {"correct", p.predicted == p.gold}};
     if (!p.scores.empty()) j["scores"] = p.scores;
+    if (!p.sepm.is_null()) j["sepm"] = p.sepm;
     lines += j.dump() + "\n";
   }
   write_file_atomic((fs::path(dir) / "predictions.jsonl").string(), lines);

@@ -6,6 +6,7 @@
 
 #include "config/config.h"
 #include "eval/metrics.h"
+#include "eval/sepm_inference.h"
 #include "masp/emotion_model.h"
 #include "masp/image_features.h"
 #include "masp/samples.h"
@@ -22,6 +23,10 @@ struct EvalOptions {
   // The ranks that share the work: batch b is scored by rank b mod size, and every rank ends with every result (in
   // the one-process order, so the metrics are the same to the last digit); nullptr: world() (dist/communicator.h).
   Communicator* group = nullptr;
+  // eval.inference: sepm runs SEPM's two passes (eval/sepm_inference.h) with these settings; `mode` then says how
+  // the fine answer is read.
+  Inference inference = Inference::Plain;
+  SepmOptions sepm = {};
 };
 // eval.mode, eval.batch_size and eval.max_new_tokens, with a progress bar.
 EvalOptions eval_options(const EmotuneConfig& config);
@@ -29,7 +34,8 @@ EvalOptions eval_options(const EmotuneConfig& config);
 struct EmotionPrediction {
   int64_t image = 0, gold = 0, predicted = -1;
   std::string text;            // generated text (generate mode) or the winning label (rank mode)
-  std::vector<float> scores;   // rank mode: log-likelihood per label
+  std::vector<float> scores;   // rank mode: log-likelihood per label (SEPM: log p of each option's letter)
+  nlohmann::json sepm;         // SEPM's trace (SepmTrace::to_json); null under plain inference
 };
 
 struct EmotionEvaluation {
@@ -41,7 +47,8 @@ struct EmotionEvaluation {
 // different users share forward batches, each with its own prompt.
 EmotionEvaluation evaluate_emotions(EmotionModel& model, ImageFeatures& images, const std::vector<EmotionSample>& samples,
                                     const EvalOptions& options, const std::vector<torch::Tensor>& sample_prompts = {});
-// metrics.json, confusion.csv, predictions.jsonl (by rank 0 alone in a distributed run).
+// metrics.json, confusion.csv, predictions.jsonl (by rank 0 alone in a distributed run). Under SEPM, metrics.json
+// also sums its traces ("sepm": the confident share, the coarse polarity's accuracy, invalid answers, tokens dropped).
 void write_emotion_evaluation(const std::string& dir, const EmotionEvaluation& evaluation, const EmotionModel& model,
                               const ImageFeatures& images, const nlohmann::json& context);
 

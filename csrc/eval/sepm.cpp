@@ -82,9 +82,13 @@ torch::Tensor sepm_visual_scores(const torch::Tensor& attention, const std::vect
 
 std::vector<int64_t> sepm_drop_set(const torch::Tensor& attention, const std::vector<int64_t>& focus_rows,
                                    const std::vector<int64_t>& visual_columns, double beta) {
+  return sepm_least_attended(sepm_visual_scores(attention, focus_rows, visual_columns), beta);
+}
+
+std::vector<int64_t> sepm_least_attended(const torch::Tensor& p_bar, double beta) {
   if (beta < 0 || beta >= 1) raise("SEPM drop rate beta must be in [0, 1), got ", beta);
-  auto scores = sepm_visual_scores(attention, focus_rows, visual_columns).contiguous();
-  const auto n = static_cast<int64_t>(visual_columns.size());
+  auto scores = p_bar.to(torch::kFloat64).contiguous();
+  const auto n = scores.numel();
   const auto k = static_cast<int64_t>(std::floor(beta * static_cast<double>(n)));  // Eq. 9: k = ⌊β N_v⌋
   std::vector<int64_t> order(static_cast<size_t>(n));
   std::iota(order.begin(), order.end(), 0);

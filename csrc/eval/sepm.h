@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "config/modes.h"
 #include "eval/label_polarity.h"
 
 namespace emotune {
@@ -21,11 +22,8 @@ constexpr const char* kFocusOnEmotion = "Please focus on emotion.";
 // named in neither list.
 std::string sepm_coarse_question(const std::vector<std::string>& labels);
 
-// Eq. 4's confidence from the two options' probabilities (softmax over the whole vocabulary, Eq. 3).
-enum class SepmVariance {
-  Paper,  // Eq. 4: the population variance of (pA, pB), (pA - pB)^2 / 4
-  Code,   // the authors' code: the unbiased variance, (pA - pB)^2 / 2
-};
+// Eq. 4's confidence from the two options' probabilities (softmax over the whole vocabulary, Eq. 3): the population
+// variance of (pA, pB), (pA - pB)^2 / 4 (SepmVariance::Paper), or the authors' unbiased one, (pA - pB)^2 / 2 (Code).
 double sepm_confidence(double p_a, double p_b, SepmVariance variance);
 
 // Which options the fine stage lists (true: kept; option k is labels[k], letter 'A' + k at every stage): above the
@@ -44,6 +42,8 @@ int64_t sepm_answer_label(const std::string& answer, const std::vector<bool>& ke
 // scores are dropped in position order (the earlier token first), so the set is deterministic.
 std::vector<int64_t> sepm_drop_set(const torch::Tensor& attention, const std::vector<int64_t>& focus_rows,
                                    const std::vector<int64_t>& visual_columns, double beta);
+// Eq. 9 on P̄ itself: the indices of the ⌊β·N⌋ smallest scores, ascending, ties in position order.
+std::vector<int64_t> sepm_least_attended(const torch::Tensor& scores, double beta);
 // P̄ itself, [N_v] float64 (the report's heatmap).
 torch::Tensor sepm_visual_scores(const torch::Tensor& attention, const std::vector<int64_t>& focus_rows,
                                  const std::vector<int64_t>& visual_columns);

@@ -56,13 +56,17 @@ torch::Tensor SequenceBuilder::positions_of(const SequenceSpec& spec, int64_t st
   for (const auto& p : spec) {
     if (mrope && p.segment == Segment::Visual) {
       const auto& grid = vlm_.spec().image_grid;  // [rows, columns] of the merged grid
-      if (p.length() != grid[0] * grid[1])
+      const bool subset = !p.grid_cells.empty();
+      if (subset ? static_cast<int64_t>(p.grid_cells.size()) != p.length() || p.grid_cells.back() >= grid[0] * grid[1]
+                 : p.length() != grid[0] * grid[1])
         raise("vlm.positions: mrope needs the visual tokens of one whole image (", grid[0], "x", grid[1], " = ",
-              grid[0] * grid[1], ", bundle.yaml positions.image_grid), got ", p.length());
+              grid[0] * grid[1], ", bundle.yaml positions.image_grid) or their grid cells, got ", p.length(), " tokens and ",
+              p.grid_cells.size(), " cells");
       for (int64_t i = 0; i < p.length(); ++i, ++at) {
+        const int64_t cell = subset ? p.grid_cells[static_cast<size_t>(i)] : i;
         a[0][at] = next;
-        a[1][at] = next + i / grid[1];
-        a[2][at] = next + i % grid[1];
+        a[1][at] = next + cell / grid[1];
+        a[2][at] = next + cell % grid[1];
       }
       next += std::max(grid[0], grid[1]);  // text resumes after the largest grid index, as HF's get_rope_index
       continue;
@@ -114,7 +118,7 @@ SequenceSpec SequenceBuilder::layout(const std::vector<SequencePart>& image_span
   const auto t = layout_text();
   const auto& chat = vlm_.spec().chat;
   SequencePart soft;
-  if (soft_prompt.defined()) soft = {Segment::SoftPrompt, {}, soft_prompt, false};
+  if (soft_prompt.defined()) soft = {Segment::SoftPrompt, {}, soft_prompt, false, {}};
   SequenceSpec spec;
   auto add_text = [&](const std::string& s) {
     if (!s.empty()) spec.push_back(text(s));
@@ -136,15 +140,15 @@ SequenceSpec SequenceBuilder::layout(const std::vector<SequencePart>& image_span
 
 SequenceSpec SequenceBuilder::aspect_question(const torch::Tensor& aspect_tokens, const std::string& question,
                                               const std::string* answer) const {
-  return layout({{Segment::Aspect, {}, aspect_tokens, false}}, torch::Tensor(), question, answer);
+  return layout({{Segment::Aspect, {}, aspect_tokens, false, {}}}, torch::Tensor(), question, answer);
 }
 
 SequenceSpec SequenceBuilder::image_question(const torch::Tensor& aspect_tokens, const torch::Tensor& visual,
                                                const torch::Tensor& soft_prompt, const std::string& question,
                                                const std::string* answer) const {
   std::vector<SequencePart> span;  // V_fused = concat(z_1..z_A, V_global), Eq. 3
-  if (aspect_tokens.defined()) span.push_back({Segment::Aspect, {}, aspect_tokens, false});
-  span.push_back({Segment::Visual, {}, visual, false});
+  if (aspect_tokens.defined()) span.push_back({Segment::Aspect, {}, aspect_tokens, false, {}});
+  span.push_back({Segment::Visual, {}, visual, false, {}});
   return layout(span, soft_prompt, question, answer);
 }
 

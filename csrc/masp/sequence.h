@@ -40,6 +40,10 @@ struct SequencePart {
   std::vector<int64_t> ids;  // Text and Label parts
   torch::Tensor embeds;      // Aspect, Visual, SoftPrompt parts: [n, D]
   bool in_loss = false;      // the part's tokens are prediction targets
+  // Visual parts whose tokens are a subset of the image's (SEPM's token drop): the merged-grid cell of each token,
+  // ascending. Empty: every cell in order. Only mrope positions read it (a kept token keeps its (h, w)); plain
+  // positions are renumbered contiguously, as the SEPM code does.
+  std::vector<int64_t> grid_cells;
   int64_t length() const { return embeds.defined() ? embeds.size(0) : static_cast<int64_t>(ids.size()); }
 };
 using SequenceSpec = std::vector<SequencePart>;

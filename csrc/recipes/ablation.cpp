@@ -59,7 +59,8 @@ AblationResult AblationRecipe::evaluate() const {
     auto model = make_emotion_model(*vlm, c, checkpoint, s.parts);
     auto evaluation = evaluate_emotions(model, *images, samples, eval);
     write_emotion_evaluation(root_.sub("ablation").file(s.name), evaluation, model, *images,
-                             {{"setting", s.name}, {"checkpoint", checkpoint}, {"split", c.data.eval_split}, {"mode", name_of(c.eval.mode)}});
+                             {{"setting", s.name}, {"checkpoint", checkpoint}, {"split", c.data.eval_split}, {"mode", name_of(c.eval.mode)},
+                              {"inference", name_of(c.eval.inference)}});
     result.rows.push_back({s.name, evaluation.metrics});
     summary[s.name] = evaluation.metrics.accuracy;
   }

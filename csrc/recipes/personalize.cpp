@@ -49,9 +49,11 @@ double accuracy_of(const torch::Tensor& logits, const torch::Tensor& gold) {
   return logits.argmax(1).eq(gold).to(torch::kFloat64).mean().item<double>();
 }
 
-// Label scores [N, C] of the global predictor for every image of a split (one ranking pass).
+// Label scores [N, C] of the global predictor for every image of a split (one ranking pass: the heads learn from
+// label log-likelihoods, whatever eval.mode and eval.inference say of the reported evaluations).
 torch::Tensor label_scores_of(EmotionModel& model, ImageFeatures& images, const std::vector<EmotionSample>& samples,
-                              const EvalOptions& eval) {
+                              EvalOptions eval) {
+  eval.mode = EvalMode::Rank, eval.inference = Inference::Plain;
   auto e = evaluate_emotions(model, images, samples, eval);
   std::vector<torch::Tensor> rows;
   for (const auto& p : e.predictions) rows.push_back(torch::tensor(p.scores));

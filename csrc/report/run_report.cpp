@@ -4,6 +4,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <sstream>
 #include <nlohmann/json.hpp>
 
 #include "config/config.h"
@@ -12,6 +13,7 @@
 #include "io/checkpoint.h"
 #include "masp/stages.h"
 #include "report/chart.h"
+#include "report/sepm_figure.h"
 #include "train/run_dir.h"
 #include "vlm/frozen_vlm.h"
 
@@ -234,6 +236,40 @@ void add_soft_prompt_attention(Report& r, const fs::path& root, int64_t attentio
                      "soft prompt to aspect attention of " + name);
   }
 }
+// SEPM's drop over the first images of every evaluation run with eval.inference: sepm (its predictions.jsonl holds
+// the traces), with the traces' summary from metrics.json.
+void add_sepm_drops(Report& r, const fs::path& root, int64_t max_images = 4) {
+  for (const auto& f : find_files(root, "predictions.jsonl", r.out)) {
+    std::vector<TokenDropPanel> panels;
+    std::istringstream lines(read_file(f.string()));
+    std::string line;
+    int64_t without_grid = 0;
+    while (static_cast<int64_t>(panels.size()) < max_images && std::getline(lines, line)) {
+      auto j = nlohmann::json::parse(line, nullptr, false);
+      if (j.is_discarded() || !j.contains("sepm") || !j["sepm"].contains("visual_scores")) break;
+      const auto& t = j["sepm"];
+      if (t["visual_grid"].empty()) {
+        ++without_grid;
+        continue;
+      }
+      panels.push_back({j["image"].get<std::string>(), "gold " + j["gold"].get<std::string>() + ", SEPM " + j["predicted"].get<std::string>(),
+                        t["visual_grid"].get<std::vector<int64_t>>(), t["visual_scores"].get<std::vector<double>>(),
+                        t["dropped_visual"].get<std::vector<int64_t>>()});
+    }
+    if (panels.empty() && without_grid == 0) continue;
+    auto name = slug(f.parent_path(), root);
+    auto metrics = nlohmann::json::parse(read_file((f.parent_path() / "metrics.json").string()), nullptr, false);
+    r.md += "## SEPM token drop: " + name + "\n\n";
+    if (!metrics.is_discarded() && metrics.contains("sepm")) r.md += "Traces summed: `" + metrics["sepm"].dump() + "`.\n\n";
+    if (panels.empty()) {
+      r.md += "Its visual tokens lie on no image grid (e.g. LLaVA-NeXT's tiles): no drawing.\n\n";
+      continue;
+    }
+    r.md += r.figure("sepm-drop-" + name + ".png",
+                     draw_token_drop("SEPM: FoE attention per visual token (blue least, red most), dropped crossed: " + name, panels),
+                     "SEPM token drop of " + name);
+  }
+}
 }  // namespace
 
 ReportResult write_run_report(const ReportOptions& o) {
@@ -246,6 +282,7 @@ ReportResult write_run_report(const ReportOptions& o) {
   add_training_curves(r, root);
   add_evaluations(r, root);
   add_soft_prompt_attention(r, root, o.attention_images);
+  add_sepm_drops(r, root);
   r.result.summary_path = (r.out / "summary.md").string();
   write_file_atomic(r.result.summary_path, r.md);
   return r.result;

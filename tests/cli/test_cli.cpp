@@ -121,6 +121,46 @@ TEST(Cli, ExplainBatchJsonDescribesEveryPosition) {
   EXPECT_NE(out.find("(1 of the batch's 2 sequences shown"), std::string::npos) << out;
 }
 
+// SEPM from the command line (docs/sepm.md): eval writes every image's trace and their summary, predict prints what
+// each stage decided, explain-batch shows the fine pass without the dropped tokens.
+TEST(Cli, SepmInferenceThroughEvalPredictAndExplainBatch) {
+  auto manifest = testing::small_world(24);
+  auto run = testing::scratch_dir("run");
+  std::string common = " --set bundle=" + testing::tiny_bundle() + " --set data.manifest=" + manifest + " --set run_dir=" + run +
+                       " --set train.batch_size=2 --set masp.use_aspects=false";
+  int status;
+  auto out = cli("eval --zero-shot --split train --inference sepm --set sepm.beta=0.25" + common, &status);
+  ASSERT_EQ(status, 0) << out;
+  EXPECT_NE(out.find("rank mode, SEPM"), std::string::npos) << out;
+  auto metrics = nlohmann::json::parse(read_file(run + "/eval-train/metrics.json"));
+  EXPECT_EQ(metrics["context"]["inference"], "sepm");
+  EXPECT_EQ(metrics["context"]["sepm"]["beta"], 0.25);
+  EXPECT_EQ(metrics["sepm"]["mean_tokens_dropped"], 4.0) << "floor(0.25 x 16 visual tokens)";
+  std::ifstream predictions(run + "/eval-train/predictions.jsonl");
+  std::string line;
+  std::getline(predictions, line);
+  auto first = nlohmann::json::parse(line);
+  EXPECT_EQ(first["sepm"]["dropped_visual"].size(), 4u);
+  EXPECT_EQ(first["sepm"]["visual_scores"].size(), 16u);
+  EXPECT_EQ(first["sepm"]["visual_grid"], (nlohmann::json{4, 4}));
+  out = cli("predict --inference sepm" + common + " " + first["image"].get<std::string>(), &status);
+  ASSERT_EQ(status, 0) << out;
+  for (const char* said : {"SEPM coarse: p(A positive)", "(paper variance)", "SEPM fine options: ", "SEPM dropped visual tokens (beta 0.20, 3 of 16)",
+                           "SEPM answer: "})
+    EXPECT_NE(out.find(said), std::string::npos) << said << "\n" << out;
+  out = cli("explain-batch --stage prompt --inference sepm --json" + common, &status, false);
+  ASSERT_EQ(status, 0) << out;
+  auto j = nlohmann::json::parse(out);
+  auto visual_of = [](const nlohmann::json& sequence) {
+    int n = 0;
+    for (const auto& p : sequence["positions"]) n += p["segment"] == "visual";
+    return n;
+  };
+  EXPECT_EQ(visual_of(j["coarse"][0]), 16);
+  EXPECT_EQ(visual_of(j["fine"][0]), 13) << "floor(0.2 x 16) = 3 tokens dropped";
+  EXPECT_EQ(j["sepm"][0]["dropped_visual"].size(), 3u);
+}
+
 // The README's path on an exported Qwen2-VL (a random-init HF checkpoint): explain-batch shows the M-RoPE
 // triples — V_global on its 3x3 grid after the aspect tokens, the soft prompt resuming after the grid's largest
 // index — then stage 1, stage 2 and eval run from the command line.

@@ -96,5 +96,22 @@ TEST(ConfigModes, EnumKeysTakeTheirNamesAndRefuseOthersWithASuggestion) {
   for (auto m : {EvalMode::Rank, EvalMode::Generate}) EXPECT_EQ(enum_from_name<EvalMode>(name_of(m)), m);
 }
 
+// SEPM's keys (docs/sepm.md): the paper's defaults, the code's switches by name, and a drop rate outside [0, 1).
+TEST(ConfigModes, SepmKeysDefaultToThePaperAndRefuseADropRateOutsideItsRange) {
+  auto c = load_config({}, {});
+  EXPECT_EQ(c.eval.inference, Inference::Plain);
+  EXPECT_DOUBLE_EQ(c.sepm.alpha, 0.1);
+  EXPECT_DOUBLE_EQ(c.sepm.beta, 0.2);
+  EXPECT_EQ(c.sepm.variance, SepmVariance::Paper);
+  c = load_config({write_yaml("eval:\n  inference: sepm\nsepm:\n  beta: 0.1\n  variance: code\n  drop_over: visual_and_aspects\n")}, {});
+  EXPECT_EQ(c.eval.inference, Inference::Sepm);
+  EXPECT_EQ(c.sepm.variance, SepmVariance::Code);
+  EXPECT_EQ(c.sepm.drop_over, SepmDropOver::VisualAndAspects);
+  auto msg = error_of({}, {"sepm.beta=1"});
+  EXPECT_NE(msg.find("config key 'sepm.beta' must be in [0, 1), got 1"), std::string::npos) << msg;
+  msg = error_of({}, {"eval.inference=sepn"});
+  EXPECT_NE(msg.find("did you mean 'sepm'"), std::string::npos) << msg;
+}
+
 }  // namespace
 }  // namespace emotune

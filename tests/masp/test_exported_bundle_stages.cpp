@@ -95,7 +95,7 @@ TEST_P(ExportedBundleStages, GreedyGenerationContinuesThePositions) {
     auto id = logits.slice(0, 0, vlm->tokenizer().size()).argmax().item<int64_t>();
     if (id == model.builder->end_of_turn_id() || id == vlm->spec().eos_id) break;
     expected.push_back(id);
-    grown.push_back({Segment::Text, {id}, {}, false});
+    grown.push_back({Segment::Text, {id}, {}, false, {}});
   }
   ASSERT_FALSE(expected.empty()) << "the random model ended its answer at once: pick another image";
   EXPECT_EQ(text, vlm->tokenizer().decode(expected));

@@ -83,8 +83,8 @@ TEST_F(SequenceTest, PaddingInvariance) {
 // The one prefix cut (split_specs) of stage 2's fast path and of label ranking: where each cuts, and when
 // there is no cut.
 TEST(SplitSpecs, CutsBeforeTheSoftPromptOrTheLastTokenAndRefusesWhatACacheCannotHold) {
-  auto text = [](std::vector<int64_t> ids, bool in_loss = false) { return SequencePart{Segment::Text, std::move(ids), {}, in_loss}; };
-  auto soft = [](int64_t n) { return SequencePart{Segment::SoftPrompt, {}, torch::zeros({n, 4}), false}; };
+  auto text = [](std::vector<int64_t> ids, bool in_loss = false) { return SequencePart{Segment::Text, std::move(ids), {}, in_loss, {}}; };
+  auto soft = [](int64_t n) { return SequencePart{Segment::SoftPrompt, {}, torch::zeros({n, 4}), false, {}}; };
   const std::vector<SequenceSpec> specs{{text({1, 2}), text({3}), soft(2), text({4, 5}, true)},
                                         {text({6}), text({7, 8}), soft(2), text({9}, true)}};
   auto at_soft = split_specs(specs, PrefixCut::BeforeSoftPrompt);

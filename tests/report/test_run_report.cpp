@@ -28,6 +28,8 @@ TEST(RunReport, RendersEveryFigureOfARun) {
   write_file_atomic(dir + "/config.yaml", config_to_yaml(c));
   run_eval_table({dir + "/config.yaml"}, {}, parse_table_rows({"V+A+S=" + dir + "/run/prompt/checkpoint.safetensors"}),
                  {{"test", ""}}, dir + "/run/table");
+  run_eval_table({dir + "/config.yaml"}, {"eval.inference=sepm"}, parse_table_rows({"V+A+S=" + dir + "/run/prompt/checkpoint.safetensors"}),
+                 {{"test", ""}}, dir + "/run/sepm");
   auto r = write_run_report({dir + "/run", "", 8});
   std::vector<std::string> names;
   for (const auto& f : r.figures) {
@@ -41,10 +43,12 @@ TEST(RunReport, RendersEveryFigureOfARun) {
     EXPECT_GT(cv::countNonZero(gray < 128), 500) << f;
   }
   for (const char* expected : {"curve-aspects.png", "curve-prompt.png", "confusion-table_V+A+S_test.png", "per-class-table_V+A+S_test.png",
-                               "attention-prompt.png"})
+                               "attention-prompt.png", "sepm-drop-sepm_V+A+S_test.png"})
     EXPECT_NE(std::find(names.begin(), names.end(), expected), names.end()) << expected;
   auto summary = read_file(r.summary_path);
   EXPECT_NE(summary.find("MASP Figure 4"), std::string::npos);
+  EXPECT_NE(summary.find("## SEPM token drop: sepm_V+A+S_test"), std::string::npos) << summary;
+  EXPECT_NE(summary.find("\"invalid_answers\":0"), std::string::npos) << "the traces' summary is shown";
   EXPECT_NE(summary.find("| V+A+S |"), std::string::npos);  // the table is included
   EXPECT_NE(summary.find("ECC (emotion closeness credit)"), std::string::npos) << "the metrics are defined where shown";
   EXPECT_NE(summary.find("`(no label)`"), std::string::npos);

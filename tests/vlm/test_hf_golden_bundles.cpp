@@ -37,7 +37,7 @@ std::vector<SequenceSpec> golden_specs(const Golden& g, const torch::Tensor& fea
   std::vector<SequenceSpec> specs;
   for (int64_t b = 0; b < ids.size(0); ++b) {
     SequenceSpec spec;
-    SequencePart before{Segment::Text, {}, {}, false}, after{Segment::Text, {}, {}, false};
+    SequencePart before{Segment::Text, {}, {}, false, {}}, after{Segment::Text, {}, {}, false, {}};
     bool seen_image = false;
     for (int64_t s = 0; s < ids.size(1); ++s) {
       if (mask[b][s].item<int64_t>() == 0) continue;
@@ -46,7 +46,7 @@ std::vector<SequenceSpec> golden_specs(const Golden& g, const torch::Tensor& fea
       else (seen_image ? after : before).ids.push_back(id);
     }
     spec.push_back(before);
-    spec.push_back({Segment::Visual, {}, features[b], false});
+    spec.push_back({Segment::Visual, {}, features[b], false, {}});
     spec.push_back(after);
     specs.push_back(spec);
   }
