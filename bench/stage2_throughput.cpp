@@ -2,8 +2,8 @@
 // the prefix-cache fast path) against the eager PyTorch loop the reference code runs
 // (bench/stage2_eager_reference.py), on the same sequences in the same order (issue "GPU, ready in one call").
 //
-//   emotune_stage2_bench -c configs/gpu_verify.yaml --set bundle=B --set device=cuda --set precision=bf16 \
-//       --dump samples.safetensors --losses losses.json --measure measure.json [--samples 50 --batch 8 --steps 20]
+//   emotune_stage2_bench -c configs/gpu_verify.yaml --set bundle=B --set device=cuda --set precision=bf16
+//       --dump samples.safetensors --losses losses.json --measure measure.json [--samples 50 --batch 8 --steps 20]   (one command line)
 //
 // --dump: the first N samples of the split (V+S sequences, one per image, in manifest order) as the eager
 //   reference reads them: token ids, segments, loss mask, positions, normalised pixels, the initial prompt,

@@ -2,6 +2,7 @@
 #pragma once
 #include <CLI/CLI.hpp>
 
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -15,6 +16,9 @@ struct ConfigArgs {
   EmotuneConfig load() const { return load_config(files, overrides); }
 };
 void add_config_options(CLI::App* cmd, ConfigArgs& args);
+// Runs a command that calls an LLM through llm/'s meter: a budget or call-limit stop (RunStopped; every answered call
+// is cached) is printed and exits 75 (EX_TEMPFAIL), so scripts know to rerun the same command.
+void run_resumable(const char* command, const std::function<void()>& body);
 // `args` with eval.inference set to `inference` after every other override ("" leaves it): eval's and predict's
 // --inference.
 ConfigArgs inference_config(ConfigArgs args, const std::string& inference);
@@ -41,6 +45,7 @@ void register_sweep_command(CLI::App& app);
 void register_report_command(CLI::App& app);
 void register_personalize_command(CLI::App& app);
 void register_tune_discrete_command(CLI::App& app);
+void register_refine_command(CLI::App& app);
 void register_tokenize_command(CLI::App& app);
 void register_cache_pixels_command(CLI::App& app);
 // A subcommand this build lacks (no OpenCV): it takes any arguments and fails saying why (`what` it needs).

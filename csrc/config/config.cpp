@@ -170,6 +170,7 @@ ConfigSchema bind_config(EmotuneConfig& c) {
   s.add("prepare.resplit", &c.prepare.resplit, "replace an existing splits.json whose input or settings changed (kept as splits.json.bak)");
 
   bind_personal_config(s, c.personal, c.dpt);
+  bind_lantern_config(s, c.lantern);
 
   s.add_overlay("ablation.stage1", &c.ablation.stage1, check_overlay,
                 "config keys for stage 1 of `emotune ablate` only, e.g. {train: {lr: 3e-4, epochs: 1}}");
@@ -222,6 +223,7 @@ void validate(const EmotuneConfig& c) {
   if (c.masp.soft_prompt_init == "text" && c.masp.soft_prompt_init_text.empty())
     raise("config: masp.soft_prompt_init is 'text' but masp.soft_prompt_init_text is empty");
   validate_personal_config(c.personal, c.dpt);
+  validate_lantern_config(c.lantern);
   if (c.device != "cpu" && c.device.rfind("cuda", 0) != 0)
     raise("config key 'device' must be cpu, cuda or cuda:N, got '", c.device, "'");
 }

@@ -165,6 +165,28 @@ struct AblationConfig {
   std::string reference_name = "Bayes-optimal";
 };
 
+// `emotune refine`: Lantern (paper 004; docs/lantern.md). The labels are data.labels; the items of the vanilla file
+// carry their split, and the fusion is fitted on data.train_split, early-stopped on holdout_split, reported on
+// data.eval_split.
+struct LanternConfig {
+  std::string vanilla;                  // JSONL of the vanilla model's per-item predictions (docs/lantern.md)
+  std::vector<std::string> dimensions;  // the dimension scores the vanilla file carries, in prompt order; empty: none
+  int64_t window = 8;                   // w: items per receptive field
+  int64_t fields_per_item = 2;          // t: receptive fields holding each item (divides window)
+  int64_t top_k = 3;                    // reference labels shown per item
+  std::string item = "utterance", sequence = "dialogue";  // how the prompt names them
+  EndpointConfig endpoint{"", "", "OPENAI_API_KEY", 0.0, 1024};
+  int64_t retries = 2;                  // re-asks of a field whose answer is invalid, before the vanilla stands
+  double tolerance = 0.02;              // |sum - 1| accepted without counting a rescale
+  int64_t concurrency = 4;              // fields asked at once
+  double budget_usd = 0;                // 0: no limit
+  int64_t budget_tokens = 0;            // 0: no limit
+  int64_t stop_after_calls = 0;         // > 0: stop after this many new calls (a clean, resumable stop)
+  std::string fusion = "attention";     // attention (fitted) | uniform (the ablation)
+  int64_t fusion_hidden = 16;
+  std::string holdout_split = "val";    // items that early-stop the fusion's fit ("" or absent: none)
+};
+
 // SEPM's coarse-to-fine inference (paper 003; eval.inference: sepm; docs/sepm.md). Defaults are the paper's.
 struct SepmConfig {
   double alpha = 0.1;  // §3.2: a coarse answer whose confidence (Eq. 4) is not above alpha is ambiguous
@@ -208,12 +230,18 @@ struct EmotuneConfig {
   PersonalConfig personal;
   DiscreteConfig dpt;
   DistributedConfig distributed;
+  LanternConfig lantern;
 };
 
 ConfigSchema bind_config(EmotuneConfig& config);
 // The personal.* and dpt.* keys (config_personal.cpp).
 void bind_personal_config(ConfigSchema& schema, PersonalConfig& personal, DiscreteConfig& dpt);
 void validate_personal_config(const PersonalConfig& personal, const DiscreteConfig& dpt);
+// An OpenAI-compatible endpoint's keys under `prefix` (dpt.proposer_endpoint, lantern.endpoint, ...).
+void bind_endpoint(ConfigSchema& schema, const std::string& prefix, EndpointConfig& endpoint);
+// The lantern.* keys (config_lantern.cpp).
+void bind_lantern_config(ConfigSchema& schema, LanternConfig& lantern);
+void validate_lantern_config(const LanternConfig& lantern);
 // Defaults, then each file in order, then each --set override; then cross-key validation.
 EmotuneConfig load_config(const std::vector<std::string>& files, const std::vector<std::string>& overrides);
 std::string config_to_yaml(const EmotuneConfig& config);

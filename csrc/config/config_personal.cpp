@@ -3,7 +3,6 @@
 #include "core/error.h"
 
 namespace emotune {
-namespace {
 
 void bind_endpoint(ConfigSchema& s, const std::string& prefix, EndpointConfig& e) {
   s.add(prefix + ".base_url", &e.base_url, "OpenAI-compatible API base URL (…/chat/completions is appended), e.g. https://api.openai.com/v1");
@@ -18,8 +17,6 @@ void bind_endpoint(ConfigSchema& s, const std::string& prefix, EndpointConfig& e
   s.add(prefix + ".usd_per_million_prompt_tokens", &e.usd_per_million_prompt_tokens, "price of prompt tokens, for cost accounting");
   s.add(prefix + ".usd_per_million_completion_tokens", &e.usd_per_million_completion_tokens, "price of completion tokens");
 }
-
-}  // namespace
 
 void bind_personal_config(ConfigSchema& s, PersonalConfig& p, DiscreteConfig& d) {
   s.add("personal.methods", &p.methods, "what `emotune personalize` fits per user: head and/or prompt");

@@ -290,7 +290,7 @@ DiscreteResult run_discrete_tuning(const EmotuneConfig& c) {
   const auto dir = fs::path(c.run_dir) / "dpt";
   ensure_directory(dir.string());
   CallCache cache((dir / "calls.jsonl").string());
-  CallMeter meter(cache, d);
+  CallMeter meter(cache, {d.budget_usd, d.budget_tokens, d.stop_after_calls, "dpt"});
   auto target = make_prompt_target(c, t.rows, vlm.get(), images.get(), meter);
   auto proposer = make_prompt_proposer(c, meter);
   // The history is rewritten by every run: a resumed run regenerates the same candidates from the cache.

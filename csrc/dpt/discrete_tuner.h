@@ -18,7 +18,7 @@
 #include <nlohmann/json.hpp>
 
 #include "config/config.h"
-#include "dpt/call_meter.h"
+#include "llm/call_meter.h"
 #include "dpt/prompt_proposer.h"
 
 namespace emotune {
@@ -26,7 +26,7 @@ namespace emotune {
 struct DiscreteUserResult {
   std::string user;
   int64_t train_images = 0, test_images = 0, candidates = 0;
-  std::vector<ScoredPrompt> top;  // the H best, best first
+  std::vector<ScoredPrompt> top = {};  // the H best, best first
   double initial_test = -1;       // best of the first initialisation's N initial prompts, on test images
   double best_test = -1;          // the single best prompt
   double vote_test = -1;          // majority vote of the H best

@@ -9,7 +9,7 @@
 #include <sstream>
 
 #include "core/rng.h"
-#include "dpt/chat_client.h"
+#include "llm/chat_client.h"
 
 namespace emotune {
 namespace {

@@ -14,7 +14,7 @@
 #include <vector>
 
 #include "config/config.h"
-#include "dpt/call_meter.h"
+#include "llm/call_meter.h"
 
 namespace emotune {
 

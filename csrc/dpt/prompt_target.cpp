@@ -7,8 +7,8 @@
 #include <cctype>
 
 #include "core/atomic_file.h"
-#include "dpt/chat_client.h"
-#include "dpt/parallel_for.h"
+#include "llm/chat_client.h"
+#include "llm/parallel_for.h"
 #include "eval/decode.h"
 #include "masp/image_features.h"
 #include "masp/sequence.h"

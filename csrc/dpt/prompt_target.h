@@ -1,5 +1,5 @@
 // The model a discrete prompt is tuned for (paper 000: a black-box MLLM). Given a prompt and images, a target
-// predicts one label per image; every prediction is one metered, cached call (dpt/call_meter.h).
+// predicts one label per image; every prediction is one metered, cached call (llm/call_meter.h).
 //   bundle: the local frozen VLM; the prompt (plus dpt.answer_format) is the user text after the image, and
 //           the labels are ranked by log-likelihood (no soft prompt, no aspect modules).
 //   openai: an OpenAI-compatible vision endpoint; the image travels inline as a base64 data URL and the
@@ -11,7 +11,7 @@
 #include <vector>
 
 #include "config/config.h"
-#include "dpt/call_meter.h"
+#include "llm/call_meter.h"
 
 namespace emotune {
 

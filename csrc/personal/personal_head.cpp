@@ -71,11 +71,6 @@ class HeadTask final : public TrainTask {
   LinearHead head_;
 };
 
-std::vector<int64_t> index_range(int64_t begin, int64_t end) {
-  std::vector<int64_t> out;
-  for (int64_t i = begin; i < end; ++i) out.push_back(i);
-  return out;
-}
 }  // namespace
 
 HeadFit fit_head(const LinearHead& anchor, const torch::Tensor& x_fit, const torch::Tensor& y_fit,

@@ -49,4 +49,10 @@ SmallFitResult fit_small(TrainTask& task, const std::vector<int64_t>& fit, const
   return best;
 }
 
+std::vector<int64_t> index_range(int64_t begin, int64_t end) {
+  std::vector<int64_t> out;
+  for (int64_t i = begin; i < end; ++i) out.push_back(i);
+  return out;
+}
+
 }  // namespace emotune

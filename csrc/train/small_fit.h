@@ -27,6 +27,9 @@ struct SmallFitResult {
   double holdout_loss = -1;  // their held-out loss; < 0: no held-out samples (all steps taken)
 };
 
+// begin, begin + 1, ..., end - 1: the fit's and the held-out samples when a task holds them one after the other.
+std::vector<int64_t> index_range(int64_t begin, int64_t end);
+
 // Adam with constant lr `lr`: what personalisation's fits use.
 TrainConfig small_fit_adam(double lr, int64_t batch_size);
 

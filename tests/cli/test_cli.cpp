@@ -16,7 +16,7 @@ std::string cli(const std::string& args, int* status, bool with_stderr = true) {
 
 TEST(Cli, EverySubcommandHasHelp) {
   for (const char* cmd : {"train-aspects", "train-prompt", "eval", "predict", "explain-batch", "info", "ablate", "synth", "prepare",
-                          "sweep", "report", "personalize", "tune-discrete", "tokenize", "cache-pixels"}) {
+                          "sweep", "report", "personalize", "tune-discrete", "refine", "tokenize", "cache-pixels"}) {
     int status;
     auto out = cli(std::string(cmd) + " --help", &status);
     EXPECT_EQ(status, 0) << cmd;

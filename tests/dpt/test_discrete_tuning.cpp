@@ -11,7 +11,7 @@
 #include "core/atomic_file.h"
 #include "core/rng.h"
 #include "dpt/discrete_tuner.h"
-#include "loopback_server.h"
+#include "llm/loopback_server.h"
 #include "synth/affect_world.h"
 #include "test_support.h"
 

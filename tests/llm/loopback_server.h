@@ -2,6 +2,7 @@
 // by a scripted handler that sees the request's number (1, 2, …) and body.
 #pragma once
 #include <httplib.h>
+#include <nlohmann/json.hpp>
 
 #include <atomic>
 #include <chrono>

@@ -1,4 +1,4 @@
-#include "dpt/call_cache.h"
+#include "llm/call_cache.h"
 
 #include <fcntl.h>
 #include <unistd.h>

@@ -6,7 +6,7 @@
 #include <thread>
 
 #include "core/error.h"
-#include "dpt/chat_client.h"
+#include "llm/chat_client.h"
 #include "loopback_server.h"
 
 namespace emotune {

@@ -1,4 +1,4 @@
-// The on-disk cache of every model call of a discrete tuning run (docs/discrete-prompts.md): one JSON line
+// The on-disk cache of every model call of a run that asks an LLM (docs/discrete-prompts.md, docs/lantern.md): one JSON line
 // per answered call, keyed on the full request plus the sample index, appended and fsync'ed before the
 // answer is used. A rerun, or a run resumed after a crash, finds every answered call here and repeats none.
 // A torn last line (the process died mid-append) is ignored; any other unreadable line is an error naming

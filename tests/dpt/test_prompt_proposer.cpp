@@ -1,10 +1,8 @@
+// Discrete prompt tuning's proposers and answer parsing (dpt/prompt_proposer.h, dpt/discrete_tuner.h).
 #include <gtest/gtest.h>
 
-#include <filesystem>
-#include <fstream>
-
-#include "core/error.h"
-#include "dpt/call_cache.h"
+#include "llm/call_cache.h"
+#include "llm/call_meter.h"
 #include "dpt/discrete_tuner.h"
 #include "dpt/prompt_proposer.h"
 #include "dpt/prompt_target.h"
@@ -12,38 +10,6 @@
 
 namespace emotune {
 namespace {
-
-TEST(CallCache, SurvivesReopenAndATornLastLine) {
-  auto path = testing::scratch_dir("cache") + "/calls.jsonl";
-  const auto a = call_key("{\"x\":1}", 3), b = call_key("{\"x\":1}", 4);
-  EXPECT_NE(a, b);
-  EXPECT_NE(call_key("{\"x\":2}", 3), a);
-  {
-    CallCache cache(path);
-    cache.put(a, {"awe", 10, 2, 0.5});
-    cache.put(b, {"fear", 1, 1, 0});
-  }
-  { std::ofstream(path, std::ios::app) << "{\"key\": \"torn"; }  // killed mid-write
-  CallCache cache(path);
-  ASSERT_TRUE(cache.find(a).has_value());
-  EXPECT_EQ(cache.find(a)->text, "awe");
-  EXPECT_EQ(cache.find(a)->prompt_tokens, 10);
-  EXPECT_DOUBLE_EQ(cache.find(a)->cost_usd, 0.5);
-  EXPECT_EQ(cache.size(), 2);
-  cache.put(call_key("y", -1), {"ok"});
-  EXPECT_EQ(CallCache(path).size(), 3);
-}
-
-TEST(CallCache, ABadLineInTheMiddleIsAnErrorNamingTheLine) {
-  auto path = testing::scratch_dir("cache") + "/calls.jsonl";
-  { std::ofstream(path) << "{\"key\":\"k1\",\"text\":\"a\"}\nnot json\n{\"key\":\"k2\",\"text\":\"b\"}\n"; }
-  try {
-    CallCache cache(path);
-    FAIL();
-  } catch (const Error& e) {
-    EXPECT_NE(std::string(e.what()).find("calls.jsonl:2"), std::string::npos) << e.what();
-  }
-}
 
 TEST(DiscretePrompts, MajorityVoteBreaksTiesByRank) {
   EXPECT_EQ(majority_vote({2, 1, 1, 3, 2}), 2);   // 2 and 1 tie; the best prompt said 2
@@ -65,7 +31,7 @@ TEST(DiscretePrompts, ParsesProposalsAndLabelsInAnswers) {
 TEST(DiscretePrompts, EvolutionaryProposerIsDeterministicAndAvoidsPoorPrompts) {
   auto c = load_config({}, {});
   CallCache cache(testing::scratch_dir("cache") + "/calls.jsonl");
-  CallMeter meter(cache, c.dpt);
+  CallMeter meter(cache, {c.dpt.budget_usd, c.dpt.budget_tokens, c.dpt.stop_after_calls, "dpt"});
   auto p1 = make_prompt_proposer(c, meter), p2 = make_prompt_proposer(c, meter);
   ProposalStep at{"u01", 1, 0, -1};
   auto a = p1->initial(6, at), b = p2->initial(6, at);

@@ -1,4 +1,4 @@
-#include "dpt/call_meter.h"
+#include "llm/call_meter.h"
 
 namespace emotune {
 
@@ -20,15 +20,16 @@ std::optional<CallRecord> CallMeter::cached(const std::string& key) {
 
 void CallMeter::before_new_call() {
   std::lock_guard<std::mutex> lock(mutex_);
-  if (config_.budget_usd > 0 && spend_.usd >= config_.budget_usd)
-    throw RunStopped(concat("budget reached: $", spend_.usd, " of dpt.budget_usd = $", config_.budget_usd,
+  const auto& l = limits_;
+  if (l.budget_usd > 0 && spend_.usd >= l.budget_usd)
+    throw RunStopped(concat("budget reached: $", spend_.usd, " of ", l.section, ".budget_usd = $", l.budget_usd,
                             " spent; raise the budget and rerun to continue (answered calls are cached)"));
   const int64_t tokens = spend_.prompt_tokens + spend_.completion_tokens;
-  if (config_.budget_tokens > 0 && tokens >= config_.budget_tokens)
-    throw RunStopped(concat("token budget reached: ", tokens, " of dpt.budget_tokens = ", config_.budget_tokens,
+  if (l.budget_tokens > 0 && tokens >= l.budget_tokens)
+    throw RunStopped(concat("token budget reached: ", tokens, " of ", l.section, ".budget_tokens = ", l.budget_tokens,
                             "; raise it and rerun to continue (answered calls are cached)"));
-  if (config_.stop_after_calls > 0 && started_ >= config_.stop_after_calls)
-    throw RunStopped(concat("stopped after ", started_, " new calls (dpt.stop_after_calls); rerun to continue"));
+  if (l.stop_after_calls > 0 && started_ >= l.stop_after_calls)
+    throw RunStopped(concat("stopped after ", started_, " new calls (", l.section, ".stop_after_calls); rerun to continue"));
   ++started_;
 }
 

@@ -1,4 +1,4 @@
-#include "dpt/chat_client.h"
+#include "llm/chat_client.h"
 
 #include <httplib.h>
 
