@@ -19,6 +19,28 @@ std::vector<ManifestRow> Manifest::split(const std::string& name, int64_t max_ro
   return out;
 }
 
+namespace {
+// Positions 0..n-1 once each, one split per sequence.
+void check_sequences(const Manifest& m) {
+  std::map<std::string, std::map<int64_t, const ManifestRow*>> sequences;
+  for (const auto& row : m.rows) {
+    if (row.sequence.empty()) continue;
+    auto& positions = sequences[row.sequence];
+    if (!positions.empty() && positions.begin()->second->split != row.split)
+      raise(m.where(row), ": sequence '", row.sequence, "' is in split '", row.split, "' here and in '", positions.begin()->second->split,
+            "' on line ", positions.begin()->second->line, " (a sequence lies in one split)");
+    auto [at, fresh] = positions.emplace(row.position, &row);
+    if (!fresh) raise(m.where(row), ": sequence '", row.sequence, "' has position ", row.position, " twice (also line ", at->second->line, ")");
+  }
+  for (const auto& [id, positions] : sequences) {
+    int64_t expected = 0;
+    for (const auto& [position, row] : positions)
+      if (position != expected++)
+        raise(m.path, ": sequence '", id, "' has no position ", expected - 1, " (positions run 0..n-1; line ", row->line, " has ", position, ")");
+  }
+}
+}  // namespace
+
 Manifest load_manifest(const std::string& path, bool drop_duplicate_rows) {
   std::ifstream in(path);
   if (!in) raise("cannot read manifest '", path, "'");
@@ -37,11 +59,12 @@ Manifest load_manifest(const std::string& path, bool drop_duplicate_rows) {
       raise(where, ": invalid JSON: ", e.what());
     }
     if (!j.is_object()) raise(where, ": expected a JSON object");
-    static const char* kKeys[] = {"image", "label", "split", "user", "aspects", "distribution", "meta"};
+    static const char* kKeys[] = {"image", "label", "split", "user", "aspects", "distribution", "meta", "sequence", "position", "speaker", "text"};
     for (auto it = j.begin(); it != j.end(); ++it) {
       bool known = false;
       for (auto k : kKeys) known |= it.key() == k;
-      if (!known) raise(where, ": unknown field '", it.key(), "' (expected image, label, split, user, aspects, distribution, meta)");
+      if (!known)
+        raise(where, ": unknown field '", it.key(), "' (expected image, label, split, user, aspects, distribution, meta, sequence, position, speaker, text)");
     }
     auto str = [&](const char* key, bool required) -> std::string {
       if (!j.contains(key) || j[key].is_null()) {
@@ -62,6 +85,16 @@ Manifest load_manifest(const std::string& path, bool drop_duplicate_rows) {
       if (!j["aspects"].is_object()) raise(where, ": field 'aspects' must be an object");
       row.aspects = j["aspects"];
     }
+    row.sequence = str("sequence", false);
+    row.speaker = str("speaker", false);
+    row.text = str("text", false);
+    if (j.contains("position") && !j["position"].is_null()) {
+      if (!j["position"].is_number_integer() || j["position"].get<int64_t>() < 0)
+        raise(where, ": field 'position' must be an integer >= 0 (the row's place in its sequence)");
+      row.position = j["position"].get<int64_t>();
+    }
+    if (row.sequence.empty() != (row.position < 0))
+      raise(where, row.sequence.empty() ? ": field 'position' without 'sequence'" : ": field 'sequence' without 'position'");
     if (j.contains("distribution")) row.distribution = j["distribution"];
     if (j.contains("meta")) row.meta = j["meta"];
     auto [seen, fresh] = first_line.emplace(std::make_tuple(row.image, row.user, row.split), line);
@@ -75,6 +108,7 @@ Manifest load_manifest(const std::string& path, bool drop_duplicate_rows) {
     m.rows.push_back(std::move(row));
   }
   if (m.rows.empty()) raise(path, ": manifest has no rows");
+  check_sequences(m);
   return m;
 }
 

@@ -112,6 +112,32 @@ TEST_F(ManifestErrors, DuplicateRowsNameBothLinesOrAreDroppedAndCounted) {
   EXPECT_EQ(m.split("train").at(0).label, "awe") << "the first row is kept";
 }
 
+// Sequences (Lantern, docs/data.md): read with their speaker and text; a gap, a repeated position, a sequence over two
+// splits and a position without a sequence are errors naming the lines.
+TEST_F(ManifestErrors, SequencesRunWithoutGapsInOneSplit) {
+  auto row = [](const char* image, const char* split, const char* sequence, int position) {
+    return concat("{\"image\": \"", image, "\", \"split\": \"", split, "\", \"sequence\": \"", sequence, "\", \"position\": ", position, "}\n");
+  };
+  auto p = write(row("b.jpg", "test", "d1", 1) + row("a.jpg", "test", "d1", 0) +
+                 "{\"image\": \"c.jpg\", \"split\": \"test\", \"sequence\": \"d2\", \"position\": 0, \"speaker\": \"M\", \"text\": \"Hi.\"}\n" +
+                 "{\"image\": \"d.jpg\", \"split\": \"test\"}\n");
+  auto m = load_manifest(p);
+  ASSERT_EQ(m.rows.size(), 4u);
+  EXPECT_EQ(m.rows[0].sequence, "d1");
+  EXPECT_EQ(m.rows[0].position, 1);
+  EXPECT_EQ(m.rows[2].speaker, "M");
+  EXPECT_EQ(m.rows[2].text, "Hi.");
+  EXPECT_EQ(m.rows[3].position, -1);
+  p = write(row("a.jpg", "test", "d1", 0) + row("b.jpg", "test", "d1", 2));
+  EXPECT_NE(error_of([&] { load_manifest(p); }).find(p + ": sequence 'd1' has no position 1 (positions run 0..n-1; line 2 has 2)"), std::string::npos);
+  p = write(row("a.jpg", "test", "d1", 0) + row("b.jpg", "test", "d1", 0));
+  EXPECT_NE(error_of([&] { load_manifest(p); }).find(p + ":2: sequence 'd1' has position 0 twice (also line 1)"), std::string::npos);
+  p = write(row("a.jpg", "test", "d1", 0) + row("b.jpg", "train", "d1", 1));
+  EXPECT_NE(error_of([&] { load_manifest(p); }).find(p + ":2: sequence 'd1' is in split 'train' here and in 'test' on line 1"), std::string::npos);
+  p = write("{\"image\": \"a.jpg\", \"split\": \"test\", \"position\": 0}\n");
+  EXPECT_NE(error_of([&] { load_manifest(p); }).find(p + ":1: field 'position' without 'sequence'"), std::string::npos);
+}
+
 TEST_F(ManifestErrors, MissingAndCorruptImagesNameTheLineOrAreCountedWhenSkipping) {
   auto dir = testing::scratch_dir("m");
   cv::imwrite(dir + "/good.png", cv::Mat(8, 8, CV_8UC3, cv::Scalar(1, 2, 3)));
