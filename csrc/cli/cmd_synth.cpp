@@ -23,6 +23,10 @@ void register_synth_command(CLI::App& app) {
   cmd->add_option("--user-spread", o->user_spread, "std. dev. of each user's perturbation of the table (logit units)")->capture_default_str();
   cmd->add_option("--user-train-fraction", o->user_train_fraction, "share of each user's images for training")->capture_default_str();
   cmd->add_option("--user-val-fraction", o->user_val_fraction, "share of each user's images for validation")->capture_default_str();
+  cmd->add_option("--sequences", o->sequences.sequences, "group images into this many sequences with emotional inertia (Lantern; 0: none)")
+      ->capture_default_str();
+  cmd->add_option("--sequence-length", o->sequences.length, "images per sequence")->capture_default_str();
+  cmd->add_option("--inertia", o->sequences.inertia, "probability that a sequence's next label is the same")->capture_default_str()->check(CLI::Range(0.0, 1.0));
   cmd->callback([o] {
     auto summary = synthesize_world(*o);
     for (const auto& s : summary.splits)
@@ -34,6 +38,10 @@ void register_synth_command(CLI::App& app) {
       std::printf("%zu users; test split, mean over users: per-user Bayes limit %.2f%%, best non-personal rule %.2f%%\n",
                   summary.users.size(), 100.0 * bayes / n, 100.0 * global_rule / n);
     }
+    for (const auto& s : summary.sequences)
+      std::printf("%-5s %6lld sequences of %lld, Bayes limit context-free %.2f%%, seeing the whole sequence %.2f%%\n", s.name.c_str(),
+                  static_cast<long long>(s.sequences), static_cast<long long>(o->sequences.length), 100.0 * s.bayes_context_free,
+                  100.0 * s.bayes_sequence);
     std::printf("manifest: %s\n", summary.manifest.c_str());
   });
 }

@@ -152,7 +152,8 @@ struct WorldFiles {
   // EmoSet's layout beside the manifest: image/<emotion>/<id>.jpg, annotation/<emotion>/<id>.json,
   // {train,val,test}.json lists of [emotion, id, image path, annotation path], info.json label indices.
   std::vector<nlohmann::json> split_lists = std::vector<nlohmann::json>(3, nlohmann::json::array());
-  std::string manifest;
+  std::vector<nlohmann::json> rows;  // the manifest's, one per image
+  std::vector<WorldImage> images;     // label, split and p(e | a) of each image (for the sequences)
 };
 
 // What one image shows, and its JPEG bytes as stored.
@@ -254,7 +255,7 @@ void write_image(const fs::path& root, int64_t i, const DrawnImage& image, size_
   files.split_lists[split].push_back({emotion, id, image_path, annotation_path});
   nlohmann::json row = {{"image", image_path}, {"label", emotion}, {"split", files.splits[split].name}, {"aspects", aspects}};
   if (taste) row["user"] = taste->id;
-  files.manifest += row.dump() + "\n";
+  files.rows.push_back(std::move(row));
 }
 
 // Image i, from its own seeded stream: drawn, then its label and split drawn (in that order), then written.
@@ -268,6 +269,7 @@ void synthesize_image(const WorldOptions& o, int64_t i, const fs::path& root, Wo
   const double split_draw = u(rng);
   const size_t split = tally_split(o, i, image.aspects, p, split_draw, taste, w, files.splits);
   write_image(root, i, image, label, split, taste, files);
+  files.images.push_back({label, split, std::move(p)});
 }
 
 // Turns the split and per-user sums into means over their images.
@@ -302,6 +304,23 @@ nlohmann::json world_info(const WorldOptions& o, const std::vector<SplitSummary>
   return info;
 }
 
+// Marks each sequence's images in the manifest rows (sequence, position) and describes the sequences for world.json.
+nlohmann::json sequence_info(const WorldOptions& o, const WorldSequences& sequences, std::vector<nlohmann::json>& rows) {
+  for (size_t q = 0; q < sequences.members.size(); ++q)
+    for (size_t j = 0; j < sequences.members[q].size(); ++j) {
+      char id[32];
+      std::snprintf(id, sizeof id, "seq_%06zu", q);
+      auto& row = rows[static_cast<size_t>(sequences.members[q][j])];
+      row["sequence"] = id, row["position"] = j;
+    }
+  nlohmann::json info = {{"count", sequences.members.size()}, {"length", o.sequences.length}, {"inertia", o.sequences.inertia},
+                         {"splits", nlohmann::json::object()}};
+  for (const auto& sp : sequences.splits)
+    info["splits"][sp.name] = {{"sequences", sp.sequences}, {"items", sp.items}, {"bayes_context_free", sp.bayes_context_free},
+                               {"bayes_sequence", sp.bayes_sequence}};
+  return info;
+}
+
 // EmoSet's info.json: the index of every label and aspect value.
 nlohmann::json emoset_info() {
   auto index_of = [](const std::vector<std::string>& names) {
@@ -324,12 +343,22 @@ WorldSummary synthesize_world(const WorldOptions& o) {
   WorldFiles files;
   for (int64_t i = 0; i < o.images; ++i) synthesize_image(o, i, root, w, files);
   average_summaries(files.splits, w.users);
-  write_file_atomic((root / "world.json").string(), world_info(o, files.splits, w).dump(2) + "\n");
+  auto info = world_info(o, files.splits, w);
+  std::vector<std::string> split_names;
+  for (const auto& sp : files.splits) split_names.push_back(sp.name);
+  SequenceOptions sequence_options = o.sequences;
+  sequence_options.seed = mix_seed(o.seed, 0x5E0);
+  const auto sequences = group_into_sequences(files.images, split_names, world_emotions(), sequence_options);
+  if (!sequences.members.empty()) info["sequences"] = sequence_info(o, sequences, files.rows);
+  write_file_atomic((root / "world.json").string(), info.dump(2) + "\n");
   for (size_t k = 0; k < 3; ++k)
     write_file_atomic((root / (files.splits[k].name + ".json")).string(), files.split_lists[k].dump() + "\n");
   write_file_atomic((root / "info.json").string(), emoset_info().dump(2) + "\n");
-  write_file_atomic((root / "manifest.jsonl").string(), files.manifest);
-  return {files.splits, w.users, (root / "manifest.jsonl").string()};
+  std::string manifest;
+  for (const auto& row : files.rows) manifest += row.dump() + "\n";
+  write_file_atomic((root / "manifest.jsonl").string(), manifest);
+  return {files.splits, w.users, sequences.members.empty() ? std::vector<SequenceSplitSummary>{} : sequences.splits,
+          (root / "manifest.jsonl").string()};
 }
 
 }  // namespace emotune

@@ -15,6 +15,7 @@
 #include <string>
 #include <vector>
 
+#include "synth/world_sequences.h"
 #include "synth/world_users.h"
 
 namespace emotune {
@@ -32,6 +33,8 @@ struct WorldOptions {
   int64_t users = 0;
   double user_spread = 0.6;
   double user_train_fraction = 0.3, user_val_fraction = 0.0;
+  // Sequences with emotional inertia over the images (synth/world_sequences.h; Lantern): 0 = none.
+  SequenceOptions sequences;
 };
 
 struct SplitSummary {
@@ -48,6 +51,7 @@ struct UserSummary {
 struct WorldSummary {
   std::vector<SplitSummary> splits;
   std::vector<UserSummary> users;
+  std::vector<SequenceSplitSummary> sequences;  // empty: no sequences
   std::string manifest;
 };
 
