@@ -169,7 +169,7 @@ struct AblationConfig {
 // carry their split, and the fusion is fitted on data.train_split, early-stopped on holdout_split, reported on
 // data.eval_split.
 struct LanternConfig {
-  std::string vanilla;                  // JSONL of the vanilla model's per-item predictions (docs/lantern.md)
+  std::string vanilla;                  // JSONL of per-item vanilla predictions; empty: emotune's model (eval.checkpoint)
   std::vector<std::string> dimensions;  // the dimension scores the vanilla file carries, in prompt order; empty: none
   int64_t window = 8;                   // w: items per receptive field
   int64_t fields_per_item = 2;          // t: receptive fields holding each item (divides window)

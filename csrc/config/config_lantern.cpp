@@ -5,7 +5,7 @@
 namespace emotune {
 
 void bind_lantern_config(ConfigSchema& s, LanternConfig& l) {
-  s.add("lantern.vanilla", &l.vanilla, "JSONL of the vanilla model's per-item predictions: sequence, index, split, gold, probabilities, ... (docs/lantern.md)");
+  s.add("lantern.vanilla", &l.vanilla, "JSONL of the vanilla model's per-item predictions (docs/lantern.md); empty: emotune's own model (eval.checkpoint, else zero-shot) over data.manifest's sequences");
   s.add("lantern.dimensions", &l.dimensions, "dimension scores the vanilla file carries (e.g. [valence, arousal, dominance]); empty: none");
   s.add("lantern.window", &l.window, "w: items per receptive field");
   s.add("lantern.fields_per_item", &l.fields_per_item, "t: receptive fields holding each item (divides lantern.window)");

@@ -47,7 +47,8 @@ struct EmotionEvaluation {
 // different users share forward batches, each with its own prompt.
 EmotionEvaluation evaluate_emotions(EmotionModel& model, ImageFeatures& images, const std::vector<EmotionSample>& samples,
                                     const EvalOptions& options, const std::vector<torch::Tensor>& sample_prompts = {});
-// metrics.json, confusion.csv, predictions.jsonl (by rank 0 alone in a distributed run). Under SEPM, metrics.json
+// metrics.json, confusion.csv, predictions.jsonl (by rank 0 alone in a distributed run; in rank mode each line also
+// holds `probabilities`, the softmax of the label log-likelihoods). Under SEPM, metrics.json
 // also sums its traces ("sepm": the confident share, the coarse polarity's accuracy, invalid answers, tokens dropped).
 void write_emotion_evaluation(const std::string& dir, const EmotionEvaluation& evaluation, const EmotionModel& model,
                               const ImageFeatures& images, const nlohmann::json& context);

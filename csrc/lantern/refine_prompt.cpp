@@ -42,14 +42,15 @@ std::string reference(const SequenceItem& item, const RefinePromptOptions& o) {
 
 }  // namespace
 
-nlohmann::json refine_messages(const std::vector<SequenceItem>& items, const ReceptiveField& field, const RefinePromptOptions& o) {
+nlohmann::json refine_messages(const std::string& sequence_id, const std::vector<SequenceItem>& items, const ReceptiveField& field,
+                               const RefinePromptOptions& o) {
   if (field.start < 0 || field.end > static_cast<int64_t>(items.size()) || field.start >= field.end)
     raise("internal: field [", field.start, ", ", field.end, ") of a sequence of ", items.size(), " items");
   const int64_t n = field.end - field.start;
   std::string example;
   for (size_t k = 0; k < o.labels.size(); ++k) example += (k ? ", \"" : "\"") + o.labels[k] + "\": " + (k ? "0.0" : "1.0");
-  std::string user = "Below are " + std::to_string(n) + " consecutive " + o.item + "s of one " + o.sequence +
-                     ", in order. For each, a trained model's emotion prediction is given as a reference: its " +
+  std::string user = "Below are " + o.item + "s " + std::to_string(field.start + 1) + " to " + std::to_string(field.end) + " of the " +
+                     std::to_string(items.size()) + " of " + o.sequence + " \"" + sequence_id + "\", in order. For each, a trained model's emotion prediction is given as a reference: its " +
                      std::to_string(o.top_k) + " most likely labels with their probabilities" +
                      (o.dimensions.empty() ? "" : ", and its " + joined(o.dimensions) + " scores") +
                      ". The model saw each " + o.item + " alone; you see them in context.\n\nLabels: " + joined(o.labels) + "\n\n";

@@ -29,8 +29,10 @@ struct RefinePromptOptions {
   std::string sequence = "dialogue";    // what a sequence is (dialogue, album, timeline)
 };
 
-// The chat messages (OpenAI format: a system and a user message) asking to refine `field` of `items`. The items are
-// numbered from 1 in the field; the answer format is what parse_refinement reads.
-nlohmann::json refine_messages(const std::vector<SequenceItem>& items, const ReceptiveField& field, const RefinePromptOptions& options);
+// The chat messages (OpenAI format: a system and a user message) asking to refine `field` of the sequence `sequence_id`
+// (its `items`). The prompt says where the field lies in the sequence (an edge field has no context on one side); the
+// items are numbered from 1 in the field, and the answer format is what parse_refinement reads.
+nlohmann::json refine_messages(const std::string& sequence_id, const std::vector<SequenceItem>& items, const ReceptiveField& field,
+                               const RefinePromptOptions& options);
 
 }  // namespace emotune

@@ -13,6 +13,7 @@
 #include "lantern/refine_answer.h"
 #include "lantern/refine_prompt.h"
 #include "lantern/vanilla_file.h"
+#include "recipes/lantern_vanilla.h"
 #include "llm/call_cache.h"
 #include "llm/chat_client.h"
 #include "llm/parallel_for.h"
@@ -47,7 +48,7 @@ std::vector<FieldJob> refine_fields(const EmotuneConfig& c, const std::vector<Va
   parallel_for(static_cast<int64_t>(jobs.size()), c.lantern.concurrency, [&](int64_t j) {
     auto& job = jobs[static_cast<size_t>(j)];
     const auto& items = sequences[job.sequence].items;
-    const auto messages = refine_messages(items, job.field, options);
+    const auto messages = refine_messages(sequences[job.sequence].id, items, job.field, options);
     for (int64_t attempt = 0; attempt <= c.lantern.retries; ++attempt) {
       const auto body = client.request_body(messages, attempt);
       auto record = meter.call(call_key(body, -1), [&] {
@@ -95,7 +96,7 @@ double accuracy(const torch::Tensor& probabilities, const torch::Tensor& gold) {
 }
 
 std::string report_of(const LanternResult& r, const EmotuneConfig& c) {
-  std::string md = "# Lantern: " + c.lantern.vanilla + "\n\nw = " + std::to_string(c.lantern.window) + ", t = " +
+  std::string md = "# Lantern: " + (c.lantern.vanilla.empty() ? c.data.manifest + " (vanilla: emotune's model)" : c.lantern.vanilla) + "\n\nw = " + std::to_string(c.lantern.window) + ", t = " +
                    std::to_string(c.lantern.fields_per_item) + ", fusion: " + c.lantern.fusion + ". " + std::to_string(r.fields) +
                    " receptive fields; " + std::to_string(r.unreadable_answers) + " unreadable answers asked again; " +
                    std::to_string(r.fields_fallen_back) + " fields kept the vanilla prediction; " + std::to_string(r.rescaled_items) +
@@ -114,10 +115,14 @@ std::string report_of(const LanternResult& r, const EmotuneConfig& c) {
 }  // namespace
 
 LanternResult run_lantern_refine(const EmotuneConfig& c) {
-  if (c.lantern.vanilla.empty()) raise("config key 'lantern.vanilla' is empty: name the vanilla model's predictions (docs/lantern.md)");
-  const auto sequences = read_vanilla_file(c.lantern.vanilla, c.data.labels, c.lantern.dimensions);
   const auto dir = fs::path(c.run_dir) / "lantern";
   ensure_directory(dir.string());
+  std::string vanilla = c.lantern.vanilla;
+  if (vanilla.empty()) {  // emotune's own model over data.manifest's sequences
+    vanilla = (dir / "vanilla.jsonl").string();
+    write_vanilla_from_model(c, vanilla);
+  }
+  const auto sequences = read_vanilla_file(vanilla, c.data.labels, c.lantern.dimensions);
   CallCache cache((dir / "calls.jsonl").string());
   CallMeter meter(cache, {c.lantern.budget_usd, c.lantern.budget_tokens, c.lantern.stop_after_calls, "lantern"});
   const auto jobs = refine_fields(c, sequences, meter);

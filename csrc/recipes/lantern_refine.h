@@ -3,7 +3,9 @@
 //
 //   emotune refine -c configs/lantern.yaml          (docs/lantern.md; a real endpoint in lantern.endpoint.*)
 //
-//   read     lantern.vanilla: every item's vanilla distribution (and dimension scores), in sequences
+//   read     lantern.vanilla: every item's vanilla distribution (and dimension scores), in sequences; when empty,
+//            emotune's own predictor (eval.checkpoint, else zero-shot) over data.manifest's sequences, written to
+//            run_dir/lantern/vanilla.jsonl first (recipes/lantern_vanilla.h)
 //   refine   every receptive field of every sequence (w = lantern.window, each item in t = lantern.fields_per_item
 //            fields) asked once through llm/ (cache run_dir/lantern/calls.jsonl, budget, retries, resume); an answer
 //            that cannot be read is asked again (lantern.retries), then the vanilla prediction stands for that field

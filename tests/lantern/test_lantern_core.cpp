@@ -56,11 +56,11 @@ TEST(RefinePrompt, AFieldListsItsItemsInOrderWithTheirReferences) {
   std::vector<SequenceItem> items{{"A", "Hi there.", {0.1, 0.1, 0.7, 0.1}, {3.0, 2.0}},
                                   {"B", "I lost my job.", {0.05, 0.6, 0.3, 0.05}, {1.5, 2.5}},
                                   {"A", "Oh no, I am so sorry!", {0.1, 0.5, 0.2, 0.2}, {1.75, 3.25}}};
-  auto messages = refine_messages(items, {1, 3}, o);
+  auto messages = refine_messages("Ses01F_impro01", items, {1, 3}, o);
   ASSERT_EQ(messages.size(), 2u);
   EXPECT_EQ(messages[0]["role"], "system");
   const auto user = messages[1]["content"].get<std::string>();
-  EXPECT_NE(user.find("Below are 2 consecutive utterances of one dialogue, in order."), std::string::npos) << user;
+  EXPECT_NE(user.find("Below are utterances 2 to 3 of the 3 of dialogue \"Ses01F_impro01\", in order."), std::string::npos) << user;
   EXPECT_NE(user.find("its 2 most likely labels with their probabilities, and its valence, arousal scores"), std::string::npos) << user;
   EXPECT_NE(user.find("Labels: happy, sad, neutral, angry\n"), std::string::npos) << user;
   EXPECT_NE(user.find("1. [B] \"I lost my job.\" (reference: sad 0.60, neutral 0.30; valence 1.50, arousal 2.50)\n"
