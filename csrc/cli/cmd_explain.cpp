@@ -145,6 +145,7 @@ void run_explain(const ExplainArgs& a) {
     order.resize(static_cast<size_t>(std::min<int64_t>(n, c.train.batch_size)));
     return order;
   };
+  if (a.inference == "sepm" && a.stage != "prompt") raise("explain-batch: --inference sepm lays out stage 2's sequences; add --stage prompt");
   if (a.stage == "aspects") {
     auto modules = load_aspect_modules(c, vlm->spec().hidden_size, "");
     auto samples = make_aspect_samples(*images, c.masp.aspects, c.masp.skip_zero_values);

@@ -163,12 +163,17 @@ std::vector<SepmTrace> SepmPredictor::coarse_pass(const std::vector<SequenceSpec
     std::vector<int64_t> candidates = aspects;  // the aspect tokens precede V_global in the image span (Eq. 3)
     candidates.insert(candidates.end(), visual.begin(), visual.end());
     auto scores = sepm_visual_scores(attention[b], rows, candidates);  // Eq. 6-8
+    if (!torch::isfinite(scores).all().item<bool>())
+      raise("SEPM: the bundle's last_attention gave a non-finite score for image ", i, " of the batch (", vlm.spec().path("bundle.yaml"), ")");
     const auto n_aspects = static_cast<int64_t>(aspects.size());
     t.aspect_scores = to_vector(scores.slice(0, 0, n_aspects));
     t.visual_scores = to_vector(scores.slice(0, n_aspects));
     t.visual_grid = grid_of(vlm.spec(), static_cast<int64_t>(visual.size()));
     for (auto j : sepm_least_attended(scores, options_.beta))  // Eq. 9
       (j < n_aspects ? t.dropped_aspects : t.dropped_visual).push_back(j < n_aspects ? j : j - n_aspects);
+    if (t.dropped_visual.size() == visual.size())
+      raise("SEPM: sepm.beta ", options_.beta, " over ", candidates.size(), " aspect and visual tokens drops all ", visual.size(),
+            " visual tokens of image ", i, " of the batch; lower sepm.beta");
   }
   return traces;
 }

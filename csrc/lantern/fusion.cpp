@@ -14,7 +14,7 @@
 namespace emotune {
 
 namespace {
-constexpr const char* kFeatureVersion = "lantern-fusion-features-v1";
+constexpr const char* kFeatureVersion = "lantern-fusion-features-v2";
 constexpr double kFloor = 1e-9;  // log(p_fused[gold] + floor): a candidate set giving gold 0 stays finite
 }  // namespace
 
@@ -33,7 +33,7 @@ std::vector<float> fusion_features(const FusionCandidate& c, const std::vector<d
   const double cosine = norm_p > 0 && norm_v > 0 ? dot / std::sqrt(norm_p * norm_v) : 0.0;
   return {c.vanilla ? 1.0f : 0.0f, static_cast<float>(c.before / span), static_cast<float>(c.after / span),
           static_cast<float>(std::min(c.before, c.after) / span), static_cast<float>(entropy / k_log), static_cast<float>(cosine),
-          top == top_vanilla ? 1.0f : 0.0f, static_cast<float>(p[static_cast<size_t>(top)])};
+          top == top_vanilla ? 1.0f : 0.0f, static_cast<float>(p[static_cast<size_t>(top)]), c.fallback ? 1.0f : 0.0f};
 }
 
 FusionBatch fusion_batch(const std::vector<std::vector<FusionCandidate>>& items, int64_t window, const std::vector<int64_t>& gold) {

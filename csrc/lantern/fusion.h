@@ -6,7 +6,8 @@
 //
 // f_c (kFusionFeatures) = [is the vanilla prediction, context before the item in its field / (w − 1), context after
 // / (w − 1), the smaller of the two / (w − 1) (an item at a field's edge sees less), entropy(p_c) / log K, cosine
-// of p_c with the vanilla p, 1 if p_c's top label is the vanilla one's, max p_c]. The module is fitted on the
+// of p_c with the vanilla p, 1 if p_c's top label is the vanilla one's, max p_c, 1 if the field's answer could not be
+// read and the vanilla stands in (so it is not mistaken for a refiner that agreed)]. The module is fitted on the
 // training split's refinements by the cross-entropy of p_fused with the gold label (train/small_fit: Adam, early
 // stopping on held-out items); w2 starts at 0, so an unfitted module is the uniform average — also the ablation
 // (FusionOptions::uniform).
@@ -26,9 +27,10 @@ struct FusionCandidate {
   std::vector<double> probabilities;
   int64_t before = 0, after = 0;  // context items the LLM saw with the item in that field (0, 0 for the vanilla)
   bool vanilla = false;
+  bool fallback = false;  // the field's answer could not be read: the vanilla distribution stands in for it
 };
 
-constexpr int64_t kFusionFeatures = 8;
+constexpr int64_t kFusionFeatures = 9;
 // f_c of `candidate`, beside the item's vanilla distribution, for fields of `window` items.
 std::vector<float> fusion_features(const FusionCandidate& candidate, const std::vector<double>& vanilla, int64_t window);
 

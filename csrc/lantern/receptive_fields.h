@@ -6,8 +6,8 @@
 // for every integer m with m·s + w > 0 and m·s < n, clipped to [0, n). An item i lies in the windows whose start m·s
 // falls in (i − w, i]: an interval of length w holds exactly w / s = t multiples of s. The clipped windows at the
 // edges are shorter (an edge item sees context on one side only — the fusion is told so by each candidate's
-// context counts); when n < w, several clipped windows hold the same items (the same request, answered once by the
-// call cache).
+// context counts); when n < w, several clipped windows hold the same items (recipes/lantern_refine asks such a
+// field once and counts it for each).
 #pragma once
 #include <cstdint>
 #include <vector>

@@ -28,10 +28,13 @@ bool read_item(const nlohmann::json& given, const std::vector<std::string>& labe
                bool& rescaled, std::string& error) {
   if (!given.is_object()) return error = "its probabilities are not an object", false;
   out.assign(labels.size(), 0.0);
+  std::vector<bool> given_once(labels.size(), false);
   for (const auto& [key, value] : given.items()) {
     const auto name = lowered_trimmed(key);
     auto at = std::find_if(labels.begin(), labels.end(), [&](const std::string& l) { return lowered_trimmed(l) == name; });
     if (at == labels.end()) return error = "label '" + key + "' is not one of the label set", false;
+    if (given_once[static_cast<size_t>(at - labels.begin())]) return error = "label '" + *at + "' is given twice", false;
+    given_once[static_cast<size_t>(at - labels.begin())] = true;
     if (!value.is_number()) return error = "the probability of '" + key + "' is not a number", false;
     const double p = value.get<double>();
     if (!(p >= 0) || !std::isfinite(p)) return error = "the probability of '" + key + "' is " + value.dump(), false;

@@ -19,6 +19,7 @@ struct FieldRefinement {
   std::string error;                               // why not valid
   std::vector<std::vector<double>> probabilities;  // [items][labels], each summing to 1
   int64_t rescaled = 0;                            // items whose sum was off by more than the tolerance
+  std::string raw;                                 // the answer as given (the caller's record, for a re-ask)
 };
 
 FieldRefinement parse_refinement(const std::string& answer, int64_t items, const std::vector<std::string>& labels, double tolerance = 0.02);

@@ -89,7 +89,8 @@ std::string dataset_yaml(const LabelSet& set) {
   return "# IEMOCAP, " + set.name + "-way (emotune prepare iemocap): for emotune refine once a vanilla model has added\n"
          "# probabilities to utterances-" + set.name + ".jsonl (docs/lantern.md).\n"
          "data:\n  labels: [" + labels + "]\n  train_split: train\n  eval_split: test\n"
-         "lantern:\n  dimensions: [valence, arousal, dominance]\n  item: utterance\n  sequence: dialogue\n  holdout_split: \"\"\n";
+         "lantern:\n  # dimensions: [valence, arousal, dominance]   # when the vanilla model writes its own V/A/D predictions\n"
+         "  item: utterance\n  sequence: dialogue\n  holdout_split: \"\"\n";
 }
 
 }  // namespace
@@ -128,7 +129,9 @@ IemocapPrepared prepare_iemocap(const std::string& root, const std::string& out)
       r.counts[way][split + "/" + label->second]++;
       lines += nlohmann::json{{"sequence", u.dialogue}, {"index", index++}, {"split", split}, {"gold", label->second},
                               {"speaker", u.speaker}, {"text", u.text}, {"utterance", u.id}, {"start", u.start}, {"end", u.end},
-                              {"dimensions", {{"valence", u.valence}, {"arousal", u.arousal}, {"dominance", u.dominance}}}}
+                              // The annotators' V/A/D: gold, like the label, so not under "dimensions" (what a vanilla model predicts
+                              // and the LLM is shown as its reference).
+                              {"gold_dimensions", {{"valence", u.valence}, {"arousal", u.arousal}, {"dominance", u.dominance}}}}
                    .dump() +
                "\n";
     }

@@ -29,33 +29,50 @@ struct FieldJob {
   ReceptiveField field;
   FieldRefinement answer;  // invalid after every try: the vanilla stands
   int64_t unreadable = 0;  // answers that could not be read
+  int64_t copies = 1;      // a short sequence's clipped windows may hold the same items: asked once, counted each time
 };
 
 RefinePromptOptions prompt_options(const EmotuneConfig& c) {
   return {c.data.labels, c.lantern.dimensions, c.lantern.top_k, c.lantern.item, c.lantern.sequence};
 }
 
-// Asks for every field, at most lantern.concurrency at once; each try's request differs in its seed, so a re-ask is
-// a call of its own in the cache, and a resumed run replays the same tries.
+// A re-ask shows the model its unreadable answer and why it could not be read (a deterministic endpoint would
+// otherwise give the same answer again), with the attempt as the request's seed.
+nlohmann::json with_correction(nlohmann::json messages, const std::string& answer, const std::string& error) {
+  messages.push_back({{"role", "assistant"}, {"content", answer}});
+  messages.push_back({{"role", "user"}, {"content", "That answer could not be read (" + error +
+                                                        "). Answer again with the JSON object only, in the format asked for above."}});
+  return messages;
+}
+
+// Asks for every distinct field, at most lantern.concurrency at once. Each request is a pure function of the field,
+// the attempt and the answers before it, so a resumed run replays the same calls from the cache.
 std::vector<FieldJob> refine_fields(const EmotuneConfig& c, const std::vector<VanillaSequence>& sequences, CallMeter& meter) {
   std::vector<FieldJob> jobs;
   for (size_t s = 0; s < sequences.size(); ++s)
     for (const auto& f : receptive_fields(static_cast<int64_t>(sequences[s].items.size()), c.lantern.window, c.lantern.fields_per_item,
-                                          "lantern.window", "lantern.fields_per_item"))
-      jobs.push_back({s, f, {}, 0});
+                                          "lantern.window", "lantern.fields_per_item")) {
+      if (!jobs.empty() && jobs.back().sequence == s && jobs.back().field.start == f.start && jobs.back().field.end == f.end) {
+        jobs.back().copies++;  // identical clipped windows lie next to each other
+        continue;
+      }
+      jobs.push_back({s, f, {}, 0, 1});
+    }
   ChatClient client(c.lantern.endpoint, "lantern.endpoint", static_cast<uint64_t>(c.seed));
   const auto options = prompt_options(c);
   parallel_for(static_cast<int64_t>(jobs.size()), c.lantern.concurrency, [&](int64_t j) {
     auto& job = jobs[static_cast<size_t>(j)];
     const auto& items = sequences[job.sequence].items;
-    const auto messages = refine_messages(sequences[job.sequence].id, items, job.field, options);
+    auto messages = refine_messages(sequences[job.sequence].id, items, job.field, options);
     for (int64_t attempt = 0; attempt <= c.lantern.retries; ++attempt) {
+      if (attempt > 0) messages = with_correction(messages, job.answer.raw, job.answer.error);
       const auto body = client.request_body(messages, attempt);
       auto record = meter.call(call_key(body, -1), [&] {
         auto reply = client.complete(body);
         return CallRecord{reply.text, reply.prompt_tokens, reply.completion_tokens, client.price_usd(reply)};
       });
       job.answer = parse_refinement(record.text, job.field.end - job.field.start, c.data.labels, c.lantern.tolerance);
+      job.answer.raw = record.text;
       if (job.answer.valid) return;
       ++job.unreadable;
     }
@@ -68,13 +85,14 @@ std::vector<FieldJob> refine_fields(const EmotuneConfig& c, const std::vector<Va
 std::vector<std::vector<std::vector<FusionCandidate>>> candidates_of(const std::vector<VanillaSequence>& sequences, const std::vector<FieldJob>& jobs) {
   std::vector<std::vector<std::vector<FusionCandidate>>> out(sequences.size());
   for (size_t s = 0; s < sequences.size(); ++s)
-    for (const auto& item : sequences[s].items) out[s].push_back({{item.probabilities, 0, 0, true}});
+    for (const auto& item : sequences[s].items) out[s].push_back({{item.probabilities, 0, 0, true, false}});
   for (const auto& job : jobs)
-    for (int64_t i = job.field.start; i < job.field.end; ++i) {
-      const auto& vanilla = sequences[job.sequence].items[static_cast<size_t>(i)].probabilities;
-      out[job.sequence][static_cast<size_t>(i)].push_back(
-          {job.answer.valid ? job.answer.probabilities[static_cast<size_t>(i - job.field.start)] : vanilla, job.field.before(i), job.field.after(i), false});
-    }
+    for (int64_t copy = 0; copy < job.copies; ++copy)
+      for (int64_t i = job.field.start; i < job.field.end; ++i) {
+        const auto& vanilla = sequences[job.sequence].items[static_cast<size_t>(i)].probabilities;
+        out[job.sequence][static_cast<size_t>(i)].push_back({job.answer.valid ? job.answer.probabilities[static_cast<size_t>(i - job.field.start)] : vanilla,
+                                                             job.field.before(i), job.field.after(i), false, !job.answer.valid});
+      }
   return out;
 }
 
@@ -119,6 +137,9 @@ LanternResult run_lantern_refine(const EmotuneConfig& c) {
   ensure_directory(dir.string());
   std::string vanilla = c.lantern.vanilla;
   if (vanilla.empty()) {  // emotune's own model over data.manifest's sequences
+    if (!c.lantern.dimensions.empty())
+      raise("config key 'lantern.dimensions' names dimension scores, and emotune's own vanilla model (lantern.vanilla empty) writes none; "
+            "leave it empty, or give a vanilla file that has them");
     vanilla = (dir / "vanilla.jsonl").string();
     write_vanilla_from_model(c, vanilla);
   }
@@ -127,14 +148,18 @@ LanternResult run_lantern_refine(const EmotuneConfig& c) {
   CallMeter meter(cache, {c.lantern.budget_usd, c.lantern.budget_tokens, c.lantern.stop_after_calls, "lantern"});
   const auto jobs = refine_fields(c, sequences, meter);
   LanternResult r;
-  r.fields = static_cast<int64_t>(jobs.size());
-  for (const auto& job : jobs) r.unreadable_answers += job.unreadable, r.fields_fallen_back += !job.answer.valid, r.rescaled_items += job.answer.rescaled;
+  for (const auto& job : jobs)
+    r.fields += job.copies, r.unreadable_answers += job.unreadable, r.fields_fallen_back += job.copies * !job.answer.valid,
+        r.rescaled_items += job.copies * job.answer.rescaled;
   const auto candidates = candidates_of(sequences, jobs);
   const int64_t window = c.lantern.window;
   LanternFusion fusion(FusionOptions{c.lantern.fusion_hidden, c.lantern.fusion == "uniform", static_cast<uint64_t>(c.seed)}),
       uniform(FusionOptions{c.lantern.fusion_hidden, true, static_cast<uint64_t>(c.seed)});
-  auto fit = fit_fusion(fusion, batch_of(sequences, candidates, c.data.train_split, window),
-                        batch_of(sequences, candidates, c.lantern.holdout_split, window));
+  const auto holdout = batch_of(sequences, candidates, c.lantern.holdout_split, window);
+  if (!c.lantern.holdout_split.empty() && holdout.size() == 0 && c.lantern.fusion == "attention")
+    std::fprintf(stderr, "lantern: no item of lantern.holdout_split '%s' has a gold label: the fusion's fit takes every step, no early stopping\n",
+                 c.lantern.holdout_split.c_str());
+  auto fit = fit_fusion(fusion, batch_of(sequences, candidates, c.data.train_split, window), holdout);
   save_fusion((dir / "fusion.safetensors").string(), fusion);
   torch::NoGradGuard no_grad;
   std::vector<std::string> splits;

@@ -106,8 +106,8 @@ WorldSequences group_into_sequences(const std::vector<WorldImage>& images, const
         emissions.push_back(b);
       }
       for (const auto& g : chain_posteriors(emissions, o.inertia, marginal)) summary.bayes_sequence += *std::max_element(g.begin(), g.end());
-      for (const auto& b : emissions) {
-        auto g = normalised(b);
+      for (int64_t m : members) {  // p(e | a) ∝ p_w(e) · p(a | e) ∝ p(e | a): the chain's marginal is p_w
+        auto g = normalised(images[static_cast<size_t>(m)].p);
         summary.bayes_context_free += *std::max_element(g.begin(), g.end());
       }
       summary.sequences++, summary.items += o.length;

@@ -102,6 +102,8 @@ TEST(RefineAnswer, ReadsStrictlyAndSaysWhyAFieldIsInvalid) {
       {"{\"items\": [{\"index\": 1, \"probabilities\": {\"sad\": 1}}, {\"index\": 1, \"probabilities\": {\"sad\": 1}}]}", "item 1 is given twice"},
       {"{\"items\": [{\"index\": 3, \"probabilities\": {\"sad\": 1}}]}", "item 3 is not one of 1..2"},
       {"{\"items\": [{\"probabilities\": {\"sad\": 1}}]}", "has no integer \"index\""},
+      {"{\"items\": [{\"index\": 1, \"probabilities\": {\"Sad\": 0.5, \"sad \": 0.5}}, {\"index\": 2, \"probabilities\": {\"sad\": 1}}]}",
+       "item 1: label 'sad' is given twice"},
   };
   for (const auto& [answer, why] : bad) {
     auto r = parse_refinement(answer, 2, labels);
@@ -112,14 +114,15 @@ TEST(RefineAnswer, ReadsStrictlyAndSaysWhyAFieldIsInvalid) {
 
 TEST(LanternFusion, FeaturesAndWeightsEqualAHandComputation) {
   // Vanilla (0.5, 0.3, 0.2); a refinement (0.1, 0.8, 0.1) seen with 1 item before and 2 after in fields of w = 4.
-  FusionCandidate vanilla{{0.5, 0.3, 0.2}, 0, 0, true}, refined{{0.1, 0.8, 0.1}, 1, 2, false};
+  FusionCandidate vanilla{{0.5, 0.3, 0.2}, 0, 0, true, false}, refined{{0.1, 0.8, 0.1}, 1, 2, false, false};
   auto f = fusion_features(refined, vanilla.probabilities, 4);
   const double entropy = -(0.1 * std::log(0.1) * 2 + 0.8 * std::log(0.8)) / std::log(3.0);
   const double cosine = (0.05 + 0.24 + 0.02) / std::sqrt((0.01 + 0.64 + 0.01) * (0.25 + 0.09 + 0.04));
-  const std::vector<double> expected{0, 1.0 / 3, 2.0 / 3, 1.0 / 3, entropy, cosine, 0, 0.8};
+  const std::vector<double> expected{0, 1.0 / 3, 2.0 / 3, 1.0 / 3, entropy, cosine, 0, 0.8, 0};
   ASSERT_EQ(f.size(), expected.size());
   for (size_t q = 0; q < expected.size(); ++q) EXPECT_NEAR(f[q], expected[q], 1e-6) << q;
   EXPECT_EQ(fusion_features(vanilla, vanilla.probabilities, 4)[0], 1.0f);
+  EXPECT_EQ(fusion_features({vanilla.probabilities, 1, 2, false, true}, vanilla.probabilities, 4)[8], 1.0f) << "a fallen-back field";
 
   // A fusion whose score is a_c = 2·tanh(is_vanilla) (hidden unit 0 reads feature 0): weights ∝ (e^{2 tanh 1}, 1).
   LanternFusion fusion(FusionOptions{1, false, 1});
@@ -160,7 +163,7 @@ TEST(LanternFusion, FittingLearnsWhichCandidatesToTrustAndRoundTrips) {
       };
       std::vector<double> right{0.1, 0.1, 0.1};
       right[static_cast<size_t>(g)] = 0.8;
-      items.push_back({{noise(), 0, 0, true}, {right, 2, 2, false}, {noise(), 0, 4, false}});
+      items.push_back({{noise(), 0, 0, true, false}, {right, 2, 2, false, false}, {noise(), 0, 4, false, false}});
       gold.push_back(g);
     }
     return std::make_pair(items, gold);

@@ -71,7 +71,8 @@ TEST(PrepareIemocap, TheReleaseLayoutGivesTheDocumentedFourAndSixWayCounts) {
   EXPECT_EQ(lines[0]["speaker"], "Ses01_F");
   EXPECT_EQ(lines[0]["text"], "Excuse me.");
   EXPECT_EQ(lines[0]["split"], "train");
-  EXPECT_EQ(lines[0]["dimensions"]["arousal"], 3.0);
+  EXPECT_EQ(lines[0]["gold_dimensions"]["arousal"], 3.0);
+  EXPECT_FALSE(lines[0].contains("dimensions")) << "the annotation is gold, not a model's reference for the LLM";
   EXPECT_EQ(lines[1]["gold"], "angry");
   EXPECT_EQ(lines[1]["index"], 1);
   EXPECT_EQ(lines[1]["speaker"], "Ses01_M");
