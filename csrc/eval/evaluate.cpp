@@ -172,6 +172,12 @@ EmotionEvaluation evaluate_emotions(EmotionModel& model, ImageFeatures& images, 
   return out;
 }
 
+std::vector<double> label_distribution(const EmotionPrediction& p) {
+  if (p.scores.empty()) return {};
+  auto probabilities = torch::softmax(torch::tensor(p.scores, torch::kFloat64), 0).contiguous();
+  return {probabilities.data_ptr<double>(), probabilities.data_ptr<double>() + probabilities.numel()};
+}
+
 void write_emotion_evaluation(const std::string& dir, const EmotionEvaluation& e, const EmotionModel& model,
                               const ImageFeatures& images, const nlohmann::json& context) {
   namespace fs = std::filesystem;
@@ -189,10 +195,7 @@ void write_emotion_evaluation(const std::string& dir, const EmotionEvaluation& e
                         {"predicted", p.predicted >= 0 ? model.labels[static_cast<size_t>(p.predicted)] : ""},
                         {"text", p.text}, {"correct", p.predicted == p.gold}};
     if (!p.scores.empty()) j["scores"] = p.scores;
-    if (!p.scores.empty() && p.sepm.is_null()) {  // the label ranking's distribution (what Lantern's vanilla file holds)
-      auto probabilities = torch::softmax(torch::tensor(p.scores, torch::kFloat64), 0);
-      j["probabilities"] = std::vector<double>(probabilities.data_ptr<double>(), probabilities.data_ptr<double>() + probabilities.numel());
-    }
+    if (!p.scores.empty() && p.sepm.is_null()) j["probabilities"] = label_distribution(p);
     if (!p.sepm.is_null()) j["sepm"] = p.sepm;
     lines += j.dump() + "\n";
   }

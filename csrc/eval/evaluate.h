@@ -38,6 +38,10 @@ struct EmotionPrediction {
   nlohmann::json sepm;         // SEPM's trace (SepmTrace::to_json); null under plain inference
 };
 
+// A rank-mode prediction's distribution over the labels: the softmax of its label log-likelihoods (empty when it has
+// none: generate mode). What predictions.jsonl writes as `probabilities` and Lantern's vanilla file holds.
+std::vector<double> label_distribution(const EmotionPrediction& prediction);
+
 struct EmotionEvaluation {
   std::vector<EmotionPrediction> predictions;
   ClassificationMetrics metrics;

@@ -7,24 +7,9 @@
 #include <numeric>
 
 #include "core/error.h"
+#include "core/text.h"
 
 namespace emotune {
-
-namespace {
-
-std::string joined(const std::vector<std::string>& v) {
-  std::string out;
-  for (const auto& s : v) out += (out.empty() ? "" : ", ") + s;
-  return out;
-}
-
-std::string trimmed(const std::string& s) {
-  const auto b = s.find_first_not_of(" \t\n\r");
-  if (b == std::string::npos) return "";
-  return s.substr(b, s.find_last_not_of(" \t\n\r") - b + 1);
-}
-
-}  // namespace
 
 std::string sepm_coarse_question(const std::vector<std::string>& labels) {
   const auto split = split_by_polarity(labels);

@@ -3,19 +3,13 @@
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
-#include <cctype>
 #include <cmath>
+
+#include "core/text.h"
 
 namespace emotune {
 
 namespace {
-
-std::string lowered_trimmed(const std::string& s) {
-  const auto b = s.find_first_not_of(" \t\n\r"), e = s.find_last_not_of(" \t\n\r");
-  std::string out = b == std::string::npos ? "" : s.substr(b, e - b + 1);
-  std::transform(out.begin(), out.end(), out.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  return out;
-}
 
 FieldRefinement invalid(std::string why) {
   FieldRefinement r;
@@ -30,8 +24,8 @@ bool read_item(const nlohmann::json& given, const std::vector<std::string>& labe
   out.assign(labels.size(), 0.0);
   std::vector<bool> given_once(labels.size(), false);
   for (const auto& [key, value] : given.items()) {
-    const auto name = lowered_trimmed(key);
-    auto at = std::find_if(labels.begin(), labels.end(), [&](const std::string& l) { return lowered_trimmed(l) == name; });
+    const auto name = lower_trimmed(key);
+    auto at = std::find_if(labels.begin(), labels.end(), [&](const std::string& l) { return lower_trimmed(l) == name; });
     if (at == labels.end()) return error = "label '" + key + "' is not one of the label set", false;
     if (given_once[static_cast<size_t>(at - labels.begin())]) return error = "label '" + *at + "' is given twice", false;
     given_once[static_cast<size_t>(at - labels.begin())] = true;

@@ -5,6 +5,7 @@
 #include <numeric>
 
 #include "core/error.h"
+#include "core/text.h"
 
 namespace emotune {
 
@@ -14,12 +15,6 @@ std::string number(double v, int digits) {
   char buffer[32];
   std::snprintf(buffer, sizeof buffer, "%.*f", digits, v);
   return buffer;
-}
-
-std::string joined(const std::vector<std::string>& v) {
-  std::string out;
-  for (const auto& s : v) out += (out.empty() ? "" : ", ") + s;
-  return out;
 }
 
 // "happy 0.62, neutral 0.21, sad 0.09; valence 3.10, arousal 2.40"

@@ -8,17 +8,6 @@
 
 namespace emotune {
 
-std::string trimmed(const std::string& s) {
-  auto b = s.find_first_not_of(" \t\r\n"), e = s.find_last_not_of(" \t\r\n");
-  return b == std::string::npos ? "" : s.substr(b, e - b + 1);
-}
-
-std::string lower_trimmed(const std::string& s) {
-  std::string t = trimmed(s);
-  std::transform(t.begin(), t.end(), t.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  return t;
-}
-
 bool LabelTable::contains(const std::string& raw) const {
   auto key = lower_trimmed(raw);
   return synonyms.count(key) || std::find(labels.begin(), labels.end(), key) != labels.end();

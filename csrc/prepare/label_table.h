@@ -2,6 +2,7 @@
 // files use for them (sad -> sadness, Content -> contentment, the Emotion6 `digust` typo...). A label that is
 // in neither is an error naming where it was read, with the nearest label as a suggestion.
 #pragma once
+#include "core/text.h"  // trimmed, lower_trimmed: the converters read labels through them
 #include <map>
 #include <string>
 #include <vector>
@@ -24,8 +25,6 @@ LabelTable artemis_labels();   // Affection: the 8 Mikels emotions and "somethin
 // A table whose labels are exactly `labels` (WEBEmo's 25 names, folder classes), with no synonyms.
 LabelTable plain_labels(std::vector<std::string> labels);
 
-std::string trimmed(const std::string& s);  // without surrounding white space
-std::string lower_trimmed(const std::string& s);
 
 }  // namespace emotune
 

@@ -31,9 +31,9 @@ int64_t write_vanilla_from_model(const EmotuneConfig& c, const std::string& path
     auto evaluation = evaluate_emotions(model, images, make_emotion_samples(images, c.data.labels), options);
     for (const auto& p : evaluation.predictions) {
       const auto& row = images.rows()[static_cast<size_t>(p.image)];
-      auto probabilities = torch::softmax(torch::tensor(p.scores, torch::kFloat64), 0);
+      const auto probabilities = label_distribution(p);
       nlohmann::json distribution = nlohmann::json::object();
-      for (size_t k = 0; k < c.data.labels.size(); ++k) distribution[c.data.labels[k]] = probabilities[static_cast<int64_t>(k)].item<double>();
+      for (size_t k = 0; k < c.data.labels.size(); ++k) distribution[c.data.labels[k]] = probabilities.at(k);
       nlohmann::json j = {{"sequence", row.sequence}, {"index", row.position}, {"split", split}, {"gold", row.label},
                           {"probabilities", distribution}, {"image", row.image}};
       if (!row.speaker.empty()) j["speaker"] = row.speaker;

@@ -121,6 +121,9 @@ def main():
             '{"image": "a.jpg", "label": "awe", "split": "train", "user": "u1"}']
     write("manifest", "rows", "\0" + "\n".join(rows[:2]) + "\n")
     write("manifest", "duplicate_dropped", "\1" + "\n".join(rows) + "\n")
+    sequence = ['{"image": "c.jpg", "split": "test", "sequence": "d1", "position": 1, "speaker": "F", "text": "Hi."}',
+                '{"image": "d.jpg", "split": "test", "sequence": "d1", "position": 0}']
+    write("manifest", "sequences", "\0" + "\n".join(sequence) + "\n")
 
     tiny = make_tiny_bundle.bundle_yaml("tiny-random", TinyVLMConfig(), {"<pad>": 3, "</s>": 2})
     write("bundle_yaml", "tiny", tiny)
