@@ -5,6 +5,7 @@
 #include "core/atomic_file.h"
 #include "core/error.h"
 #include "core/sha256.h"
+#include "dimensions/dimension_features.h"
 #include "dist/communicator.h"
 #include "eval/eval_table.h"
 #include "eval/evaluate.h"
@@ -76,8 +77,10 @@ void run_eval(const EvalArgs& a) {
   auto model = make_emotion_model(*vlm, c, ckpt, parts_in_checkpoint(ckpt));
   auto samples = make_emotion_samples(*images, c.data.labels);
   auto result = evaluate_emotions(model, *images, samples, options);
+  if (!c.eval.dimension_head.empty()) result.dimensions = score_dimensions(c.eval.dimension_head, ckpt, model, *images, result, options);
   nlohmann::json context = {{"checkpoint", ckpt}, {"split", split}, {"mode", name_of(c.eval.mode)},
                              {"inference", name_of(c.eval.inference)}, {"skipped_images", images->skipped()}};
+  if (!c.eval.dimension_head.empty()) context["dimension_head"] = c.eval.dimension_head;
   const bool sepm = c.eval.inference == Inference::Sepm;
   if (sepm)
     context["sepm"] = {{"alpha", c.sepm.alpha}, {"beta", c.sepm.beta}, {"variance", name_of(c.sepm.variance)},

@@ -46,6 +46,7 @@ void register_report_command(CLI::App& app);
 void register_personalize_command(CLI::App& app);
 void register_tune_discrete_command(CLI::App& app);
 void register_refine_command(CLI::App& app);
+void register_fit_dimensions_command(CLI::App& app);
 void register_tokenize_command(CLI::App& app);
 void register_cache_pixels_command(CLI::App& app);
 // A subcommand this build lacks (no OpenCV): it takes any arguments and fails saying why (`what` it needs).

@@ -46,6 +46,7 @@ int main(int argc, char** argv) {
   emotune::register_personalize_command(app);
   emotune::register_tune_discrete_command(app);
   emotune::register_refine_command(app);
+  emotune::register_fit_dimensions_command(app);
   emotune::register_tokenize_command(app);
   if (auto message = unknown_subcommand(app, argc, argv); !message.empty()) {
     std::fprintf(stderr, "emotune: error: %s\n", message.c_str());

@@ -149,6 +149,7 @@ ConfigSchema bind_config(EmotuneConfig& c) {
   s.add("eval.batch_size", &c.eval.batch_size, "sequences per forward pass during evaluation");
   s.add("eval.checkpoint", &c.eval.checkpoint, "checkpoint to evaluate (default: run_dir/checkpoint.safetensors)");
   s.add("eval.out_dir", &c.eval.out_dir, "where results go (default: run_dir/eval-<split>)");
+  s.add("eval.dimension_head", &c.eval.dimension_head, "a dimension head fitted on eval.checkpoint (emotune fit-dimensions): predictions then carry its ratings; empty: none");
 
   s.add("eval.checkpoints", &c.eval.checkpoints, "rows of the evaluation table: name=checkpoint (name= alone: zero-shot)");
   s.add("eval.datasets", &c.eval.datasets, "columns of the evaluation table: name=dataset.yaml (from emotune prepare)");
@@ -171,6 +172,7 @@ ConfigSchema bind_config(EmotuneConfig& c) {
 
   bind_personal_config(s, c.personal, c.dpt);
   bind_lantern_config(s, c.lantern);
+  bind_dimensions_config(s, c.dimensions);
 
   s.add_overlay("ablation.stage1", &c.ablation.stage1, check_overlay,
                 "config keys for stage 1 of `emotune ablate` only, e.g. {train: {lr: 3e-4, epochs: 1}}");
@@ -224,6 +226,7 @@ void validate(const EmotuneConfig& c) {
     raise("config: masp.soft_prompt_init is 'text' but masp.soft_prompt_init_text is empty");
   validate_personal_config(c.personal, c.dpt);
   validate_lantern_config(c.lantern);
+  validate_dimensions_config(c.dimensions);
   if (c.device != "cpu" && c.device.rfind("cuda", 0) != 0)
     raise("config key 'device' must be cpu, cuda or cuda:N, got '", c.device, "'");
 }

@@ -72,6 +72,9 @@ struct EvalConfig {
   int64_t batch_size = 16;
   std::string checkpoint;
   std::string out_dir;
+  // A dimension head fitted on this checkpoint's features (`emotune fit-dimensions`): eval's predictions.jsonl and
+  // Lantern's vanilla file then carry its ratings; empty: none.
+  std::string dimension_head;
   // The Table-1 grid of `emotune eval`: rows "name=checkpoint" ("name=" for zero-shot), columns
   // "name=dataset.yaml" (written by `emotune prepare`: manifest, labels, splits).
   std::vector<std::string> checkpoints;
@@ -187,6 +190,19 @@ struct LanternConfig {
   std::string holdout_split = "val";    // items that early-stop the fusion's fit ("" or absent: none)
 };
 
+// `emotune fit-dimensions` (docs/dimensions.md): a linear head from eval.checkpoint's stage-2 features to continuous
+// ratings the manifest carries (`dimensions`: Emotion6's valence and arousal, the affect world's).
+struct DimensionsConfig {
+  std::vector<std::string> names;  // the ratings to predict, in output order; required
+  std::vector<std::string> inputs{"aspect_tokens", "label_scores"};
+  int64_t steps = 500;
+  double lr = 0.01;
+  double l2 = 0.1;                   // ridge on the weights (standardised units)
+  int64_t eval_every = 10;
+  int64_t patience = 5;
+  std::string holdout_split = "val";  // images that early-stop the fit ("" : none)
+};
+
 // SEPM's coarse-to-fine inference (paper 003; eval.inference: sepm; docs/sepm.md). Defaults are the paper's.
 struct SepmConfig {
   double alpha = 0.1;  // §3.2: a coarse answer whose confidence (Eq. 4) is not above alpha is ambiguous
@@ -231,6 +247,7 @@ struct EmotuneConfig {
   DiscreteConfig dpt;
   DistributedConfig distributed;
   LanternConfig lantern;
+  DimensionsConfig dimensions;
 };
 
 ConfigSchema bind_config(EmotuneConfig& config);
@@ -242,6 +259,9 @@ void bind_endpoint(ConfigSchema& schema, const std::string& prefix, EndpointConf
 // The lantern.* keys (config_lantern.cpp).
 void bind_lantern_config(ConfigSchema& schema, LanternConfig& lantern);
 void validate_lantern_config(const LanternConfig& lantern);
+// The dimensions.* keys (config_lantern.cpp, beside Lantern's: the ratings its vanilla file carries).
+void bind_dimensions_config(ConfigSchema& schema, DimensionsConfig& dimensions);
+void validate_dimensions_config(const DimensionsConfig& dimensions);
 // Defaults, then each file in order, then each --set override; then cross-key validation.
 EmotuneConfig load_config(const std::vector<std::string>& files, const std::vector<std::string>& overrides);
 std::string config_to_yaml(const EmotuneConfig& config);

@@ -1,4 +1,5 @@
-// The lantern.* keys: `emotune refine` (Lantern, paper 004; docs/lantern.md).
+// The lantern.* keys: `emotune refine` (Lantern, paper 004; docs/lantern.md); and the dimensions.* keys: `emotune
+// fit-dimensions` (docs/dimensions.md), the head whose ratings Lantern's vanilla file carries.
 #include "config/config.h"
 #include "core/error.h"
 
@@ -38,6 +39,27 @@ void validate_lantern_config(const LanternConfig& l) {
           ") so that every item lies in exactly that many receptive fields");
   if (l.retries < 0) raise("config key 'lantern.retries' must be 0 or more, got ", l.retries);
   if (!(l.tolerance >= 0 && l.tolerance < 1)) raise("config key 'lantern.tolerance' must be in [0, 1), got ", l.tolerance);
+}
+
+void bind_dimensions_config(ConfigSchema& s, DimensionsConfig& d) {
+  s.add("dimensions.names", &d.names, "the ratings to predict, keys of the manifest's `dimensions` (e.g. [valence, arousal])");
+  s.add("dimensions.inputs", &d.inputs, "the head's inputs: aspect_tokens and/or label_scores of eval.checkpoint");
+  s.add("dimensions.steps", &d.steps, "full-batch Adam steps of the fit");
+  s.add("dimensions.lr", &d.lr, "learning rate of the fit");
+  s.add("dimensions.l2", &d.l2, "ridge penalty on the head's weights (standardised units)");
+  s.add("dimensions.eval_every", &d.eval_every, "steps between held-out checks");
+  s.add("dimensions.patience", &d.patience, "held-out checks without improvement before the fit stops");
+  s.add("dimensions.holdout_split", &d.holdout_split, "the split whose images early-stop the fit (empty: none)");
+}
+
+void validate_dimensions_config(const DimensionsConfig& d) {
+  for (const auto& input : d.inputs)
+    if (input != "aspect_tokens" && input != "label_scores")
+      raise("config key 'dimensions.inputs': unknown input '", input, "' (expected aspect_tokens and/or label_scores)");
+  if (d.steps <= 0 || d.eval_every <= 0 || d.patience <= 0)
+    raise("config keys 'dimensions.steps', 'dimensions.eval_every' and 'dimensions.patience' must be positive");
+  if (!(d.lr > 0)) raise("config key 'dimensions.lr' must be positive, got ", d.lr);
+  if (!(d.l2 >= 0)) raise("config key 'dimensions.l2' must be 0 or more, got ", d.l2);
 }
 
 }  // namespace emotune

@@ -1,5 +1,6 @@
 #include "data/manifest.h"
 
+#include <cmath>
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -20,6 +21,18 @@ std::vector<ManifestRow> Manifest::split(const std::string& name, int64_t max_ro
 }
 
 namespace {
+// {"valence": 6.2, "arousal": 3.9}: finite numbers by name.
+std::map<std::string, double> read_dimensions(const nlohmann::json& j, const std::string& where) {
+  if (!j.is_object()) raise(where, ": field 'dimensions' must be an object of numbers by name, e.g. {\"valence\": 6.2}");
+  std::map<std::string, double> out;
+  for (auto it = j.begin(); it != j.end(); ++it) {
+    if (!it.value().is_number() || !std::isfinite(it.value().get<double>()))
+      raise(where, ": dimension '", it.key(), "' must be a finite number, got ", it.value().dump());
+    out[it.key()] = it.value().get<double>();
+  }
+  return out;
+}
+
 // Positions 0..n-1 once each, one split per sequence.
 void check_sequences(const Manifest& m) {
   std::map<std::string, std::map<int64_t, const ManifestRow*>> sequences;
@@ -59,12 +72,12 @@ Manifest load_manifest(const std::string& path, bool drop_duplicate_rows) {
       raise(where, ": invalid JSON: ", e.what());
     }
     if (!j.is_object()) raise(where, ": expected a JSON object");
-    static const char* kKeys[] = {"image", "label", "split", "user", "aspects", "distribution", "meta", "sequence", "position", "speaker", "text"};
+    static const char* kKeys[] = {"image", "label", "split", "user", "aspects", "distribution", "meta", "sequence", "position", "speaker", "text", "dimensions"};
     for (auto it = j.begin(); it != j.end(); ++it) {
       bool known = false;
       for (auto k : kKeys) known |= it.key() == k;
       if (!known)
-        raise(where, ": unknown field '", it.key(), "' (expected image, label, split, user, aspects, distribution, meta, sequence, position, speaker, text)");
+        raise(where, ": unknown field '", it.key(), "' (expected image, label, split, user, aspects, distribution, meta, sequence, position, speaker, text, dimensions)");
     }
     auto str = [&](const char* key, bool required) -> std::string {
       if (!j.contains(key) || j[key].is_null()) {
@@ -97,6 +110,7 @@ Manifest load_manifest(const std::string& path, bool drop_duplicate_rows) {
       raise(where, row.sequence.empty() ? ": field 'position' without 'sequence'" : ": field 'sequence' without 'position'");
     if (j.contains("distribution")) row.distribution = j["distribution"];
     if (j.contains("meta")) row.meta = j["meta"];
+    if (j.contains("dimensions") && !j["dimensions"].is_null()) row.dimensions = read_dimensions(j["dimensions"], where);
     auto [seen, fresh] = first_line.emplace(std::make_tuple(row.image, row.user, row.split), line);
     if (!fresh) {
       if (!drop_duplicate_rows)

@@ -1,12 +1,14 @@
 // The manifest: one JSON object per line (JSONL), documented in docs/data.md.
 //   {"image": "img/0001.jpg", "label": "awe", "split": "train", "user": "u7",
 //    "aspects": {"scene": "beach", "object": ["dog", "ball"], "brightness": 0.7},
-//    "sequence": "album_03", "position": 4, "speaker": "u7", "text": "at the beach"}
+//    "sequence": "album_03", "position": 4, "speaker": "u7", "text": "at the beach",
+//    "dimensions": {"valence": 6.2, "arousal": 3.9}}
 // Image paths are relative to the manifest's directory unless absolute. Every problem is reported as
 // manifest:line.
 #pragma once
 #include <nlohmann/json.hpp>
 
+#include <map>
 #include <string>
 #include <vector>
 
@@ -21,6 +23,9 @@ struct ManifestRow {
   nlohmann::json aspects = nlohmann::json::object();
   nlohmann::json distribution;  // optional: label -> votes or probability (Emotion6, Abstract, Flickr...)
   nlohmann::json meta;          // optional: other facts of the source dataset, carried along unread
+  // Optional continuous ratings of the image (Emotion6's valence and arousal, the affect world's): what a dimension
+  // head (dimensions/dimension_head.h) is fitted to. Finite numbers, keyed by the dimension's name.
+  std::map<std::string, double> dimensions;
   // Sequences (a dialogue's utterances, an album, a user's timeline; what Lantern refines over): the sequence id and
   // the row's 0-based place in it, both or neither; a speaker and a text (utterance, caption) are optional.
   std::string sequence;

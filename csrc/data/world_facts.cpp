@@ -27,6 +27,11 @@ WorldFacts WorldFacts::parse(const std::string& text, const std::string& source)
     for (const auto& [split, entry] : info["splits"].items())
       facts.split_bayes_[split] = number_at(entry, "bayes_accuracy", source + ": splits." + split);
   }
+  if (info.contains("dimensions") && info["dimensions"].contains("splits")) {
+    for (const auto& [split, entry] : info["dimensions"]["splits"].items())
+      for (const auto& [dimension, errors] : entry.items())
+        facts.dimension_bayes_mse_[{split, dimension}] = number_at(errors, "bayes_mse", source + ": dimensions.splits." + split + "." + dimension);
+  }
   if (info.contains("users") && info["users"].contains("per_user")) {
     for (const auto& [user, entry] : info["users"]["per_user"].items()) {
       if (!entry.contains("splits")) continue;  // a user with no images in any split
@@ -48,6 +53,12 @@ std::optional<double> WorldFacts::split_bayes(const std::string& split) const {
 std::optional<UserLimits> WorldFacts::user_limits(const std::string& user, const std::string& split) const {
   auto it = users_.find({user, split});
   if (it == users_.end()) return std::nullopt;
+  return it->second;
+}
+
+std::optional<double> WorldFacts::dimension_bayes_mse(const std::string& split, const std::string& dimension) const {
+  auto it = dimension_bayes_mse_.find({split, dimension});
+  if (it == dimension_bayes_mse_.end()) return std::nullopt;
   return it->second;
 }
 

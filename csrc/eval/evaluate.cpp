@@ -178,6 +178,34 @@ std::vector<double> label_distribution(const EmotionPrediction& p) {
   return {probabilities.data_ptr<double>(), probabilities.data_ptr<double>() + probabilities.numel()};
 }
 
+namespace {
+nlohmann::json named_values(const std::vector<std::string>& names, const torch::Tensor& row) {
+  nlohmann::json j = nlohmann::json::object();
+  for (size_t d = 0; d < names.size(); ++d) j[names[d]] = row[static_cast<int64_t>(d)].item<double>();
+  return j;
+}
+
+// The head's errors over the predictions whose manifest rows carry every rating it predicts.
+nlohmann::json dimension_summary(const EmotionEvaluation& e, const ImageFeatures& images) {
+  const auto& s = e.dimensions;
+  std::vector<int64_t> scored;
+  std::vector<float> gold;
+  for (size_t i = 0; i < e.predictions.size(); ++i) {
+    const auto& row = images.rows()[static_cast<size_t>(e.predictions[i].image)];
+    bool all = true;
+    for (const auto& name : s.names) all = all && row.dimensions.count(name) > 0;
+    if (!all) continue;
+    scored.push_back(static_cast<int64_t>(i));
+    for (const auto& name : s.names) gold.push_back(static_cast<float>(row.dimensions.at(name)));
+  }
+  nlohmann::json j = {{"names", s.names}, {"rated_images", scored.size()}};
+  if (scored.empty()) return j;
+  auto g = torch::tensor(gold).reshape({static_cast<int64_t>(scored.size()), static_cast<int64_t>(s.names.size())});
+  j["errors"] = dimension_errors(s.values.index_select(0, torch::tensor(scored, torch::kInt64)), g, s.names, s.baseline);
+  return j;
+}
+}  // namespace
+
 void write_emotion_evaluation(const std::string& dir, const EmotionEvaluation& e, const EmotionModel& model,
                               const ImageFeatures& images, const nlohmann::json& context) {
   namespace fs = std::filesystem;
@@ -186,6 +214,8 @@ void write_emotion_evaluation(const std::string& dir, const EmotionEvaluation& e
   auto metrics = e.metrics.to_json(model.labels);
   metrics["context"] = context;
   if (!e.predictions.empty() && !e.predictions.front().sepm.is_null()) metrics["sepm"] = sepm_summary(e.predictions, model.labels);
+  const bool has_dimensions = !e.dimensions.names.empty();
+  if (has_dimensions) metrics["dimensions"] = dimension_summary(e, images);
   write_file_atomic((fs::path(dir) / "metrics.json").string(), metrics.dump(2) + "\n");
   write_file_atomic((fs::path(dir) / "confusion.csv").string(), e.metrics.confusion_csv(model.labels));
   std::string lines;
@@ -197,6 +227,7 @@ void write_emotion_evaluation(const std::string& dir, const EmotionEvaluation& e
     if (!p.scores.empty()) j["scores"] = p.scores;
     if (!p.scores.empty() && p.sepm.is_null()) j["probabilities"] = label_distribution(p);
     if (!p.sepm.is_null()) j["sepm"] = p.sepm;
+    if (has_dimensions) j["dimensions"] = named_values(e.dimensions.names, e.dimensions.values[static_cast<int64_t>(&p - e.predictions.data())]);
     lines += j.dump() + "\n";
   }
   write_file_atomic((fs::path(dir) / "predictions.jsonl").string(), lines);

@@ -42,9 +42,17 @@ struct EmotionPrediction {
 // none: generate mode). What predictions.jsonl writes as `probabilities` and Lantern's vanilla file holds.
 std::vector<double> label_distribution(const EmotionPrediction& prediction);
 
+// A dimension head's ratings of an evaluation's images (eval.dimension_head; dimensions/dimension_head.h).
+struct DimensionScores {
+  std::vector<std::string> names;
+  torch::Tensor values;    // [N, D], one row per prediction, in their order
+  torch::Tensor baseline;  // [D]: the head's training mean, the reference error of metrics.json
+};
+
 struct EmotionEvaluation {
   std::vector<EmotionPrediction> predictions;
   ClassificationMetrics metrics;
+  DimensionScores dimensions;  // names empty: no dimension head
 };
 
 // `sample_prompts`, when given, holds one soft prompt per sample (undefined: the model's): sequences of
@@ -52,7 +60,8 @@ struct EmotionEvaluation {
 EmotionEvaluation evaluate_emotions(EmotionModel& model, ImageFeatures& images, const std::vector<EmotionSample>& samples,
                                     const EvalOptions& options, const std::vector<torch::Tensor>& sample_prompts = {});
 // metrics.json, confusion.csv, predictions.jsonl (by rank 0 alone in a distributed run; in rank mode each line also
-// holds `probabilities`, the softmax of the label log-likelihoods). Under SEPM, metrics.json
+// holds `probabilities`, the softmax of the label log-likelihoods). With dimension scores, each line holds
+// `dimensions` and metrics.json their errors over the images whose manifest rows carry the ratings. Under SEPM, metrics.json
 // also sums its traces ("sepm": the confident share, the coarse polarity's accuracy, invalid answers, tokens dropped).
 void write_emotion_evaluation(const std::string& dir, const EmotionEvaluation& evaluation, const EmotionModel& model,
                               const ImageFeatures& images, const nlohmann::json& context);

@@ -1,6 +1,9 @@
 #include "eval/metrics.h"
 
+#include <torch/torch.h>
+
 #include <algorithm>
+#include <cmath>
 #include <map>
 #include <sstream>
 
@@ -112,6 +115,24 @@ std::string ClassificationMetrics::confusion_csv(const std::vector<std::string>&
     out << "\n";
   }
   return out.str();
+}
+
+nlohmann::json dimension_errors(const torch::Tensor& predicted, const torch::Tensor& gold, const std::vector<std::string>& names,
+                                const torch::Tensor& baseline) {
+  auto p = predicted.to(torch::kFloat64), g = gold.to(torch::kFloat64), b = baseline.to(torch::kFloat64);
+  nlohmann::json j = nlohmann::json::object();
+  for (size_t d = 0; d < names.size(); ++d) {
+    auto pd = p.select(1, static_cast<int64_t>(d)), gd = g.select(1, static_cast<int64_t>(d));
+    auto pc = pd - pd.mean(), gc = gd - gd.mean();
+    const double denominator = std::sqrt(pc.pow(2).sum().item<double>() * gc.pow(2).sum().item<double>());
+    j[names[d]] = {{"items", gd.size(0)},
+                   {"mse", (pd - gd).pow(2).mean().item<double>()},
+                   {"mae", (pd - gd).abs().mean().item<double>()},
+                   // undefined (null) when either side is constant
+                   {"pearson", denominator > 0 ? nlohmann::json((pc * gc).sum().item<double>() / denominator) : nlohmann::json()},
+                   {"baseline_mse", (gd - b[static_cast<int64_t>(d)]).pow(2).mean().item<double>()}};
+  }
+  return j;
 }
 
 }  // namespace emotune

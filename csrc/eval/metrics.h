@@ -4,6 +4,7 @@
 // mistakes between neighbouring emotions cost less than mistakes between opposite ones.
 #pragma once
 #include <nlohmann/json.hpp>
+#include <torch/types.h>
 
 #include <optional>
 #include <string>
@@ -48,5 +49,11 @@ struct ClassificationMetrics {
 ClassificationMetrics compute_metrics(const std::vector<int64_t>& gold, const std::vector<int64_t>& pred, int64_t classes,
                                       const std::vector<std::string>& labels = {},
                                       const EmotionWheel& wheel = EmotionWheel::mikels());
+
+// Continuous ratings (a dimension head's valence, arousal, ...; predicted and gold [N, D]): per dimension the items,
+// MSE, MAE, Pearson's r (null when either side is constant) and the MSE of always predicting `baseline` [D] (the
+// training mean: what a head must beat).
+nlohmann::json dimension_errors(const torch::Tensor& predicted, const torch::Tensor& gold, const std::vector<std::string>& names,
+                                const torch::Tensor& baseline);
 
 }  // namespace emotune

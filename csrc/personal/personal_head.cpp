@@ -25,20 +25,20 @@ FeatureScaler FeatureScaler::fit(const torch::Tensor& features) {
 torch::Tensor FeatureScaler::apply(const torch::Tensor& features) const { return (features - mean) / std; }
 
 torch::Tensor head_features(const std::vector<std::string>& inputs, const torch::Tensor& aspect_tokens,
-                            const torch::Tensor& label_scores) {
+                            const torch::Tensor& label_scores, const std::string& key) {
   std::vector<torch::Tensor> parts;
   for (const auto& input : inputs) {
     if (input == "aspect_tokens") {
       if (!aspect_tokens.defined())
-        raise("personal.head_inputs has aspect_tokens, but the global checkpoint has no aspect modules (masp.use_aspects: false?)");
+        raise(key, " has aspect_tokens, but the checkpoint has no aspect modules (masp.use_aspects: false?)");
       parts.push_back(aspect_tokens.to(torch::kCPU, torch::kFloat32).flatten(1));
     } else if (input == "label_scores") {
       parts.push_back(torch::log_softmax(label_scores.to(torch::kCPU, torch::kFloat32), 1));
     } else {
-      raise("personal.head_inputs: unknown input '", input, "'");
+      raise(key, ": unknown input '", input, "'");
     }
   }
-  if (parts.empty()) raise("config key 'personal.head_inputs' is empty");
+  if (parts.empty()) raise("config key '", key, "' is empty");
   return torch::cat(parts, 1);
 }
 

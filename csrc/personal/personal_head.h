@@ -30,9 +30,10 @@ struct FeatureScaler {
   torch::Tensor apply(const torch::Tensor& features) const;
 };
 
-// [N, F]: the requested inputs ("aspect_tokens", "label_scores"), concatenated in that order.
+// [N, F]: the requested inputs ("aspect_tokens", "label_scores"), concatenated in that order; errors name `key`,
+// the config key that listed them.
 torch::Tensor head_features(const std::vector<std::string>& inputs, const torch::Tensor& aspect_tokens,
-                            const torch::Tensor& label_scores);
+                            const torch::Tensor& label_scores, const std::string& key = "personal.head_inputs");
 
 struct HeadFitOptions {
   int64_t steps = 200;

@@ -71,7 +71,7 @@ PreparedDataset convert_emotion6(const PrepareOptions& o) {
       if (!alt.empty() && fs::exists(alt_path)) row.image = alt_path, d.notes["found under the disgust/digust folder alias"]++;
     }
     for (size_t k = 0; k < 7; ++k) row.distribution[kColumns[k]] = p[k];
-    row.meta = {{"valence", parse_number(r.cells[1], where)}, {"arousal", parse_number(r.cells[2], where)}};
+    row.dimensions = {{"valence", parse_number(r.cells[1], where)}, {"arousal", parse_number(r.cells[2], where)}};
     row.key = relative_to(row.image, o.root);
     row.source = where;
     add_if_present(d, std::move(row), o);

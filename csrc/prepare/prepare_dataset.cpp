@@ -59,6 +59,7 @@ std::string manifest_text(const PreparedDataset& d, const std::string& out) {
     if (!r->aspects.empty()) j["aspects"] = r->aspects;
     if (!r->distribution.is_null()) j["distribution"] = r->distribution;
     if (!r->meta.is_null()) j["meta"] = r->meta;
+    if (!r->dimensions.is_null()) j["dimensions"] = r->dimensions;
     text += j.dump() + "\n";
   }
   return text;

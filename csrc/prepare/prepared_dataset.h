@@ -20,7 +20,8 @@ struct PreparedRow {
   std::string source;  // "file:line" or the image path: where the row came from
   nlohmann::json aspects = nlohmann::json::object();
   nlohmann::json distribution;  // label -> probability/votes, where the dataset has them
-  nlohmann::json meta;          // other per-image facts of the source (Emotion6 valence/arousal, utterances)
+  nlohmann::json meta;          // other per-image facts of the source (Affection's utterances, WEBEmo's URLs)
+  nlohmann::json dimensions;    // continuous ratings by name (Emotion6's valence and arousal): the manifest's `dimensions`
   // Identifies the row in splits.json: the image path relative to the dataset root (plus the user).
   std::string key;
 };

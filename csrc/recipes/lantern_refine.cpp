@@ -132,16 +132,14 @@ std::string report_of(const LanternResult& r, const EmotuneConfig& c) {
 
 }  // namespace
 
-LanternResult run_lantern_refine(const EmotuneConfig& c) {
+LanternResult run_lantern_refine(const EmotuneConfig& config) {
+  EmotuneConfig c = config;
   const auto dir = fs::path(c.run_dir) / "lantern";
   ensure_directory(dir.string());
   std::string vanilla = c.lantern.vanilla;
-  if (vanilla.empty()) {  // emotune's own model over data.manifest's sequences
-    if (!c.lantern.dimensions.empty())
-      raise("config key 'lantern.dimensions' names dimension scores, and emotune's own vanilla model (lantern.vanilla empty) writes none; "
-            "leave it empty, or give a vanilla file that has them");
+  if (vanilla.empty()) {  // emotune's own model over data.manifest's sequences, with its dimension head's ratings if any
     vanilla = (dir / "vanilla.jsonl").string();
-    write_vanilla_from_model(c, vanilla);
+    c.lantern.dimensions = write_vanilla_from_model(c, vanilla).dimensions;
   }
   const auto sequences = read_vanilla_file(vanilla, c.data.labels, c.lantern.dimensions);
   CallCache cache((dir / "calls.jsonl").string());

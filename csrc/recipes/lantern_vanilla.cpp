@@ -6,13 +6,34 @@
 
 #include "core/atomic_file.h"
 #include "core/error.h"
+#include "core/text.h"
+#include "dimensions/dimension_features.h"
+#include "dimensions/dimension_head.h"
 #include "eval/evaluate.h"
 #include "masp/stages.h"
 #include "vlm/frozen_vlm.h"
 
 namespace emotune {
 
-int64_t write_vanilla_from_model(const EmotuneConfig& c, const std::string& path) {
+namespace {
+// The ratings the file will carry: the head's names; lantern.dimensions may only repeat them.
+std::vector<std::string> vanilla_dimensions(const EmotuneConfig& c) {
+  if (c.eval.dimension_head.empty()) {
+    if (!c.lantern.dimensions.empty())
+      raise("config key 'lantern.dimensions' names dimension scores, and emotune's own vanilla model (lantern.vanilla empty) rates them only "
+            "with a dimension head: set eval.dimension_head (emotune fit-dimensions), leave lantern.dimensions empty, or give a vanilla file that has them");
+    return {};
+  }
+  auto names = load_dimension_head(c.eval.dimension_head).names;
+  if (!c.lantern.dimensions.empty() && c.lantern.dimensions != names)
+    raise("config key 'lantern.dimensions' is [", joined(c.lantern.dimensions), "], and eval.dimension_head (", c.eval.dimension_head, ") rates [",
+          joined(names), "]; leave lantern.dimensions empty to take the head's");
+  return names;
+}
+}  // namespace
+
+VanillaWritten write_vanilla_from_model(const EmotuneConfig& c, const std::string& path) {
+  VanillaWritten written{0, vanilla_dimensions(c)};
   auto manifest = load_data_manifest(c);
   std::map<std::string, std::vector<ManifestRow>> by_split;  // the sequences' rows only
   for (const auto& row : manifest.rows)
@@ -24,11 +45,11 @@ int64_t write_vanilla_from_model(const EmotuneConfig& c, const std::string& path
   EvalOptions options = eval_options(c);
   options.mode = EvalMode::Rank, options.inference = Inference::Plain;  // a distribution over the labels
   std::string lines;
-  int64_t items = 0;
   for (const auto& [split, rows] : by_split) {
     ImageFeatures images(*vlm, manifest, rows, c.data.skip_bad_images, c.data.cache_features, "encoding " + split, image_decoding(c.data));
     if (images.skipped() > 0) raise(c.data.manifest, ": ", images.skipped(), " images of split '", split, "' could not be read; a sequence would have a gap");
     auto evaluation = evaluate_emotions(model, images, make_emotion_samples(images, c.data.labels), options);
+    if (!written.dimensions.empty()) evaluation.dimensions = score_dimensions(c.eval.dimension_head, checkpoint, model, images, evaluation, options);
     for (const auto& p : evaluation.predictions) {
       const auto& row = images.rows()[static_cast<size_t>(p.image)];
       const auto probabilities = label_distribution(p);
@@ -38,12 +59,16 @@ int64_t write_vanilla_from_model(const EmotuneConfig& c, const std::string& path
                           {"probabilities", distribution}, {"image", row.image}};
       if (!row.speaker.empty()) j["speaker"] = row.speaker;
       if (!row.text.empty()) j["text"] = row.text;
+      if (!written.dimensions.empty()) {
+        const auto ratings = evaluation.dimensions.values[static_cast<int64_t>(&p - evaluation.predictions.data())];
+        for (size_t d = 0; d < written.dimensions.size(); ++d) j["dimensions"][written.dimensions[d]] = ratings[static_cast<int64_t>(d)].item<double>();
+      }
       lines += j.dump() + "\n";
-      ++items;
+      ++written.items;
     }
   }
   write_file_atomic(path, lines);
-  return items;
+  return written;
 }
 
 }  // namespace emotune

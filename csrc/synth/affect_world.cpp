@@ -12,6 +12,7 @@
 #include "core/rng.h"
 #include "data/aspect_answer.h"
 #include "synth/image_stats.h"
+#include "synth/world_dimensions.h"
 #include "synth/world_drawing.h"
 
 namespace emotune {
@@ -154,6 +155,7 @@ struct WorldFiles {
   std::vector<nlohmann::json> split_lists = std::vector<nlohmann::json>(3, nlohmann::json::array());
   std::vector<nlohmann::json> rows;  // the manifest's, one per image
   std::vector<WorldImage> images;     // label, split and p(e | a) of each image (for the sequences)
+  WorldRatingSums ratings;            // per split: the valence/arousal Bayes MSE and variance
 };
 
 // What one image shows, and its JPEG bytes as stored.
@@ -230,7 +232,7 @@ size_t tally_split(const WorldOptions& o, int64_t i, const WorldAspects& drawn, 
 
 // Writes image i's JPEG and EmoSet annotation, and adds the image to its split's list and to the manifest.
 void write_image(const fs::path& root, int64_t i, const DrawnImage& image, size_t label, size_t split, const UserTaste* taste,
-                 WorldFiles& files) {
+                 const WorldRatings& ratings, WorldFiles& files) {
   const WorldAspects& drawn = image.aspects;
   char id[32];
   std::snprintf(id, sizeof id, "%s_%06lld", world_emotions()[label].c_str(), static_cast<long long>(i));
@@ -255,6 +257,7 @@ void write_image(const fs::path& root, int64_t i, const DrawnImage& image, size_
   files.split_lists[split].push_back({emotion, id, image_path, annotation_path});
   nlohmann::json row = {{"image", image_path}, {"label", emotion}, {"split", files.splits[split].name}, {"aspects", aspects}};
   if (taste) row["user"] = taste->id;
+  for (size_t d = 0; d < kWorldDimensions; ++d) row["dimensions"][world_dimension_names()[d]] = std::round(ratings.values[d] * 1000) / 1000;
   files.rows.push_back(std::move(row));
 }
 
@@ -268,7 +271,9 @@ void synthesize_image(const WorldOptions& o, int64_t i, const fs::path& root, Wo
   const size_t label = draw_label(p, u(rng));
   const double split_draw = u(rng);
   const size_t split = tally_split(o, i, image.aspects, p, split_draw, taste, w, files.splits);
-  write_image(root, i, image, label, split, taste, files);
+  const auto ratings = draw_world_ratings(o.seed, i, label, p, image.aspects);
+  files.ratings.add(split, ratings);
+  write_image(root, i, image, label, split, taste, ratings, files);
   files.images.push_back({label, split, std::move(p)});
 }
 
@@ -346,6 +351,7 @@ WorldSummary synthesize_world(const WorldOptions& o) {
   auto info = world_info(o, files.splits, w);
   std::vector<std::string> split_names;
   for (const auto& sp : files.splits) split_names.push_back(sp.name);
+  info["dimensions"] = files.ratings.to_json(split_names);
   SequenceOptions sequence_options = o.sequences;
   sequence_options.seed = mix_seed(o.seed, 0x5E0);
   const auto sequences = group_into_sequences(files.images, split_names, world_emotions(), sequence_options);

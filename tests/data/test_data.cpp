@@ -138,6 +138,19 @@ TEST_F(ManifestErrors, SequencesRunWithoutGapsInOneSplit) {
   EXPECT_NE(error_of([&] { load_manifest(p); }).find(p + ":1: field 'position' without 'sequence'"), std::string::npos);
 }
 
+// Ratings (the dimension head's targets, docs/data.md): finite numbers by name, else an error naming the line and key.
+TEST_F(ManifestErrors, DimensionsAreFiniteNumbersByName) {
+  auto p = write("{\"image\": \"a.jpg\", \"split\": \"test\", \"dimensions\": {\"valence\": 6.5, \"arousal\": 3}}\n"
+                 "{\"image\": \"b.jpg\", \"split\": \"test\"}\n");
+  auto m = load_manifest(p);
+  EXPECT_EQ(m.rows[0].dimensions, (std::map<std::string, double>{{"arousal", 3.0}, {"valence", 6.5}}));
+  EXPECT_TRUE(m.rows[1].dimensions.empty());
+  p = write("{\"image\": \"a.jpg\", \"split\": \"test\", \"dimensions\": {\"valence\": \"high\"}}\n");
+  EXPECT_NE(error_of([&] { load_manifest(p); }).find(p + ":1: dimension 'valence' must be a finite number, got \"high\""), std::string::npos);
+  p = write("{\"image\": \"a.jpg\", \"split\": \"test\", \"dimensions\": [6.5, 3]}\n");
+  EXPECT_NE(error_of([&] { load_manifest(p); }).find(p + ":1: field 'dimensions' must be an object of numbers by name"), std::string::npos);
+}
+
 TEST_F(ManifestErrors, MissingAndCorruptImagesNameTheLineOrAreCountedWhenSkipping) {
   auto dir = testing::scratch_dir("m");
   cv::imwrite(dir + "/good.png", cv::Mat(8, 8, CV_8UC3, cv::Scalar(1, 2, 3)));

@@ -151,7 +151,7 @@ TEST(PrepareEmotion6, TabSeparatedGroundTruthWithDigustFolder) {
   const auto* dis = rows.at("images/digust/1.jpg");
   EXPECT_EQ(dis->label, "disgust");
   EXPECT_DOUBLE_EQ(dis->distribution["disgust"].get<double>(), 0.7);
-  EXPECT_DOUBLE_EQ(dis->meta["valence"].get<double>(), 2.5);
+  EXPECT_DOUBLE_EQ(dis->dimensions["valence"].get<double>(), 2.5);
   EXPECT_EQ(rows.at("images/joy/1.jpg")->label, "joy");  // joy/surprise tie: the folder decides
   EXPECT_EQ(d.notes.at("found under the disgust/digust folder alias"), 1);
   EXPECT_EQ(d.labels, (std::vector<std::string>{"anger", "disgust", "fear", "joy", "sadness", "surprise"}));

@@ -3,35 +3,22 @@
 
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <random>
 #include <set>
 
 #include "core/atomic_file.h"
 #include "synth/affect_world.h"
 #include "synth/image_stats.h"
+#include "synth/world_dimensions.h"
+#include "synth/world_aspects.h"
 #include "test_support.h"
 
 namespace emotune {
 namespace {
 namespace fs = std::filesystem;
 
-int index_in(const std::vector<std::string>& names, const nlohmann::json& value) {
-  auto it = std::find(names.begin(), names.end(), value.get<std::string>());
-  EXPECT_NE(it, names.end()) << value;
-  return static_cast<int>(it - names.begin());
-}
-
-// The manifest row's annotation read back into the generator's indices.
-WorldAspects aspects_of(const nlohmann::json& row) {
-  const auto& a = row["aspects"];
-  WorldAspects w;
-  w.scene = index_in(world_scenes(), a["scene"]);
-  for (const auto& ob : a["object"]) w.objects.push_back(index_in(world_objects(), ob));
-  if (a.contains("facial_expression")) w.expression = index_in(world_expressions(), a["facial_expression"]);
-  if (a.contains("human_action")) w.action = index_in(world_actions(), a["human_action"]);
-  w.brightness = a["brightness"], w.colorfulness = a["colorfulness"];
-  return w;
-}
+using testing::aspects_of;
 
 WorldOptions options(const std::string& dir, uint64_t seed) {
   WorldOptions o;
@@ -114,6 +101,58 @@ TEST(AffectWorld, BayesLimitMatchesMonteCarlo) {
   EXPECT_NEAR(expected / 400.0, total_bayes / static_cast<double>(n), 1e-9);
   EXPECT_NEAR(hits / draws, total_bayes / static_cast<double>(n), 0.01);  // 20,000 draws: s.e. ≈ 0.0035
   EXPECT_LT(total_bayes / static_cast<double>(n), 0.9) << "some label noise must remain";
+}
+
+// Valence and arousal (synth/world_dimensions.h): world.json's Bayes MSE is the mean of Var(d | a) recomputed here from
+// its own centroids, slopes and noise; a rating's draws around E[d | a] have that variance (Monte Carlo).
+TEST(AffectWorld, RatingsBayesMseMatchesTheTableAndMonteCarlo) {
+  WorldOptions o = options(testing::scratch_dir("ratings"), 22);
+  o.images = 200, o.size = 32;
+  auto summary = synthesize_world(o);
+  auto world = nlohmann::json::parse(read_file(fs::path(summary.manifest).parent_path().string() + "/world.json"))["dimensions"];
+  const std::vector<std::string> names{"valence", "arousal"}, drivers{"brightness", "colorfulness"};
+  const double noise = world["noise_sd"].get<double>();
+  std::map<std::string, std::map<std::string, double>> sum_var, sum_residual;
+  std::map<std::string, int64_t> count;
+  std::ifstream in(summary.manifest);
+  for (std::string line; std::getline(in, line);) {
+    auto row = nlohmann::json::parse(line);
+    auto p = emotion_distribution(aspects_of(row), o.sharpness);
+    const auto split = row["split"].get<std::string>();
+    ++count[split];
+    for (size_t d = 0; d < 2; ++d) {
+      auto c = world["centroids"][names[d]].get<std::vector<double>>();
+      double mean = 0, second = 0;
+      for (size_t e = 0; e < p.size(); ++e) mean += p[e] * c[e], second += p[e] * c[e] * c[e];
+      const double expected = mean + world["slopes"][names[d]].get<double>() * (row["aspects"][drivers[d]].get<double>() - 0.5);
+      sum_var[split][names[d]] += second - mean * mean + noise * noise;
+      sum_residual[split][names[d]] += std::pow(row["dimensions"][names[d]].get<double>() - expected, 2);
+    }
+  }
+  for (const auto& [split, n] : count)
+    for (const auto& name : names) {
+      const double bayes = world["splits"][split][name]["bayes_mse"].get<double>();
+      EXPECT_NEAR(bayes, sum_var[split][name] / static_cast<double>(n), 1e-9) << split << " " << name;
+      if (n >= 100) {
+        EXPECT_NEAR(sum_residual[split][name] / static_cast<double>(n), bayes, 0.3 * bayes) << split << " " << name;
+      }
+    }
+  // 20,000 draws of one image's rating (labels from p): their mean is E[d | a], their variance Var(d | a).
+  WorldAspects a;
+  a.brightness = 0.8, a.colorfulness = 0.3;
+  const std::vector<double> p{0.4, 0.1, 0.1, 0.1, 0.2, 0.05, 0.05, 0.0};
+  std::mt19937_64 rng(7);
+  std::discrete_distribution<size_t> label(p.begin(), p.end());
+  for (size_t d = 0; d < 2; ++d) {
+    double sum = 0, sum_sq = 0, variance = 0;
+    const int n = 20000;
+    for (int i = 0; i < n; ++i) {
+      auto r = draw_world_ratings(3, i, label(rng), p, a);
+      sum += r.values[d], sum_sq += r.values[d] * r.values[d], variance = r.bayes_variance[d];
+    }
+    const double mean = sum / n;
+    EXPECT_NEAR(sum_sq / n - mean * mean, variance, 0.03 * variance) << names[d];
+  }
 }
 
 // No single aspect decides the label: whichever value one aspect takes (a face or a person included), the most
