@@ -63,8 +63,8 @@ class LanternFusionImpl : public torch::nn::Module {
 TORCH_MODULE(LanternFusion);
 
 struct FusionFitOptions {
-  double lr = 0.01;
-  int64_t steps = 300, eval_every = 10, patience = 5;
+  double lr = 0.05;
+  int64_t steps = 2000, eval_every = 10, patience = 5;
 };
 struct FusionFitResult {
   int64_t steps = 0;          // the step whose weights were kept

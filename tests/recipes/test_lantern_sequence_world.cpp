@@ -1,10 +1,12 @@
 // `emotune refine` on the sequence world (synth --sequences) with emotune's own vanilla model (the tiny bundle, zero-shot)
 // and scripted refiners on loopback, through the real HTTP client: one that sees the sequence's labels with noise beats
-// the vanilla model; one that answers noise does not pull the fitted fusion below it.
+// the vanilla model; one that answers noise does not pull the fitted fusion below it. The same two over the world's own
+// context-free Bayes classifier as the vanilla model: noise leaves it within a point, the informative one lifts it.
 #include <gtest/gtest.h>
 
 #include <nlohmann/json.hpp>
 
+#include <fstream>
 #include <random>
 #include <regex>
 
@@ -14,6 +16,7 @@
 #include "llm/loopback_server.h"
 #include "recipes/lantern_refine.h"
 #include "synth/affect_world.h"
+#include "synth/world_aspects.h"
 #include "test_support.h"
 
 namespace emotune {
@@ -44,6 +47,23 @@ LoopbackServer::Handler album_refiner(const std::map<std::pair<std::string, int6
     }
     res.set_content(completion(nlohmann::json{{"items", items}}.dump()), "application/json");
   };
+}
+
+// The vanilla file of the world's own context-free Bayes classifier: p(e | aspects) of every image in a sequence.
+std::string write_bayes_vanilla(const std::string& manifest, double sharpness, const std::string& path) {
+  std::string lines;
+  std::ifstream in(manifest);
+  for (std::string text; std::getline(in, text);) {
+    auto row = nlohmann::json::parse(text);
+    if (!row.contains("sequence")) continue;
+    auto p = emotion_distribution(testing::aspects_of(row), sharpness);
+    nlohmann::json probabilities = nlohmann::json::object();
+    for (size_t e = 0; e < p.size(); ++e) probabilities[world_emotions()[e]] = p[e];
+    lines += nlohmann::json{{"sequence", row["sequence"]}, {"index", row["position"]}, {"split", row["split"]}, {"gold", row["label"]},
+                            {"probabilities", probabilities}}.dump() + "\n";
+  }
+  write_file_atomic(path, lines);
+  return path;
 }
 
 TEST(LanternRefine, OnTheSequenceWorldWithEmotunesOwnVanillaModel) {
@@ -88,6 +108,26 @@ TEST(LanternRefine, OnTheSequenceWorldWithEmotunesOwnVanillaModel) {
       // fitted fusion must not lose to it (by more than a point). That it stays within a point of a vanilla model
       // worth keeping (57 %) is asserted in test_lantern_refine.cpp.
       EXPECT_GE(s.fused, vanilla - 0.01) << "noise does not hurt the fused prediction";
+    }
+  }
+  // A vanilla model worth keeping: the world's own context-free Bayes classifier p(e | aspects), the best any model of
+  // one image can be (world.json's bayes_context_free). Noise must leave it within a point; the informative refiner,
+  // which sees the sequence, must lift it toward the whole-sequence limit.
+  const auto bayes_vanilla = write_bayes_vanilla(world.manifest, o.sharpness, dir + "/bayes-vanilla.jsonl");
+  for (const bool informative : {false, true}) {
+    LoopbackServer server(album_refiner(gold, labels, informative));
+    auto c = config(informative ? "bayes-informative" : "bayes-noise", server.base_url());
+    c.lantern.vanilla = bayes_vanilla;
+    auto r = run_lantern_refine(c);
+    std::printf("%s refiner over the Bayes vanilla:\n%s\n", informative ? "informative" : "noise", r.report_markdown.c_str());
+    for (const auto& s : r.splits) {
+      if (s.split != "test") continue;
+      EXPECT_GT(s.vanilla, 0.45) << "the context-free Bayes classifier";
+      if (informative) {
+        EXPECT_GT(s.fused, s.vanilla + 0.1) << "vanilla " << s.vanilla << ", fused " << s.fused;
+      } else {
+        EXPECT_NEAR(s.fused, s.vanilla, 0.01) << "noise leaves the fitted fusion within a point of the vanilla";
+      }
     }
   }
 }
