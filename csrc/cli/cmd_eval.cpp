@@ -48,6 +48,11 @@ void run_eval(const EvalArgs& a) {
   if (a.zero_shot) ckpt.clear();
   if (world().size() > 1 && !ckpt.empty() && fs::exists(ckpt))  // the same path may hold other files on other machines
     require_same_on_every_rank(world(), {{"checkpoint " + ckpt, sha256_of_file(ckpt)}});
+  const std::string& head = c.eval.dimension_head;
+  if (world().size() > 1 && !head.empty() && fs::exists(head)) require_same_on_every_rank(world(), {{"dimension head " + head, sha256_of_file(head)}});
+  if (!head.empty() && (a.aspects_plain || !c.eval.checkpoints.empty() || !c.eval.datasets.empty() || !a.rows.empty() || !a.datasets.empty()))
+    raise("config key 'eval.dimension_head' rates the images of one stage-2 evaluation; it does not apply to the checkpoints x datasets "
+          "table (eval.checkpoints, eval.datasets, --row, --dataset) or to --aspects-plain");
   if (!c.eval.checkpoints.empty() || !c.eval.datasets.empty() || !a.rows.empty() || !a.datasets.empty())
     return run_eval_table_command(a, args, c, ckpt);  // each column is a dataset with its own labels, chosen on purpose
   if (!a.aspects_plain && !ckpt.empty() && std::filesystem::exists(ckpt)) adopt_checkpoint_labels(c, args, ckpt, a.labels_from_config);
@@ -58,6 +63,7 @@ void run_eval(const EvalArgs& a) {
   if (a.aspects_plain) ckpt.clear();
   std::string stage = a.aspects_plain ? "aspects" : ckpt.empty() ? "zero-shot" : summarize_checkpoint(ckpt).info.stage;
   if (stage == "aspects") {
+    if (!head.empty()) raise("config key 'eval.dimension_head' rates a stage-2 model's images, and ", ckpt, " is a stage-1 (aspects) checkpoint");
     AspectModules modules{nullptr};
     if (!a.aspects_plain) modules = load_aspect_modules(c, vlm->spec().hidden_size, ckpt);
     SequenceBuilder builder(*vlm, layout_options(c));
@@ -77,10 +83,10 @@ void run_eval(const EvalArgs& a) {
   auto model = make_emotion_model(*vlm, c, ckpt, parts_in_checkpoint(ckpt));
   auto samples = make_emotion_samples(*images, c.data.labels);
   auto result = evaluate_emotions(model, *images, samples, options);
-  if (!c.eval.dimension_head.empty()) result.dimensions = score_dimensions(c.eval.dimension_head, ckpt, model, *images, result, options);
+  if (!head.empty()) result.dimensions = score_dimensions(head, ckpt, model, *images, result, options);
   nlohmann::json context = {{"checkpoint", ckpt}, {"split", split}, {"mode", name_of(c.eval.mode)},
                              {"inference", name_of(c.eval.inference)}, {"skipped_images", images->skipped()}};
-  if (!c.eval.dimension_head.empty()) context["dimension_head"] = c.eval.dimension_head;
+  if (!head.empty()) context["dimension_head"] = head;
   const bool sepm = c.eval.inference == Inference::Sepm;
   if (sepm)
     context["sepm"] = {{"alpha", c.sepm.alpha}, {"beta", c.sepm.beta}, {"variance", name_of(c.sepm.variance)},

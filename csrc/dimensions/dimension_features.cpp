@@ -6,6 +6,7 @@
 
 #include "core/error.h"
 #include "core/sha256.h"
+#include "core/text.h"
 #include "dimensions/dimension_head.h"
 #include "personal/personal_head.h"
 
@@ -52,11 +53,15 @@ torch::Tensor dimension_features(const std::vector<std::string>& inputs, Emotion
 DimensionScores score_dimensions(const std::string& head_path, const std::string& checkpoint, EmotionModel& model,
                                  ImageFeatures& images, const EmotionEvaluation& evaluation, const EvalOptions& options) {
   const auto head = load_dimension_head(head_path);
+  if (head.labels != model.labels)  // the label scores' columns would mean other labels
+    raise(head_path, ": this dimension head was fitted on the label scores of [", joined(head.labels), "], and this model ranks [",
+          joined(model.labels), "]; fit one with these labels");
   const std::string sha = checkpoint.empty() ? "" : sha256_of_file(checkpoint);
   if (sha != head.checkpoint_sha256)
     raise(head_path, ": this dimension head reads the features of ", head.checkpoint_sha256.empty() ? "the zero-shot VLM" : "the checkpoint with SHA-256 " + head.checkpoint_sha256,
           ", not of ", checkpoint.empty() ? std::string("the zero-shot VLM") : checkpoint + " (" + sha + ")",
           "; fit one on this checkpoint with emotune fit-dimensions --set eval.checkpoint=", checkpoint);
+  if (evaluation.predictions.empty()) return {head.names, torch::zeros({0, static_cast<int64_t>(head.names.size())}), head.targets.mean};
   std::vector<EmotionSample> samples;
   for (const auto& p : evaluation.predictions) samples.push_back({p.image, p.gold});
   auto x = dimension_features(head.inputs, model, images, samples, options, &evaluation, "the dimension head's inputs (" + head_path + ")");

@@ -88,7 +88,8 @@ void save_dimension_head(const std::string& path, const DimensionHead& h) {
                           {"dimension_head.target_mean", h.targets.mean}, {"dimension_head.target_std", h.targets.std}};
   for (auto& [name, t] : tensors) t = as_float(t.detach());
   save_safetensors(path, tensors, {{"format", kFormat}, {"names", nlohmann::json(h.names).dump()},
-                                   {"inputs", nlohmann::json(h.inputs).dump()}, {"checkpoint_sha256", h.checkpoint_sha256}});
+                                   {"inputs", nlohmann::json(h.inputs).dump()}, {"labels", nlohmann::json(h.labels).dump()},
+                                   {"checkpoint_sha256", h.checkpoint_sha256}});
 }
 
 DimensionHead load_dimension_head(const std::string& path) {
@@ -109,8 +110,9 @@ DimensionHead load_dimension_head(const std::string& path) {
   try {
     h.names = nlohmann::json::parse(meta("names")).get<std::vector<std::string>>();
     h.inputs = nlohmann::json::parse(meta("inputs")).get<std::vector<std::string>>();
+    h.labels = nlohmann::json::parse(meta("labels")).get<std::vector<std::string>>();
   } catch (const nlohmann::json::exception& e) {
-    raise(path, ": metadata 'names' and 'inputs' must be JSON lists of strings: ", e.what());
+    raise(path, ": metadata 'names', 'inputs' and 'labels' must be JSON lists of strings: ", e.what());
   }
   h.checkpoint_sha256 = meta("checkpoint_sha256");
   h.linear = {tensor("weight", 2), tensor("bias", 1)};

@@ -27,6 +27,7 @@ struct ManifestRow;
 struct DimensionHead {
   std::vector<std::string> names;   // the ratings, in output order (the manifest's `dimensions` keys)
   std::vector<std::string> inputs;  // aspect_tokens and/or label_scores (personal/personal_head.h: head_features)
+  std::vector<std::string> labels;  // the model's labels, in the order of its label scores
   std::string checkpoint_sha256;    // the stage-2 checkpoint whose features it reads; empty: the zero-shot VLM
   FeatureScaler features;           // μ_x, σ_x
   FeatureScaler targets;            // μ_y, σ_y (of the fitted images' ratings)
@@ -58,7 +59,7 @@ struct DimensionTargets {
 };
 DimensionTargets dimension_targets(const std::vector<ManifestRow>& rows, const std::vector<std::string>& names);
 
-// safetensors: W, b, μ_x, σ_x, μ_y, σ_y; metadata: format, names, inputs, the checkpoint's SHA-256.
+// safetensors: W, b, μ_x, σ_x, μ_y, σ_y; metadata: format, names, inputs, labels, the checkpoint's SHA-256.
 void save_dimension_head(const std::string& path, const DimensionHead& head);
 DimensionHead load_dimension_head(const std::string& path);
 

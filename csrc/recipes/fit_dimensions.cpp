@@ -84,6 +84,8 @@ std::string report(const EmotuneConfig& c, const std::vector<RatedSplit>& splits
 DimensionsResult run_fit_dimensions(const EmotuneConfig& c) {
   if (c.dimensions.names.empty())
     raise("config key 'dimensions.names' is empty: name the ratings to predict, keys of the manifest's field 'dimensions' (e.g. [valence, arousal])");
+  if (c.dimensions.holdout_split == c.data.train_split)
+    raise("config key 'dimensions.holdout_split' is the training split '", c.data.train_split, "': early stopping needs images the fit does not see");
   const std::string& checkpoint = c.eval.checkpoint;
   auto vlm = open_bundle(c);
   auto model = make_emotion_model(*vlm, c, checkpoint, parts_in_checkpoint(checkpoint));
@@ -101,6 +103,7 @@ DimensionsResult run_fit_dimensions(const EmotuneConfig& c) {
   auto fit = fit_dimension_head(o.names, o.inputs, splits[0].x, splits[0].y, has_holdout ? splits[1].x : torch::Tensor(),
                                 has_holdout ? splits[1].y : torch::Tensor(), {o.steps, o.lr, o.l2, o.eval_every, o.patience});
   fit.head.checkpoint_sha256 = checkpoint.empty() ? "" : sha256_of_file(checkpoint);
+  fit.head.labels = model.labels;
 
   const auto facts = read_world_facts(c.data.manifest);
   DimensionsResult r;

@@ -12,7 +12,8 @@
 //   Var(d | a) = Σ_e p(e | a) (c_d(e) − Σ_e' p(e' | a) c_d(e'))² + σ²,
 //
 // so the mean of Var(d | a) over a split is the lowest mean squared error any predictor from the image can reach
-// (the Bayes MSE written to world.json). The noise comes from its own seeded stream per image, so adding the
+// (the Bayes MSE written to world.json). In a world with users p is the image's user's table, so there the limit is
+// that of a predictor that also knows the user (like each user's Bayes accuracy); one that ignores the user does worse. The noise comes from its own seeded stream per image, so adding the
 // ratings changed no image, label or split of an existing world.
 #pragma once
 #include <nlohmann/json.hpp>

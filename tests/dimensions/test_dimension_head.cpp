@@ -59,12 +59,14 @@ TEST(DimensionHead, SafetensorsRoundTripIsExactAndRefusesOtherFiles) {
   auto d = linear_data(100, 3);
   auto fit = fit_dimension_head({"valence", "arousal"}, {"aspect_tokens", "label_scores"}, d.x, d.y, {}, {}, {50, 0.02, 1e-3, 10, 5});
   fit.head.checkpoint_sha256 = "abc123";
+  fit.head.labels = {"awe", "fear"};
   const auto dir = testing::scratch_dir("dimension-head");
   save_dimension_head(dir + "/head.safetensors", fit.head);
   auto loaded = load_dimension_head(dir + "/head.safetensors");
   EXPECT_EQ(loaded.names, fit.head.names);
   EXPECT_EQ(loaded.inputs, fit.head.inputs);
   EXPECT_EQ(loaded.checkpoint_sha256, "abc123");
+  EXPECT_EQ(loaded.labels, fit.head.labels);
   EXPECT_TRUE(torch::equal(loaded.predict(d.x), fit.head.predict(d.x)));
 
   save_safetensors(dir + "/other.safetensors", {{"w", torch::zeros({2})}}, {{"format", "lantern-fusion-features-v2"}});

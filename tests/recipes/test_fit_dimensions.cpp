@@ -11,6 +11,7 @@
 #include <regex>
 
 #include "core/atomic_file.h"
+#include "core/text.h"
 #include "llm/loopback_server.h"
 #include "masp/stages.h"
 #include "recipes/fit_dimensions.h"
@@ -86,9 +87,19 @@ TEST(FitDimensions, BeatsTheTrainingMeanAndTravelsThroughEvalAndLantern) {
   EXPECT_EQ(metrics["rated_images"].get<int64_t>(), static_cast<int64_t>(lines.size()));
   for (const auto& name : c.dimensions.names)
     EXPECT_NEAR(metrics["errors"][name]["mse"].get<double>(), r.metrics["splits"]["test"]["errors"][name]["mse"].get<double>(), 1e-5) << name;
-  // ... and refuses it on the zero-shot VLM's features.
+  // ... and refuses it on the zero-shot VLM's features, with the labels ranked in another order, and in a table.
   EXPECT_NE(testing::run_command(testing::emotune_binary() + " eval -c " + config + " --zero-shot --set eval.out_dir=" + dir + "/eval0", &output), 0);
   EXPECT_NE(output.find("this dimension head reads the features of the checkpoint with SHA-256"), std::string::npos) << output;
+  auto permuted = c.data.labels;
+  std::swap(permuted[0], permuted[1]);
+  EXPECT_NE(testing::run_command(testing::emotune_binary() + " eval -c " + config + " --set 'data.labels=[" + joined(permuted, ",") +
+                                     "]' --set eval.out_dir=" + dir + "/eval1", &output), 0);
+  EXPECT_NE(output.find("this dimension head was fitted on the label scores of [" + joined(c.data.labels) + "]"), std::string::npos) << output;
+  EXPECT_NE(testing::run_command(testing::emotune_binary() + " eval -c " + config + " --row a=" + c.eval.checkpoint, &output), 0);
+  EXPECT_NE(output.find("it does not apply to the checkpoints x datasets table"), std::string::npos) << output;
+  auto same_split = c;
+  same_split.dimensions.holdout_split = same_split.data.train_split;
+  EXPECT_NE(testing::error_message([&] { run_fit_dimensions(same_split); }).find("'dimensions.holdout_split' is the training split"), std::string::npos);
 
   // Lantern's own vanilla model with the head: its file carries eval's ratings, its prompts show them.
   std::vector<std::string> prompts;
