@@ -6,6 +6,7 @@
 #include "core/error.h"
 #include "core/sha256.h"
 #include "dimensions/dimension_features.h"
+#include "dimensions/dimension_head.h"
 #include "dist/communicator.h"
 #include "eval/eval_table.h"
 #include "eval/evaluate.h"
@@ -83,7 +84,11 @@ void run_eval(const EvalArgs& a) {
   auto model = make_emotion_model(*vlm, c, ckpt, parts_in_checkpoint(ckpt));
   auto samples = make_emotion_samples(*images, c.data.labels);
   auto result = evaluate_emotions(model, *images, samples, options);
-  if (!head.empty()) result.dimensions = score_dimensions(head, ckpt, model, *images, result, options);
+  if (!head.empty()) {
+    const auto dimension_head = load_dimension_head(head);
+    check_dimension_head(dimension_head, head, ckpt, model);
+    result.dimensions = score_dimensions(dimension_head, head, model, *images, result, options);
+  }
   nlohmann::json context = {{"checkpoint", ckpt}, {"split", split}, {"mode", name_of(c.eval.mode)},
                              {"inference", name_of(c.eval.inference)}, {"skipped_images", images->skipped()}};
   if (!head.empty()) context["dimension_head"] = head;

@@ -50,9 +50,7 @@ torch::Tensor dimension_features(const std::vector<std::string>& inputs, Emotion
   return head_features(inputs, aspect_tokens, label_scores, key);
 }
 
-DimensionScores score_dimensions(const std::string& head_path, const std::string& checkpoint, EmotionModel& model,
-                                 ImageFeatures& images, const EmotionEvaluation& evaluation, const EvalOptions& options) {
-  const auto head = load_dimension_head(head_path);
+void check_dimension_head(const DimensionHead& head, const std::string& head_path, const std::string& checkpoint, const EmotionModel& model) {
   if (head.labels != model.labels)  // the label scores' columns would mean other labels
     raise(head_path, ": this dimension head was fitted on the label scores of [", joined(head.labels), "], and this model ranks [",
           joined(model.labels), "]; fit one with these labels");
@@ -61,6 +59,10 @@ DimensionScores score_dimensions(const std::string& head_path, const std::string
     raise(head_path, ": this dimension head reads the features of ", head.checkpoint_sha256.empty() ? "the zero-shot VLM" : "the checkpoint with SHA-256 " + head.checkpoint_sha256,
           ", not of ", checkpoint.empty() ? std::string("the zero-shot VLM") : checkpoint + " (" + sha + ")",
           "; fit one on this checkpoint with emotune fit-dimensions --set eval.checkpoint=", checkpoint);
+}
+
+DimensionScores score_dimensions(const DimensionHead& head, const std::string& head_path, EmotionModel& model, ImageFeatures& images,
+                                 const EmotionEvaluation& evaluation, const EvalOptions& options) {
   if (evaluation.predictions.empty()) return {head.names, torch::zeros({0, static_cast<int64_t>(head.names.size())}), head.targets.mean};
   std::vector<EmotionSample> samples;
   for (const auto& p : evaluation.predictions) samples.push_back({p.image, p.gold});

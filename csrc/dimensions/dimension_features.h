@@ -17,9 +17,12 @@ torch::Tensor dimension_features(const std::vector<std::string>& inputs, Emotion
                                  const std::vector<EmotionSample>& samples, EvalOptions options,
                                  const EmotionEvaluation* ranked = nullptr, const std::string& key = "dimensions.inputs");
 
-// eval.dimension_head applied to an evaluation of `checkpoint` (empty: zero-shot): the head is loaded, refused when
-// it was fitted on another checkpoint's features (SHA-256), and it rates every prediction's image.
-DimensionScores score_dimensions(const std::string& head_path, const std::string& checkpoint, EmotionModel& model,
-                                 ImageFeatures& images, const EmotionEvaluation& evaluation, const EvalOptions& options);
+struct DimensionHead;
+// eval.dimension_head (read from `head_path`) refused for a model of `checkpoint` (empty: zero-shot) when it was
+// fitted on another checkpoint's features (SHA-256) or on labels ranked in another order. Once per model.
+void check_dimension_head(const DimensionHead& head, const std::string& head_path, const std::string& checkpoint, const EmotionModel& model);
+// The checked head's ratings of every prediction's image of an evaluation.
+DimensionScores score_dimensions(const DimensionHead& head, const std::string& head_path, EmotionModel& model, ImageFeatures& images,
+                                 const EmotionEvaluation& evaluation, const EvalOptions& options);
 
 }  // namespace emotune

@@ -3,6 +3,7 @@
 #include <torch/torch.h>
 
 #include <map>
+#include <optional>
 
 #include "core/atomic_file.h"
 #include "core/error.h"
@@ -16,24 +17,26 @@
 namespace emotune {
 
 namespace {
-// The ratings the file will carry: the head's names; lantern.dimensions may only repeat them.
-std::vector<std::string> vanilla_dimensions(const EmotuneConfig& c) {
+// The head whose ratings the file will carry (none without eval.dimension_head); lantern.dimensions may only repeat
+// its names.
+std::optional<DimensionHead> vanilla_dimension_head(const EmotuneConfig& c) {
   if (c.eval.dimension_head.empty()) {
     if (!c.lantern.dimensions.empty())
       raise("config key 'lantern.dimensions' names dimension scores, and emotune's own vanilla model (lantern.vanilla empty) rates them only "
             "with a dimension head: set eval.dimension_head (emotune fit-dimensions), leave lantern.dimensions empty, or give a vanilla file that has them");
-    return {};
+    return std::nullopt;
   }
-  auto names = load_dimension_head(c.eval.dimension_head).names;
-  if (!c.lantern.dimensions.empty() && c.lantern.dimensions != names)
+  auto head = load_dimension_head(c.eval.dimension_head);
+  if (!c.lantern.dimensions.empty() && c.lantern.dimensions != head.names)
     raise("config key 'lantern.dimensions' is [", joined(c.lantern.dimensions), "], and eval.dimension_head (", c.eval.dimension_head, ") rates [",
-          joined(names), "]; leave lantern.dimensions empty to take the head's");
-  return names;
+          joined(head.names), "]; leave lantern.dimensions empty to take the head's");
+  return head;
 }
 }  // namespace
 
 VanillaWritten write_vanilla_from_model(const EmotuneConfig& c, const std::string& path) {
-  VanillaWritten written{0, vanilla_dimensions(c)};
+  const auto head = vanilla_dimension_head(c);
+  VanillaWritten written{0, head ? head->names : std::vector<std::string>{}};
   auto manifest = load_data_manifest(c);
   std::map<std::string, std::vector<ManifestRow>> by_split;  // the sequences' rows only
   for (const auto& row : manifest.rows)
@@ -42,6 +45,7 @@ VanillaWritten write_vanilla_from_model(const EmotuneConfig& c, const std::strin
   auto vlm = open_bundle(c);
   const std::string& checkpoint = c.eval.checkpoint;
   auto model = make_emotion_model(*vlm, c, checkpoint, parts_in_checkpoint(checkpoint));
+  if (head) check_dimension_head(*head, c.eval.dimension_head, checkpoint, model);  // once, not per split
   EvalOptions options = eval_options(c);
   options.mode = EvalMode::Rank, options.inference = Inference::Plain;  // a distribution over the labels
   std::string lines;
@@ -49,7 +53,7 @@ VanillaWritten write_vanilla_from_model(const EmotuneConfig& c, const std::strin
     ImageFeatures images(*vlm, manifest, rows, c.data.skip_bad_images, c.data.cache_features, "encoding " + split, image_decoding(c.data));
     if (images.skipped() > 0) raise(c.data.manifest, ": ", images.skipped(), " images of split '", split, "' could not be read; a sequence would have a gap");
     auto evaluation = evaluate_emotions(model, images, make_emotion_samples(images, c.data.labels), options);
-    if (!written.dimensions.empty()) evaluation.dimensions = score_dimensions(c.eval.dimension_head, checkpoint, model, images, evaluation, options);
+    if (head) evaluation.dimensions = score_dimensions(*head, c.eval.dimension_head, model, images, evaluation, options);
     for (const auto& p : evaluation.predictions) {
       const auto& row = images.rows()[static_cast<size_t>(p.image)];
       const auto probabilities = label_distribution(p);
